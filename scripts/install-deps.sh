@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages fleetbench needs to build and test.
+# Idempotent: installs only what is missing, prints nothing when all is there.
+# Usage: scripts/install-deps.sh [--bench]   (--bench adds wrk and nginx)
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config clang
+      libuv1-dev libcurl4-openssl-dev libzmq3-dev libmsgpack-dev
+      libhttp-parser-dev libjansson-dev libcmocka-dev
+      python3 curl procps iproute2)
+[[ "${1:-}" == "--bench" ]] && pkgs+=(wrk nginx-light)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+sudo=""
+((EUID != 0)) && sudo="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

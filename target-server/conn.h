@@ -1,0 +1,19 @@
+/* conn: one HTTP/1.1 connection: read, parse (http_parser), route, answer.
+ * Pipelined requests parsed from one read are answered with one write. */
+#ifndef TS_CONN_H
+#define TS_CONN_H
+
+#include "server.h"
+
+#include <stdint.h>
+
+/* Accepts one pending connection on w's listener. */
+void conn_accept(srv_worker_t *w);
+/* Closes connections whose header or idle deadline (loop ms) has passed. */
+void conn_sweep(srv_worker_t *w, uint64_t now);
+/* Closes idle connections now; busy ones close after their response. */
+void conn_drain(srv_worker_t *w);
+/* Closes every connection (drain timeout). */
+void conn_close_all(srv_worker_t *w);
+
+#endif

@@ -245,6 +245,7 @@ static int on_headers_complete(http_parser *p)
     route_request(p->method, c->url, c->url_len, &c->route);
     c->url_live = 0;
     c->keepalive = http_should_keep_alive(p) != 0;
+    if (p->upgrade) c->last = 1; /* we speak no other protocol */
     return 0;
 }
 
@@ -390,8 +391,6 @@ static void conn_process(conn_t *c)
             if (c->wlen + RESP_MAX > c->w->pool.block_size) conn_flush(c);
         } else if (e != HPE_OK) {
             conn_parse_error(c);
-        } else if (c->parser.upgrade) {
-            c->last = 1; /* we speak no other protocol */
         }
     }
     if (c->closing) return;

@@ -1,0 +1,161 @@
+/* proto: fleetbench's wire format, and the only code that knows it.
+ *
+ * A message is one msgpack map in one ZeroMQ frame. Every message carries
+ * "v" (PROTO_VERSION) and "t" (a proto_type_t); the other keys depend on the
+ * type and are listed, with their types and ranges, in one table per type in
+ * proto.c, which both the encoder and the decoder read. The decoder checks
+ * the raw bytes before msgpack-c sees them (msgpack-c preallocates for array
+ * and map headers, so five bytes could ask for gigabytes) and then every
+ * field's type and range. docs/protocol.md describes the exchange. */
+#ifndef FB_PROTO_H
+#define FB_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define PROTO_MAX_MSG (256 * 1024) /* bytes; also the sockets' ZMQ_MAXMSGSIZE */
+#define PROTO_MAX_BENCH 1024       /* benchmarks in one plan */
+#define PROTO_MAX_BUCKETS 8192     /* non-zero histogram buckets in one result */
+#define PROTO_MAX_REQUESTS 10000000
+#define PROTO_MAX_CONNECTIONS 100000
+#define PROTO_STR 128 /* longest text field, NUL included */
+#define PROTO_HOST 256
+
+typedef enum {
+    PROTO_HELLO = 1, /* coordinator -> agent: opens a session */
+    PROTO_WELCOME,   /* agent -> coordinator: host facts */
+    PROTO_PLAN,      /* coordinator -> agent: target and benchmark list */
+    PROTO_PREPARE,   /* coordinator -> agent: get run (bench, run) ready */
+    PROTO_READY,     /* agent -> coordinator: prepared */
+    PROTO_GO,        /* coordinator -> agent: start the timed run now */
+    PROTO_RESULT,    /* agent -> coordinator: one run's measurements */
+    PROTO_HEARTBEAT, /* both ways */
+    PROTO_ABORT,     /* coordinator -> agent: stop, go idle */
+    PROTO_ERROR,     /* both ways: a refusal, with a code and text */
+    PROTO_BYE,       /* coordinator -> agent: session over */
+    PROTO__TYPES
+} proto_type_t;
+
+/* Codes carried by PROTO_ERROR; the coordinator maps them to exit codes. */
+typedef enum {
+    PROTO_ERR_BAD_MESSAGE = 1, /* malformed, oversized, wrong field */
+    PROTO_ERR_VERSION,         /* message names another protocol version */
+    PROTO_ERR_BUSY,            /* agent already serves another session */
+    PROTO_ERR_STRATEGY,        /* unknown strategy name */
+    PROTO_ERR_TARGET_DENIED,   /* target not in the agent's --allow-target */
+    PROTO_ERR_UNREACHABLE,     /* agent cannot reach the target */
+    PROTO_ERR_STATE,           /* message not expected now */
+    PROTO_ERR_INTERNAL,        /* agent-side failure (threads, memory) */
+    PROTO_ERR__MAX
+} proto_err_t;
+
+enum { PROTO_FAIL_CONNECT, PROTO_FAIL_TIMEOUT, PROTO_FAIL_STATUS, PROTO_FAIL_BODY,
+       PROTO_FAIL_RESULT, PROTO_FAIL__COUNT };
+
+typedef struct {
+    uint64_t session; /* chosen by the coordinator, echoed in every reply */
+    uint32_t heartbeat_ms, liveness_ms;
+    char name[PROTO_STR]; /* coordinator's host name, for the agent's log */
+} proto_hello_t;
+
+typedef struct {
+    char host[PROTO_STR], cpu_model[PROTO_STR], kernel[PROTO_STR];
+    char libcurl[PROTO_STR], libuv[PROTO_STR], libzmq[PROTO_STR], version[PROTO_STR];
+    uint32_t cores;
+} proto_welcome_t;
+
+typedef struct {
+    char strategy[PROTO_STR];
+    uint64_t requests, chunk, connections;
+} proto_bench_t;
+
+typedef struct {
+    char target_host[PROTO_HOST];
+    uint32_t target_port;
+    uint32_t timeout_ms; /* per request */
+    uint32_t nbench;
+    proto_bench_t bench[PROTO_MAX_BENCH];
+} proto_plan_t;
+
+typedef struct {
+    uint32_t bench, run;
+    uint32_t warmup; /* 0 or 1: a warmup run is measured but not kept */
+} proto_step_t;      /* PREPARE, READY and GO */
+
+typedef struct {
+    uint32_t bench, run, warmup;
+    uint64_t start_ns; /* CLOCK_MONOTONIC at the start of the timed run */
+    uint64_t wall_ns, user_ns, sys_ns;
+    uint64_t ok, failed[PROTO_FAIL__COUNT];
+    uint64_t bytes, connections;
+    uint64_t lat_min, lat_max, lat_sum; /* ns */
+    uint32_t nbuckets;
+    uint32_t bucket_idx[PROTO_MAX_BUCKETS];
+    uint64_t bucket_cnt[PROTO_MAX_BUCKETS];
+} proto_result_t;
+
+typedef struct {
+    uint64_t seq;
+} proto_heartbeat_t;
+
+typedef struct {
+    uint32_t code; /* proto_err_t */
+    uint32_t peer_version; /* the sender's PROTO_VERSION, for version errors */
+    char message[PROTO_STR * 2];
+} proto_error_t;
+
+typedef struct {
+    char reason[PROTO_STR];
+} proto_abort_t;
+
+typedef struct {
+    proto_type_t type;
+    uint32_t version;
+    uint64_t session; /* every message but HELLO's reply to junk carries it */
+    union {
+        proto_hello_t hello;
+        proto_welcome_t welcome;
+        proto_plan_t plan;
+        proto_step_t step;
+        proto_result_t result;
+        proto_heartbeat_t heartbeat;
+        proto_abort_t abort;
+        proto_error_t error;
+    } u;
+} proto_msg_t;
+
+/* Decoder results (negative); the text in err says which field and why. */
+enum {
+    PROTO_OK = 0,
+    PROTO_ETOOBIG = -1,   /* over PROTO_MAX_MSG */
+    PROTO_EMALFORMED = -2, /* not one well-formed msgpack map */
+    PROTO_EVERSION = -3,  /* another version: out->version holds it */
+    PROTO_EFIELD = -4,    /* a field missing, of the wrong type or out of range */
+};
+
+#define PROTO_ERR_LEN 256
+
+/* The version this process speaks: PROTO_VERSION, unless a test asks for
+ * another one to check that mismatches are refused. */
+uint32_t proto_version(void);
+void proto_set_version(uint32_t v);
+
+/* Encodes m into a malloc'd buffer (*buf, *len). 0, or -1 on a field out of
+ * range (err says which): the encoder refuses what the decoder would. */
+int proto_encode(const proto_msg_t *m, char **buf, size_t *len, char *err);
+/* Decodes one message. On PROTO_EVERSION out->type and out->version are set
+ * (and, for an ERROR, out->u.error) so the caller can answer. */
+int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err);
+/* Checks that buf holds exactly one msgpack object whose counts all fit in
+ * the bytes present, nested at most 16 deep. 0 or -1. */
+int proto_check(const void *buf, size_t len);
+
+const char *proto_type_name(proto_type_t t);
+const char *proto_err_name(uint32_t code);
+
+/* Fills an ERROR message. */
+void proto_error_init(proto_msg_t *m, uint64_t session, proto_err_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,1 @@
+fb_unit(test_hist fbcommon m)

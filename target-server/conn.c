@@ -447,10 +447,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- worker-facing ----------------------------------------------------- */
 
-static const char k_busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: fleetbench\r\n"
-                             "Content-Type: application/json\r\nContent-Length: 35\r\n"
-                             "Connection: close\r\n\r\n{\"detail\":\"too many connections\"}";
-
 void conn_accept(srv_worker_t *w)
 {
     conn_t *c = calloc(1, sizeof *c);
@@ -464,8 +460,12 @@ void conn_accept(srv_worker_t *w)
     c->closing = 1; /* not listed yet */
     /* counted from here on: srv_conn_gone() takes it back in on_closed */
     if (atomic_fetch_add(w->nconns_all, 1) >= w->cfg->max_conns) {
+        char busy[RESP_MAX];
+        uv_buf_t b;
         if (uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&c->tcp) != 0) goto drop;
-        uv_buf_t b = uv_buf_init((char *)k_busy, sizeof k_busy - 1);
+        resp_cache_update(&w->rc, time(NULL));
+        b = uv_buf_init(busy, (unsigned)resp_error(&w->rc, busy, 503, "too many connections",
+                                                   false, RESP_CLOSE));
         uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         goto drop;
     }

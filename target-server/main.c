@@ -45,20 +45,14 @@ int main(int argc, char **argv)
     workers = calloc(cfg.threads, sizeof *workers);
     fds = calloc(cfg.threads, sizeof *fds);
     if (workers == NULL || fds == NULL) {
-        fprintf(stderr, "target-server: out of memory\n");
-        return 1;
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
     }
-    if (srv_listen_fds(&cfg, fds, cfg.threads, &port, err) != 0) {
-        fprintf(stderr, "target-server: %s\n", err);
-        return 1;
-    }
-    for (i = 0; i < cfg.threads; i++) {
+    if (srv_listen_fds(&cfg, fds, cfg.threads, &port, err) != 0) goto fail;
+    for (i = 0; i < cfg.threads; i++)
         if (srv_worker_init(&workers[i], &cfg, fds[i], i, &nconns, err) != 0 ||
-            srv_worker_start(&workers[i], err) != 0) {
-            fprintf(stderr, "target-server: %s\n", err);
-            return 1;
-        }
-    }
+            srv_worker_start(&workers[i], err) != 0)
+            goto fail; /* the process ends: the started workers with it */
     printf("target-server: listening on http://%s:%d (%u threads)\n", cfg.host, port,
            cfg.threads);
     fflush(stdout);
@@ -73,4 +67,9 @@ int main(int argc, char **argv)
     free(workers);
     free(fds);
     return 0;
+fail:
+    fprintf(stderr, "target-server: %s\n", err);
+    free(workers);
+    free(fds);
+    return 1;
 }

@@ -32,11 +32,34 @@ fail:
     return -1;
 }
 
+/* SO_REUSEPORT would let us join a group another server already listens in
+ * and quietly take part of its connections; a plain bind first finds any
+ * listener on the port. The probe picks the port for --port 0, too. */
+static int probe_port(const struct addrinfo *ai, int *port, char *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+    memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+    if (ss.ss_family == AF_INET6) ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)*port);
+    else ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)*port);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", *port, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    close(fd);
+    return 0;
+}
+
 int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *err)
 {
     struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
     unsigned i;
     int rc;
 
@@ -48,12 +71,9 @@ int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *e
     }
     *port = cfg->port;
     for (i = 0; i < n; i++) {
+        if (i == 0 && probe_port(ai, port, err) != 0) break;
         fds[i] = listen_one(ai, *port, err);
         if (fds[i] < 0) break;
-        /* with --port 0 the first socket picks the port the others share */
-        if (i == 0 && getsockname(fds[0], (struct sockaddr *)&ss, &sl) == 0)
-            *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                   : ((struct sockaddr_in *)&ss)->sin_port);
     }
     freeaddrinfo(ai);
     if (i == n) return 0;

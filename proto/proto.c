@@ -42,7 +42,8 @@ static const field_t k_welcome[] = {
     STR("host", proto_welcome_t, host, 0),       STR("cpu", proto_welcome_t, cpu_model, 0),
     STR("kernel", proto_welcome_t, kernel, 0),   STR("libcurl", proto_welcome_t, libcurl, 0),
     STR("libuv", proto_welcome_t, libuv, 0),     STR("libzmq", proto_welcome_t, libzmq, 0),
-    STR("version", proto_welcome_t, version, 0), U32("cores", proto_welcome_t, cores, 1, 65536),
+    STR("version", proto_welcome_t, version, 0), STR("boot_id", proto_welcome_t, boot_id, 0),
+    U32("cores", proto_welcome_t, cores, 1, 65536),
     END,
 };
 
@@ -66,6 +67,7 @@ static const field_t k_step[] = {
     U32("bench", proto_step_t, bench, 0, PROTO_MAX_BENCH - 1),
     U32("run", proto_step_t, run, 0, UINT32_MAX),
     U32("warmup", proto_step_t, warmup, 0, 1),
+    U64("clock_ns", proto_step_t, clock_ns, 0, UINT64_MAX),
     END,
 };
 
@@ -110,7 +112,7 @@ static const struct {
     [PROTO_READY] = {"ready", k_step},        [PROTO_GO] = {"go", k_step},
     [PROTO_RESULT] = {"result", k_result},    [PROTO_HEARTBEAT] = {"heartbeat", k_heartbeat},
     [PROTO_ABORT] = {"abort", k_abort},       [PROTO_ERROR] = {"error", k_error},
-    [PROTO_BYE] = {"bye", k_none},
+    [PROTO_BYE] = {"bye", k_none},            [PROTO_ACCEPT] = {"accept", k_none},
 };
 
 static uint32_t g_version = PROTO_VERSION;

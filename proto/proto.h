@@ -34,6 +34,7 @@ typedef enum {
     PROTO_ABORT,     /* coordinator -> agent: stop, go idle */
     PROTO_ERROR,     /* both ways: a refusal, with a code and text */
     PROTO_BYE,       /* coordinator -> agent: session over */
+    PROTO_ACCEPT,    /* agent -> coordinator: the plan is accepted */
     PROTO__TYPES
 } proto_type_t;
 
@@ -50,8 +51,9 @@ typedef enum {
     PROTO_ERR__MAX
 } proto_err_t;
 
-enum { PROTO_FAIL_CONNECT, PROTO_FAIL_TIMEOUT, PROTO_FAIL_STATUS, PROTO_FAIL_BODY,
-       PROTO_FAIL_RESULT, PROTO_FAIL__COUNT };
+/* Failed requests by cause, in this order on the wire. */
+enum { PROTO_FAIL_CONNECT, PROTO_FAIL_TIMEOUT, PROTO_FAIL_TRANSPORT, PROTO_FAIL_STATUS,
+       PROTO_FAIL_BODY, PROTO_FAIL_RESULT, PROTO_FAIL__COUNT };
 
 typedef struct {
     uint64_t session; /* chosen by the coordinator, echoed in every reply */
@@ -62,6 +64,7 @@ typedef struct {
 typedef struct {
     char host[PROTO_STR], cpu_model[PROTO_STR], kernel[PROTO_STR];
     char libcurl[PROTO_STR], libuv[PROTO_STR], libzmq[PROTO_STR], version[PROTO_STR];
+    char boot_id[PROTO_STR]; /* hosts with the same boot id share CLOCK_MONOTONIC */
     uint32_t cores;
 } proto_welcome_t;
 
@@ -80,8 +83,9 @@ typedef struct {
 
 typedef struct {
     uint32_t bench, run;
-    uint32_t warmup; /* 0 or 1: a warmup run is measured but not kept */
-} proto_step_t;      /* PREPARE, READY and GO */
+    uint32_t warmup;   /* 0 or 1: a warmup run is measured but not kept */
+    uint64_t clock_ns; /* READY: the agent's CLOCK_MONOTONIC when sending; else 0 */
+} proto_step_t;        /* PREPARE, READY and GO */
 
 typedef struct {
     uint32_t bench, run, warmup;

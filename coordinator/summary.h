@@ -1,0 +1,42 @@
+/* summary: the terminal report, in hyperfine's layout so that its readers
+ * feel at home, plus one or two fleetbench lines per benchmark (throughput,
+ * latency percentiles, failures by cause, lockstep start skew).
+ *
+ * Everything, warnings included, goes to the one FILE given (hyperfine puts
+ * its warnings on stderr; here a redirected report stays whole). Colour is
+ * the caller's decision: a TTY and NO_COLOR unset. Functions return 0, or -1
+ * when out of memory or the stream reports a write error. */
+#ifndef FB_SUMMARY_H
+#define FB_SUMMARY_H
+
+#include "bench.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Lockstep skew above this fraction of the fastest run earns a warning. */
+#define SUMMARY_SKEW_WARN 0.05
+
+/* hyperfine's time units: a benchmark's mean picks one, and every other time
+ * of that benchmark (σ, range, user, system) is shown in it. */
+typedef enum { SUMMARY_UNIT_S, SUMMARY_UNIT_MS, SUMMARY_UNIT_US } summary_unit_t;
+
+/* Below 1 ms µs, below 1 s ms, else s. */
+summary_unit_t summary_unit_for(double seconds);
+/* "s", "ms", "µs" (UTF-8). */
+const char *summary_unit_name(summary_unit_t u);
+/* The number alone: 3 decimals for s, 1 for ms and µs ("693.6"). */
+char *summary_value(char *buf, size_t len, double seconds, summary_unit_t u);
+/* The number and its unit ("693.6 ms"). */
+char *summary_time(char *buf, size_t len, double seconds, summary_unit_t u);
+
+/* The block of benchmark set->benches[i], numbered i + 1: header, Time,
+ * Range, the fleetbench lines, warnings, and the " " line that ends it. */
+int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color);
+/* "Summary", the fastest benchmark and how much faster it ran than each
+ * other one, by mean; nothing with fewer than two measured benchmarks. */
+int summary_compare(FILE *out, const bench_set_t *set, int color);
+/* Every block, then the comparison. */
+int summary_print(FILE *out, const bench_set_t *set, int color);
+
+#endif

@@ -1,0 +1,16 @@
+fb_unit(test_stats coord)
+fb_unit(test_summary coord)
+fb_unit(test_export coord)
+
+# hyperfine's own scripts must read our JSON: test_export also writes a
+# sample export, and the check reads it the way those scripts do (and runs
+# them, when HYPERFINE_SCRIPTS names a checkout and numpy & co. are there).
+set_tests_properties(unit.test_export PROPERTIES
+  FIXTURES_SETUP export_sample
+  ENVIRONMENT "FB_EXPORT_SAMPLE=${CMAKE_CURRENT_BINARY_DIR}/export_sample.json")
+add_test(NAME integration.check_hyperfine_scripts
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/check_hyperfine_scripts.py
+                 ${CMAKE_CURRENT_BINARY_DIR}/export_sample.json)
+set_tests_properties(integration.check_hyperfine_scripts PROPERTIES
+  FIXTURES_REQUIRED export_sample TIMEOUT 120 LABELS integration
+  ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")

@@ -111,6 +111,8 @@ static void test_round_trip_all(void **s)
     round_trip(m);
     m = msg_new(PROTO_BYE);
     round_trip(m);
+    m = msg_new(PROTO_ACCEPT);
+    round_trip(m);
     m = msg_new(PROTO_ERROR);
     proto_error_init(m, 7, PROTO_ERR_BUSY, "agent busy with session %d", 3);
     round_trip(m);

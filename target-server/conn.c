@@ -43,6 +43,7 @@ struct conn_s {
     unsigned stalled : 1;     /* fault: never answered */
     unsigned last : 1;        /* close once everything is written */
     unsigned lingering : 1;   /* FIN sent, draining the peer's bytes */
+    unsigned peer_eof : 1;    /* the peer closed its side: no lingering needed */
     unsigned reading : 1;
     unsigned closing : 1;
 };
@@ -367,7 +368,8 @@ static void conn_update_reading(conn_t *c)
         c->rbuf = NULL;
     }
     if (c->last && !c->writing && !c->delaying && !c->respond_due) {
-        conn_linger(c);
+        if (c->peer_eof) conn_close(c);
+        else conn_linger(c);
         return;
     }
     conn_reading(c, !conn_busy(c) || c->stalled);
@@ -402,6 +404,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     conn_t *c = h->data;
 
+    if (c->stalled || c->lingering) { /* bytes to throw away: no block for them */
+        *buf = uv_buf_init(c->w->scratch, sizeof c->w->scratch);
+        return;
+    }
     if (c->rbuf == NULL) {
         c->rbuf = pool_get(&c->w->pool);
         if (c->rbuf == NULL) {
@@ -431,13 +437,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         c->last = 1;
+        c->peer_eof = 1;
         c->stalled = 0;
         conn_reading(c, false);
         conn_update_reading(c);
         return;
     }
     if (c->stalled || c->lingering) { /* read only to notice the peer leaving */
-        c->rlen = c->roff;
+        c->rlen = c->roff; /* what was not parsed yet is dropped with it */
         conn_update_reading(c);
         return;
     }

@@ -150,17 +150,28 @@ void route_request(unsigned method, const char *url, size_t len, route_t *out)
 
     memset(out, 0, sizeof *out);
     out->delay_ms = -1;
-    http_parser_url_init(&u);
-    if (len == 0 || http_parser_parse_url(url, len, method == HTTP_CONNECT, &u) != 0 ||
-        !(u.field_set & (1 << UF_PATH))) {
-        set_error(out, 400, "malformed request target");
-        return;
-    }
-    path = url + u.field_data[UF_PATH].off;
-    plen = u.field_data[UF_PATH].len;
-    if (u.field_set & (1 << UF_QUERY)) {
-        q = url + u.field_data[UF_QUERY].off;
-        qlen = u.field_data[UF_QUERY].len;
+    if (len > 0 && url[0] == '/' && memchr(url, '#', len) == NULL) {
+        /* origin-form, what every client sends: split at '?' without a parser */
+        const char *qm = memchr(url, '?', len);
+        path = url;
+        plen = qm ? (size_t)(qm - url) : len;
+        if (qm) {
+            q = qm + 1;
+            qlen = len - plen - 1;
+        }
+    } else {
+        http_parser_url_init(&u);
+        if (len == 0 || http_parser_parse_url(url, len, method == HTTP_CONNECT, &u) != 0 ||
+            !(u.field_set & (1 << UF_PATH))) {
+            set_error(out, 400, "malformed request target");
+            return;
+        }
+        path = url + u.field_data[UF_PATH].off;
+        plen = u.field_data[UF_PATH].len;
+        if (u.field_set & (1 << UF_QUERY)) {
+            q = url + u.field_data[UF_QUERY].off;
+            qlen = u.field_data[UF_QUERY].len;
+        }
     }
     multiply = plen == 9 && memcmp(path, "/multiply", 9) == 0;
     health = plen == 7 && memcmp(path, "/health", 7) == 0;

@@ -145,7 +145,7 @@ int srv_worker_init(srv_worker_t *w, const config_t *cfg, int fd, unsigned idx,
     w->nconns_all = nconns_all;
     /* a block holds a whole request-target plus room to keep reading */
     if (block < cfg->max_uri + 4096) block = cfg->max_uri + 4096;
-    pool_init(&w->pool, block, 1024);
+    pool_init(&w->pool, block, 256); /* 4 MiB kept per thread at most */
     w->rng = (cfg->seed + 0x9e3779b97f4a7c15ull * (idx + 1)) | 1;
     rc = uv_loop_init(&w->loop);
     if (rc == 0) rc = uv_tcp_init(&w->loop, &w->listener);

@@ -30,6 +30,7 @@ typedef struct {
     size_t nconns;
     int draining;
     int started;
+    char scratch[4096]; /* sink for bytes that are read only to be dropped */
 } srv_worker_t;
 
 /* Creates n listening sockets bound to cfg's address with SO_REUSEPORT;

@@ -146,6 +146,13 @@ class Process:
         """What the child printed after its ready line, so far."""
         return bytes(self._stdout).decode(errors="replace")
 
+    def wait_stdout(self, timeout=2.0):
+        """Once the child has exited: waits (up to `timeout` s) until its stdout is
+        read to EOF, then returns all of it."""
+        if self._drainer:
+            self._drainer.join(timeout)
+        return self.stdout()
+
     def stderr(self):
         """Everything the child wrote to stderr so far."""
         self._stderr_file.seek(0)
@@ -283,6 +290,127 @@ def run_process(argv, timeout=10.0, env=None):
                             env=sanitizer_env(env), timeout=timeout * SLOW)
     return (result.returncode, result.stdout.decode(errors="replace"),
             result.stderr.decode(errors="replace"))
+
+
+def spawn_process(test, argv, cwd=None, env=None, stop_signal=None, expect_exit=None):
+    """Starts `argv` without waiting for a ready line; returns its Process.
+
+    For programs that run to completion (a coordinator): stdout is drained
+    in the background from the start, stderr goes to a file.  Cleaned up
+    like `start_process` (default: SIGKILL if still running, any status),
+    and its stderr is checked for sanitizer reports.
+    """
+    stderr_file = tempfile.NamedTemporaryFile(prefix="fbtest-", suffix=".stderr")
+    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=stderr_file, env=sanitizer_env(env), cwd=cwd,
+                             close_fds=True)
+    proc = Process(argv, popen, stderr_file)
+    test.addCleanup(_cleanup_process, test, proc, stop_signal, expect_exit)
+    proc.drain_stdout()
+    return proc
+
+
+def wait_for_stderr(proc, pattern, timeout):
+    """Waits until `proc`'s stderr matches the regular expression `pattern`;
+    returns the match, or None after `timeout` s (or if the process exited
+    without printing it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        match = re.search(pattern, proc.stderr())
+        if match or time.monotonic() >= deadline:
+            return match
+        if not proc.alive():
+            return re.search(pattern, proc.stderr())
+        time.sleep(0.02)
+
+
+# ---- ports and processes of the system ----------------------------------------
+
+def unused_port(host):
+    """A TCP port on `host` where nothing listens (bound, then released).
+
+    The kernel hands out ephemeral ports in turn, so the port stays free for
+    the short time a test needs it.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class SilentListener:
+    """A TCP listener on host:0 that accepts connections and never sends a byte.
+
+    A peer that completes the TCP handshake and then says nothing: what a
+    hung or foreign service looks like to a protocol client.
+    """
+
+    def __init__(self, host):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.accepted = 0
+        self._conns = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self):
+        while not self._closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self._conns.append(conn)  # kept open, never written to
+            self.accepted += 1
+
+    def close(self):
+        self._closed.set()
+        self._thread.join(1.0)
+        self.sock.close()
+        for conn in self._conns:
+            conn.close()
+
+
+def _proc_stat(pid):
+    """(state, ppid) of a process from /proc/PID/stat, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()  # the name may hold spaces
+    return fields[0], int(fields[1])
+
+
+def child_pids(pid):
+    """The pids of the running (not zombie) children of `pid`."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(int(entry))
+            if stat and stat[1] == pid and stat[0] != "Z":
+                children.append(int(entry))
+    return children
+
+
+def pid_alive(pid):
+    """True if `pid` is a process that is not a zombie."""
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def pid_name(pid):
+    """The command name of `pid` (/proc/PID/comm), or "" if it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 # ---- raw HTTP client --------------------------------------------------------

@@ -1,0 +1,81 @@
+/* agent: fleetbench's client program. Each mode is a subcommand (cmd.h);
+ * `agent run` makes one run in the foreground. */
+#include "cmd.h"
+#include "strategy.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+typedef struct {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t k_commands[] = {
+    {"run", cmd_run, "one run of one strategy in the foreground (agent run --help)"},
+};
+
+static void usage(FILE *out)
+{
+    fputs("Usage: agent COMMAND [OPTIONS]\n"
+          "\n"
+          "fleetbench's client: makes HTTP requests to a target server with one of\n"
+          "several strategies (threads or an event loop) and measures them.\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+        fprintf(out, "  %-6s %s\n", k_commands[i].name, k_commands[i].summary);
+    fputs("\nStrategies:\n", out);
+    for (size_t i = 0; i < strategy_count(); i++)
+        fprintf(out, "  %-18s %s\n", strategy_at(i)->name, strategy_at(i)->summary);
+    fputs("\n"
+          "Options:\n"
+          "  -h, --help     this text\n"
+          "  -V, --version  version and library versions\n"
+          "\n"
+          "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
+          "failed; 4 target unreachable.\n",
+          out);
+}
+
+static void version(void)
+{
+    printf("agent %s (libcurl %s, libuv %s)\n", FB_VERSION,
+           curl_version_info(CURLVERSION_NOW)->version, uv_version_string());
+}
+
+int main(int argc, char **argv)
+{
+    int code;
+
+    if (argc < 2) {
+        usage(stderr);
+        return CMD_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return CMD_EXIT_OK;
+    }
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        version();
+        return CMD_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++) {
+        if (strcmp(argv[1], k_commands[i].name) != 0) continue;
+        signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is an error code, not death */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            fprintf(stderr, "agent: curl_global_init failed\n");
+            return CMD_EXIT_USAGE;
+        }
+        code = k_commands[i].main(argc - 1, argv + 1);
+        curl_global_cleanup();
+        return code;
+    }
+    fprintf(stderr, "agent: unknown command '%s' (see agent --help)\n", argv[1]);
+    return CMD_EXIT_USAGE;
+}

@@ -1,0 +1,8 @@
+# agent: unit tests (no network) and the integration test that runs every
+# strategy against the real target-server on 127.0.0.x.
+fb_unit(test_agent_request agentcore)
+fb_unit(test_agent_strategy agentcore)
+fb_unit(test_agent_cli agentcore)
+# Sanitized builds are several times slower; the test scales its own
+# deadlines (fbtest.SLOW), this bounds the whole module.
+fb_integration(test_agent_run 900)

@@ -385,6 +385,7 @@ int async_submit(async_t *a, uint64_t number, const char *url, char *err)
     req_t *r;
     CURLMcode mc;
 
+    if (run_aborted()) return 0; /* not made, not counted: the run is dropped */
     while (a->nidle == 0)
         if (async_step(a, err) != 0) return -1;
     r = a->idle[--a->nidle];

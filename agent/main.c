@@ -1,11 +1,15 @@
 /* agent: fleetbench's client program. Each mode is a subcommand (cmd.h);
  * `agent run` makes one run in the foreground. */
 #include "cmd.h"
+#include "daemon.h"
+#include "opt.h"
+#include "proto.h"
 #include "strategy.h"
 
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
@@ -21,7 +25,8 @@ static const command_t k_commands[] = {
 
 static void usage(FILE *out)
 {
-    fputs("Usage: agent COMMAND [OPTIONS]\n"
+    fputs("Usage: agent [OPTIONS]             serve a coordinator (daemon mode)\n"
+          "       agent COMMAND [OPTIONS]     run a command\n"
           "\n"
           "fleetbench's client: makes HTTP requests to a target server with one of\n"
           "several strategies (threads or an event loop) and measures them.\n"
@@ -33,29 +38,61 @@ static void usage(FILE *out)
     fputs("\nStrategies:\n", out);
     for (size_t i = 0; i < strategy_count(); i++)
         fprintf(out, "  %-18s %s\n", strategy_at(i)->name, strategy_at(i)->summary);
+    fputs("\n", out);
+    daemon_usage(out);
     fputs("\n"
           "Options:\n"
           "  -h, --help     this text\n"
           "  -V, --version  version and library versions\n"
           "\n"
           "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
-          "failed; 4 target unreachable.\n",
+          "failed (agent run); 4 target unreachable (agent run).\n",
           out);
 }
 
 static void version(void)
 {
-    printf("agent %s (libcurl %s, libuv %s)\n", FB_VERSION,
+    printf("agent %s (protocol %u, libcurl %s, libuv %s)\n", FB_VERSION, PROTO_VERSION,
            curl_version_info(CURLVERSION_NOW)->version, uv_version_string());
+}
+
+/* `agent [OPTIONS]`: serve coordinators until a signal. */
+static int daemon_main(int argc, char **argv)
+{
+    daemon_config_t *cfg = calloc(1, sizeof *cfg);
+    char err[OPT_ERR_LEN];
+    int code = CMD_EXIT_USAGE;
+
+    if (cfg == NULL) return CMD_EXIT_USAGE;
+    if (daemon_parse(cfg, argc, argv, err) != DAEMON_OK) {
+        fprintf(stderr, "agent: %s\n", err);
+    } else {
+        signal(SIGPIPE, SIG_IGN);
+        /* before any thread starts: curl's global init is not thread-safe */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            fprintf(stderr, "agent: curl_global_init failed\n");
+        else
+            code = daemon_run(cfg);
+        curl_global_cleanup();
+    }
+    free(cfg);
+    return code;
 }
 
 int main(int argc, char **argv)
 {
     int code;
 
-    if (argc < 2) {
-        usage(stderr);
-        return CMD_EXIT_USAGE;
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+            usage(stdout);
+            return CMD_EXIT_OK;
+        }
+        if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
+            version();
+            return CMD_EXIT_OK;
+        }
+        return daemon_main(argc, argv);
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);

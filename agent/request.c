@@ -118,6 +118,7 @@ req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t)
 
 req_outcome_t req_perform(req_t *r, uint64_t number, tally_t *t)
 {
+    if (run_aborted()) return REQ_OK; /* not made, not counted: the run is dropped */
     req_start(r, number, NULL);
     return req_finish(r, curl_easy_perform(r->easy), t);
 }

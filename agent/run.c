@@ -3,6 +3,7 @@
 #include "request.h"
 #include "strategy.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -40,6 +41,18 @@ void run_result_close(run_result_t *r)
     tally_close(&r->tally);
 }
 
+static atomic_int g_abort;
+
+void run_abort_set(int on)
+{
+    atomic_store(&g_abort, on);
+}
+
+int run_aborted(void)
+{
+    return atomic_load_explicit(&g_abort, memory_order_relaxed);
+}
+
 uint64_t run_now_ns(void)
 {
     struct timespec ts;
@@ -61,6 +74,7 @@ int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r)
 
     getrusage(RUSAGE_SELF, &before);
     t0 = run_now_ns();
+    r->start_ns = t0;
     rc = s->run(p, r);
     r->wall_ns = run_now_ns() - t0;
     getrusage(RUSAGE_SELF, &after);

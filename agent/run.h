@@ -25,6 +25,7 @@ typedef struct {
 
 typedef struct {
     tally_t tally;            /* every request, merged */
+    uint64_t start_ns;        /* CLOCK_MONOTONIC when the strategy started */
     uint64_t wall_ns;         /* CLOCK_MONOTONIC around the strategy */
     uint64_t user_ns, sys_ns; /* getrusage(RUSAGE_SELF) difference */
     uint64_t threads;         /* threads that made requests (1 for async) */
@@ -48,5 +49,11 @@ int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t run_now_ns(void);
+
+/* Thread-safe. Once set, strategies start no new request, so a run ends
+ * within one request's time (its --timeout at worst): how a daemon drops a
+ * run whose coordinator went away. Cleared before each run. */
+void run_abort_set(int on);
+int run_aborted(void);
 
 #endif

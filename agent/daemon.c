@@ -1,0 +1,481 @@
+#include "daemon.h"
+
+#include "facts.h"
+#include "probe.h"
+#include "run.h"
+#include "strategy.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define PROBE_TIMEOUT_MS 2000
+
+typedef enum { ST_IDLE, ST_PREPARED, ST_RUNNING } dstate_t;
+
+typedef struct {
+    const daemon_config_t *cfg;
+    void *zctx, *router;
+    void *done_rx, *done_tx; /* inproc pair: the run thread says "done" */
+
+    /* the session: one coordinator at a time */
+    bool open;
+    unsigned char peer[WIRE_ID_MAX];
+    size_t peerlen;
+    uint64_t session, last_heard, last_sent, hb_seq;
+    uint32_t hb_ms, live_ms;
+    char coordinator[PROTO_STR];
+    bool have_plan;
+    proto_plan_t plan;
+
+    /* the run: prepared on PREPARE, started on GO, reported when done */
+    dstate_t state;
+    proto_step_t step;
+    const strategy_t *strategy;
+    run_params_t params;
+    run_result_t result;
+    int run_rc;
+    bool discard; /* aborted: the result is not sent */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool go;
+    atomic_int abort;
+
+    proto_msg_t in, out; /* scratch, large: the daemon lives on the heap */
+} daemon_t;
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("agent: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static void send_to(daemon_t *d, const void *id, size_t idlen, proto_msg_t *m)
+{
+    char err[PROTO_ERR_LEN];
+
+    m->version = proto_version();
+    if (wire_send(d->router, id, idlen, m, err) != 0) logf_("%s", err);
+    else if (id == d->peer) d->last_sent = run_now_ns();
+}
+
+static void send_peer(daemon_t *d, proto_type_t t)
+{
+    d->out.type = t;
+    d->out.session = d->session;
+    send_to(d, d->peer, d->peerlen, &d->out);
+}
+
+static void send_error(daemon_t *d, const void *id, size_t idlen, uint64_t session,
+                       proto_err_t code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void send_error(daemon_t *d, const void *id, size_t idlen, uint64_t session,
+                       proto_err_t code, const char *fmt, ...)
+{
+    va_list ap;
+    char text[sizeof d->out.u.error.message];
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    proto_error_init(&d->out, session, code, "%s", text);
+    send_to(d, id, idlen, &d->out);
+}
+
+/* ---- the run thread ------------------------------------------------------- */
+
+static void *run_main(void *arg)
+{
+    daemon_t *d = arg;
+
+    pthread_mutex_lock(&d->mu);
+    while (!d->go && !atomic_load(&d->abort)) pthread_cond_wait(&d->cv, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+    if (!atomic_load(&d->abort)) d->run_rc = run_execute(d->strategy, &d->params, &d->result);
+    zmq_send(d->done_tx, "", 0, 0);
+    return NULL;
+}
+
+static void run_release(daemon_t *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->go = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Stops the run in progress (strategies check the flag between requests and
+ * curl's progress callback ends transfers); its result is thrown away. */
+static void run_abort(daemon_t *d)
+{
+    if (d->state == ST_IDLE) return;
+    d->discard = true;
+    atomic_store(&d->abort, 1);
+    run_abort_set(1);
+    pthread_mutex_lock(&d->mu);
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void result_to_msg(const daemon_t *d, proto_result_t *m)
+{
+    const run_result_t *r = &d->result;
+    const tally_t *t = &r->tally;
+    uint64_t sum = 0;
+
+    /* proto's failure causes are req_outcome_t's, OK left out */
+    _Static_assert(REQ__COUNT - 1 == PROTO_FAIL__COUNT, "failure causes differ");
+    m->bench = d->step.bench;
+    m->run = d->step.run;
+    m->warmup = d->step.warmup;
+    m->start_ns = r->start_ns;
+    m->wall_ns = r->wall_ns;
+    m->user_ns = r->user_ns;
+    m->sys_ns = r->sys_ns;
+    m->ok = t->count[REQ_OK];
+    for (int i = 0; i < PROTO_FAIL__COUNT; i++) m->failed[i] = t->count[i + 1];
+    m->bytes = t->bytes;
+    m->connections = t->connects;
+    m->lat_min = hist_min(t->latency);
+    m->lat_max = hist_max(t->latency);
+    hist_sum(t->latency, &sum);
+    m->lat_sum = sum;
+    m->nbuckets = (uint32_t)hist_export(t->latency, m->bucket_idx, m->bucket_cnt,
+                                        PROTO_MAX_BUCKETS);
+}
+
+static void on_run_done(daemon_t *d)
+{
+    char c;
+
+    zmq_recv(d->done_rx, &c, sizeof c, ZMQ_DONTWAIT);
+    pthread_join(d->thread, NULL);
+    if (d->discard) {
+        logf_("run %u of benchmark %u aborted", d->step.run, d->step.bench);
+    } else if (d->open && d->run_rc != 0) {
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_INTERNAL, "%s %s: %s",
+                   d->strategy->name, "could not run", d->result.err);
+    } else if (d->open) {
+        memset(&d->out, 0, sizeof d->out);
+        result_to_msg(d, &d->out.u.result);
+        send_peer(d, PROTO_RESULT);
+    }
+    run_result_close(&d->result);
+    d->state = ST_IDLE;
+}
+
+/* ---- session -------------------------------------------------------------- */
+
+static void session_end(daemon_t *d, const char *why)
+{
+    if (!d->open) return;
+    logf_("session %016" PRIx64 " with %s ended: %s", d->session, d->coordinator, why);
+    run_abort(d);
+    d->open = false;
+    d->have_plan = false;
+}
+
+static bool allowed(const daemon_config_t *cfg, const char *host, int port)
+{
+    if (cfg->nallow == 0) return true;
+    for (unsigned i = 0; i < cfg->nallow; i++)
+        if (strcmp(cfg->allow_host[i], host) == 0 &&
+            (cfg->allow_port[i] < 0 || cfg->allow_port[i] == port))
+            return true;
+    return false;
+}
+
+static void on_hello(daemon_t *d, const void *id, size_t idlen, const proto_msg_t *m)
+{
+    if (d->state != ST_IDLE) { /* an aborted run is still winding down */
+        send_error(d, id, idlen, m->session, PROTO_ERR_BUSY, "agent is finishing a run; retry");
+        return;
+    }
+    if (d->open) session_end(d, "the coordinator opened a new session");
+    d->open = true;
+    memcpy(d->peer, id, idlen);
+    d->peerlen = idlen;
+    d->session = m->session;
+    d->hb_ms = m->u.hello.heartbeat_ms;
+    d->live_ms = m->u.hello.liveness_ms;
+    d->last_heard = run_now_ns();
+    snprintf(d->coordinator, sizeof d->coordinator, "%s", m->u.hello.name);
+    logf_("session %016" PRIx64 " opened by %s", d->session, d->coordinator);
+    memset(&d->out, 0, sizeof d->out);
+    facts_collect(&d->out.u.welcome);
+    send_peer(d, PROTO_WELCOME);
+}
+
+static void on_plan(daemon_t *d, const proto_plan_t *p)
+{
+    char names[256], err[PROBE_ERR_LEN];
+
+    for (uint32_t i = 0; i < p->nbench; i++)
+        if (strategy_find(p->bench[i].strategy) == NULL) {
+            strategy_names(names, sizeof names);
+            send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STRATEGY,
+                       "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
+            return;
+        }
+    if (!allowed(d->cfg, p->target_host, (int)p->target_port)) {
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_TARGET_DENIED,
+                   "target %s:%u is not in this agent's --allow-target", p->target_host,
+                   p->target_port);
+        return;
+    }
+    if (probe_tcp(p->target_host, (int)p->target_port, PROBE_TIMEOUT_MS, err) != 0) {
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_UNREACHABLE, "%s", err);
+        return;
+    }
+    d->plan = *p;
+    d->have_plan = true;
+    send_peer(d, PROTO_ACCEPT);
+}
+
+static void on_prepare(daemon_t *d, const proto_step_t *s)
+{
+    const proto_bench_t *b;
+    char err[RUN_ERR_LEN];
+
+    if (!d->have_plan || s->bench >= d->plan.nbench) {
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STATE,
+                   "prepare of benchmark %u without a plan that has it", s->bench);
+        return;
+    }
+    b = &d->plan.bench[s->bench];
+    run_params_defaults(&d->params);
+    snprintf(d->params.host, sizeof d->params.host, "%s", d->plan.target_host);
+    d->params.port = (int)d->plan.target_port;
+    d->params.requests = b->requests;
+    d->params.chunk = b->chunk;
+    d->params.connections = b->connections;
+    d->params.in_flight = b->connections;
+    d->params.timeout_ms = d->plan.timeout_ms;
+    d->strategy = strategy_find(b->strategy);
+    if (run_params_finish(&d->params, err) != 0 || run_result_init(&d->result) != 0) {
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_INTERNAL, "prepare: %s",
+                   err);
+        return;
+    }
+    d->step = *s;
+    d->go = false;
+    d->discard = false;
+    d->run_rc = 0;
+    atomic_store(&d->abort, 0);
+    run_abort_set(0);
+    if (pthread_create(&d->thread, NULL, run_main, d) != 0) {
+        run_result_close(&d->result);
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_INTERNAL,
+                   "cannot start the run thread");
+        return;
+    }
+    d->state = ST_PREPARED;
+    d->out.u.step = *s;
+    d->out.u.step.clock_ns = run_now_ns(); /* lets a coordinator on another host map our clock */
+    send_peer(d, PROTO_READY);
+}
+
+static void on_session_msg(daemon_t *d, const proto_msg_t *m)
+{
+    switch (m->type) {
+    case PROTO_PLAN:
+        if (d->state == ST_IDLE) on_plan(d, &m->u.plan);
+        else break;
+        return;
+    case PROTO_PREPARE:
+        if (d->state == ST_IDLE) on_prepare(d, &m->u.step);
+        else break;
+        return;
+    case PROTO_GO:
+        if (d->state != ST_PREPARED || m->u.step.bench != d->step.bench ||
+            m->u.step.run != d->step.run)
+            break;
+        d->state = ST_RUNNING;
+        run_release(d);
+        return;
+    case PROTO_HEARTBEAT:
+        d->out.u.heartbeat = m->u.heartbeat;
+        send_peer(d, PROTO_HEARTBEAT);
+        return;
+    case PROTO_ABORT:
+        session_end(d, m->u.abort.reason[0] ? m->u.abort.reason : "aborted");
+        return;
+    case PROTO_BYE:
+        session_end(d, "bye");
+        return;
+    case PROTO_ERROR:
+        session_end(d, m->u.error.message);
+        return;
+    default:
+        break;
+    }
+    send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STATE, "unexpected %s",
+               proto_type_name(m->type));
+}
+
+/* One received message, or a decoding error to answer. */
+static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int rc,
+                       const proto_msg_t *m, const char *err)
+{
+    bool from_peer = d->open && idlen == d->peerlen && memcmp(id, d->peer, idlen) == 0;
+
+    if (rc == PROTO_EVERSION) {
+        logf_("refused a message: it speaks protocol %u, this agent %u", m->version,
+              proto_version());
+        send_error(d, id, idlen, m->session, PROTO_ERR_VERSION,
+                   "agent speaks protocol version %u, coordinator speaks %u", proto_version(),
+                   m->version);
+        return;
+    }
+    if (rc != PROTO_OK) {
+        logf_("refused a bad message: %s", err);
+        send_error(d, id, idlen, 0, PROTO_ERR_BAD_MESSAGE, "bad message: %s", err);
+        return;
+    }
+    if (from_peer) d->last_heard = run_now_ns();
+    if (m->type == PROTO_HELLO && (!d->open || from_peer)) {
+        on_hello(d, id, idlen, m);
+    } else if (m->type == PROTO_HELLO) {
+        send_error(d, id, idlen, m->session, PROTO_ERR_BUSY,
+                   "agent is serving session %016" PRIx64 " of %s", d->session, d->coordinator);
+    } else if (!from_peer || m->session != d->session) {
+        if (m->type != PROTO_ERROR && m->type != PROTO_BYE) /* never answer those */
+            send_error(d, id, idlen, m->session, PROTO_ERR_STATE,
+                       "no session %016" PRIx64 " here: send hello first", m->session);
+    } else {
+        on_session_msg(d, m);
+    }
+}
+
+/* Liveness of the coordinator, and our own heartbeats when not timing. */
+static void tick(daemon_t *d)
+{
+    uint64_t now = run_now_ns();
+
+    if (!d->open) return;
+    if (now - d->last_heard > (uint64_t)d->live_ms * 1000000u) {
+        session_end(d, "coordinator lost (silent for longer than the liveness)");
+        return;
+    }
+    if (d->state != ST_RUNNING && now - d->last_sent >= (uint64_t)d->hb_ms * 1000000u) {
+        d->out.u.heartbeat.seq = ++d->hb_seq;
+        send_peer(d, PROTO_HEARTBEAT);
+    }
+}
+
+static int poll_timeout_ms(const daemon_t *d)
+{
+    return d->open ? (int)(d->hb_ms / 2 > 0 ? d->hb_ms / 2 : 1) : 500;
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int daemon_bind(daemon_t *d, char *endpoint, size_t cap)
+{
+    char err[PROTO_ERR_LEN], ep[300];
+    int v6 = strchr(d->cfg->host, ':') != NULL;
+    size_t sz = cap;
+
+    if (d->cfg->port == 0)
+        snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:*" : "tcp://%s:*", d->cfg->host);
+    else
+        snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:%d" : "tcp://%s:%d", d->cfg->host,
+                 d->cfg->port);
+    d->router = zmq_socket(d->zctx, ZMQ_ROUTER);
+    if (d->router == NULL || wire_socket_setup(d->router, err) != 0 ||
+        zmq_setsockopt(d->router, ZMQ_IPV6, &v6, sizeof v6) != 0 || zmq_bind(d->router, ep) != 0) {
+        fprintf(stderr, "agent: cannot listen on %s: %s\n", ep, zmq_strerror(errno));
+        return -1;
+    }
+    zmq_getsockopt(d->router, ZMQ_LAST_ENDPOINT, endpoint, &sz);
+    d->done_rx = zmq_socket(d->zctx, ZMQ_PAIR);
+    d->done_tx = zmq_socket(d->zctx, ZMQ_PAIR);
+    if (zmq_bind(d->done_rx, "inproc://agent-done") != 0 ||
+        zmq_connect(d->done_tx, "inproc://agent-done") != 0) {
+        fprintf(stderr, "agent: inproc pipe: %s\n", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void daemon_loop(daemon_t *d)
+{
+    unsigned char id[WIRE_ID_MAX];
+    size_t idlen = 0;
+    char err[PROTO_ERR_LEN];
+
+    while (!g_stop) {
+        zmq_pollitem_t items[2] = {{d->router, 0, ZMQ_POLLIN, 0}, {d->done_rx, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, poll_timeout_ms(d)) < 0 && errno != EINTR) break;
+        if (items[1].revents & ZMQ_POLLIN) on_run_done(d);
+        for (;;) {
+            int rc = wire_recv(d->router, id, &idlen, &d->in, err);
+            if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
+            on_message(d, id, idlen, rc, &d->in, err);
+        }
+        tick(d);
+    }
+}
+
+int daemon_run(const daemon_config_t *cfg)
+{
+    daemon_t *d = calloc(1, sizeof *d);
+    struct sigaction sa = {.sa_handler = on_signal};
+    char endpoint[300] = "";
+    int rc = 1;
+
+    if (d == NULL) return 1;
+    d->cfg = cfg;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    d->zctx = zmq_ctx_new();
+    if (d->zctx != NULL && daemon_bind(d, endpoint, sizeof endpoint) == 0) {
+        printf("agent: listening on %s\n", endpoint);
+        fflush(stdout);
+        daemon_loop(d);
+        session_end(d, "agent stopping");
+        if (d->state != ST_IDLE) { /* wait for the aborted run to wind down */
+            char c;
+            zmq_recv(d->done_rx, &c, sizeof c, 0);
+            pthread_join(d->thread, NULL);
+            run_result_close(&d->result);
+        }
+        rc = 0;
+    }
+    if (d->router) zmq_close(d->router);
+    if (d->done_rx) zmq_close(d->done_rx);
+    if (d->done_tx) zmq_close(d->done_tx);
+    if (d->zctx) zmq_ctx_term(d->zctx);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    free(d);
+    return rc;
+}

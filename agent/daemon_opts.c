@@ -1,0 +1,117 @@
+#include "daemon.h"
+
+#include "opt.h"
+#include "proto.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <string.h>
+
+static const char k_usage[] =
+    "Daemon options (agent [OPTIONS]):\n"
+    "  --listen HOST:PORT       where coordinators connect (default 127.0.0.1:5555;\n"
+    "                           port 0 picks a free one, printed when ready)\n"
+    "  --insecure               allow a non-loopback --listen without keys\n"
+    "  --allow-target LIST      HOST[:PORT][,...]: the only targets this agent loads\n"
+    "\n"
+    "The agent serves one coordinator session at a time; it answers heartbeats\n"
+    "even while a run is timed, sends nothing else while timing, and goes back\n"
+    "to idle when the coordinator goes silent, aborts or says bye.\n"
+    "It stops on SIGINT/SIGTERM (exit 0).\n";
+
+void daemon_usage(FILE *out)
+{
+    fputs(k_usage, out);
+}
+
+enum { O_LISTEN = 256, O_INSECURE, O_ALLOW, O_PROTO };
+
+static const struct option k_opts[] = {
+    {"listen", required_argument, NULL, O_LISTEN},
+    {"insecure", no_argument, NULL, O_INSECURE},
+    {"allow-target", required_argument, NULL, O_ALLOW},
+    {"proto-version", required_argument, NULL, O_PROTO}, /* tests only: speak another version */
+    {NULL, 0, NULL, 0},
+};
+
+static bool is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+           strcmp(host, "::1") == 0;
+}
+
+static int parse_allow(daemon_config_t *cfg, const char *list, char *err)
+{
+    char buf[4096], *tok, *save = NULL;
+
+    if (strlen(list) >= sizeof buf) {
+        snprintf(err, OPT_ERR_LEN, "--allow-target: list too long");
+        return -1;
+    }
+    strcpy(buf, list);
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        unsigned i = cfg->nallow;
+        if (i == DAEMON_MAX_ALLOW) {
+            snprintf(err, OPT_ERR_LEN, "--allow-target: more than %d entries", DAEMON_MAX_ALLOW);
+            return -1;
+        }
+        if (opt_hostport("--allow-target", tok, 0, cfg->allow_host[i], sizeof cfg->allow_host[i],
+                         &cfg->allow_port[i], err) != 0)
+            return -1;
+        if (strchr(tok[0] == '[' ? strchr(tok, ']') : tok, ':') == NULL) cfg->allow_port[i] = -1;
+        cfg->nallow++;
+    }
+    return 0;
+}
+
+static int parse_one(daemon_config_t *cfg, int c, const char *arg, char *err)
+{
+    uint64_t v;
+
+    switch (c) {
+    case O_LISTEN:
+        return opt_hostport("--listen", arg, 5555, cfg->host, sizeof cfg->host, &cfg->port, err);
+    case O_INSECURE: cfg->insecure = 1; return 0;
+    case O_ALLOW: return parse_allow(cfg, arg, err);
+    case O_PROTO:
+        if (opt_u64("--proto-version", arg, 0, UINT32_MAX, &v, err) != 0) return -1;
+        proto_set_version((uint32_t)v);
+        return 0;
+    }
+    return -1;
+}
+
+int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
+{
+    int c;
+
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->host, "127.0.0.1");
+    cfg->port = 5555;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", k_opts, NULL)) != -1) {
+        switch (c) {
+        case ':':
+            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
+            return DAEMON_ERROR;
+        case '?':
+            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return DAEMON_ERROR;
+        default:
+            if (parse_one(cfg, c, optarg, err) != 0) return DAEMON_ERROR;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
+        return DAEMON_ERROR;
+    }
+    if (!is_loopback(cfg->host) && !cfg->insecure) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--listen %s: without keys an agent listens only on loopback "
+                 "(pass --insecure to override)",
+                 cfg->host);
+        return DAEMON_ERROR;
+    }
+    return DAEMON_OK;
+}

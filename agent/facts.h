@@ -1,0 +1,14 @@
+/* facts: what an agent tells the coordinator about its host, so results
+ * say where they were measured. */
+#ifndef AGENT_FACTS_H
+#define AGENT_FACTS_H
+
+#include "proto.h"
+
+#include <stddef.h>
+
+void facts_collect(proto_welcome_t *w);
+/* This boot's id ("" if unknown): equal ids share CLOCK_MONOTONIC. */
+void facts_boot_id(char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,279 @@
+#include "fleet.h"
+
+#include "wire.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MS 1000000ull
+
+uint64_t fleet_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint32_t hb_ms,
+               uint32_t live_ms, char *err)
+{
+    char perr[PROTO_ERR_LEN], ep[320];
+    uint64_t now = fleet_now();
+
+    memset(f, 0, sizeof *f);
+    f->hb_ms = hb_ms;
+    f->live_ms = live_ms;
+    f->session = now ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)f;
+    f->in = malloc(sizeof *f->in);
+    f->out = malloc(sizeof *f->out);
+    f->a = calloc(n, sizeof *f->a);
+    f->zctx = zmq_ctx_new();
+    if (f->in == NULL || f->out == NULL || f->a == NULL || f->zctx == NULL) {
+        snprintf(err, FLEET_ERR_LEN, "out of memory");
+        return -1;
+    }
+    f->n = n;
+    for (size_t i = 0; i < n; i++) {
+        fleet_agent_t *a = &f->a[i];
+        int v6 = strchr(hosts[i], ':') != NULL;
+        snprintf(a->name, sizeof a->name, v6 ? "[%s]:%d" : "%s:%d", hosts[i], ports[i]);
+        snprintf(ep, sizeof ep, "tcp://%s", a->name);
+        a->last_heard = now;
+        a->result = malloc(sizeof *a->result);
+        a->sock = zmq_socket(f->zctx, ZMQ_DEALER);
+        if (a->result == NULL || a->sock == NULL || wire_socket_setup(a->sock, perr) != 0 ||
+            zmq_setsockopt(a->sock, ZMQ_IPV6, &v6, sizeof v6) != 0 || zmq_connect(a->sock, ep) != 0) {
+            snprintf(err, FLEET_ERR_LEN, "agent %s: %s", a->name, zmq_strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void fleet_close(fleet_t *f)
+{
+    for (size_t i = 0; f->a && i < f->n; i++) {
+        if (f->a[i].sock) zmq_close(f->a[i].sock);
+        free(f->a[i].result);
+    }
+    if (f->zctx) zmq_ctx_term(f->zctx);
+    free(f->a);
+    free(f->in);
+    free(f->out);
+    memset(f, 0, sizeof *f);
+}
+
+size_t fleet_live(const fleet_t *f)
+{
+    return f->n - f->lost;
+}
+
+static void fleet_fatal(fleet_t *f, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fleet_fatal(fleet_t *f, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (f->fatal) return; /* the first reason is the one to tell */
+    f->fatal = code;
+    va_start(ap, fmt);
+    vsnprintf(f->fatal_msg, sizeof f->fatal_msg, fmt, ap);
+    va_end(ap);
+}
+
+static void agent_lost(fleet_t *f, fleet_agent_t *a, const char *why)
+{
+    if (a->state == AGENT_LOST) return;
+    a->state = AGENT_LOST;
+    a->waiting = a->running = false;
+    f->lost++;
+    fprintf(stderr, "coordinator: agent %s lost: %s\n", a->name, why);
+    if (f->loss_abort) fleet_fatal(f, 3, "agent %s lost (--on-agent-loss abort)", a->name);
+    else if (fleet_live(f) == 0) fleet_fatal(f, 3, "every agent is lost");
+}
+
+static void send_msg(fleet_t *f, fleet_agent_t *a, proto_msg_t *m)
+{
+    char err[PROTO_ERR_LEN];
+
+    m->version = proto_version();
+    m->session = f->session;
+    if (wire_send(a->sock, NULL, 0, m, err) != 0) {
+        agent_lost(f, a, err);
+        return;
+    }
+    a->last_sent = fleet_now();
+}
+
+void fleet_send(fleet_t *f, size_t i, bool want_reply)
+{
+    fleet_agent_t *a = &f->a[i];
+
+    if (a->state == AGENT_LOST) return;
+    a->waiting = want_reply;
+    if (f->out->type == PROTO_GO) {
+        a->running = true;
+        a->go_sent = fleet_now();
+    }
+    send_msg(f, a, f->out);
+}
+
+void fleet_send_all(fleet_t *f)
+{
+    for (size_t i = 0; i < f->n; i++) fleet_send(f, i, f->out->type != PROTO_GO);
+    if (f->out->type == PROTO_GO) /* the answer to GO is a RESULT */
+        for (size_t i = 0; i < f->n; i++) f->a[i].waiting = f->a[i].state == AGENT_LIVE;
+}
+
+/* An agent's refusal: what it means for the whole matrix. */
+static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e)
+{
+    static const int exit_of[PROTO_ERR__MAX] = {
+        [PROTO_ERR_BAD_MESSAGE] = 5, [PROTO_ERR_VERSION] = 5,     [PROTO_ERR_BUSY] = 3,
+        [PROTO_ERR_STRATEGY] = 1,    [PROTO_ERR_TARGET_DENIED] = 1, [PROTO_ERR_UNREACHABLE] = 4,
+        [PROTO_ERR_STATE] = 5,       [PROTO_ERR_INTERNAL] = 1,
+    };
+
+    if (e->code == PROTO_ERR_BUSY && a->hello_retry != 0) { /* say hello again soon */
+        a->hello_retry = fleet_now() + (uint64_t)f->hb_ms * MS;
+        return;
+    }
+    fleet_fatal(f, exit_of[e->code], "agent %s: %s: %s", a->name, proto_err_name(e->code),
+                e->message);
+}
+
+static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err, proto_type_t want)
+{
+    const proto_msg_t *m = f->in;
+
+    if (rc == PROTO_EVERSION) {
+        if (m->type == PROTO_ERROR)
+            fleet_fatal(f, 5, "agent %s refused: %s", a->name, m->u.error.message);
+        else
+            fleet_fatal(f, 5, "agent %s speaks protocol version %u, coordinator speaks %u",
+                        a->name, m->version, proto_version());
+        return;
+    }
+    if (rc != PROTO_OK) { /* logged, not fatal: the agent may still do its part */
+        fprintf(stderr, "coordinator: bad message from agent %s: %s\n", a->name, err);
+        return;
+    }
+    if (m->session != f->session && m->type != PROTO_ERROR) return; /* a stale session */
+    a->last_heard = fleet_now();
+    if (m->type == PROTO_ERROR) {
+        on_error(f, a, &m->u.error);
+    } else if (m->type == want && a->waiting) {
+        a->waiting = false;
+        if (want == PROTO_WELCOME) {
+            a->facts = m->u.welcome;
+            a->hello_retry = 0;
+        } else if (want == PROTO_READY) {
+            a->ready_clock = m->u.step.clock_ns;
+            a->ready_at = a->last_heard;
+        } else if (want == PROTO_RESULT) {
+            *a->result = m->u.result;
+            a->running = false;
+        }
+    } else if (m->type != PROTO_HEARTBEAT) {
+        fprintf(stderr, "coordinator: agent %s sent an unexpected %s\n", a->name,
+                proto_type_name(m->type));
+    }
+}
+
+/* Heartbeats and liveness. A timed run gets no heartbeat for its first half
+ * liveness, so short runs see no traffic at all; longer ones are pinged and
+ * the agent's control thread answers, so a busy agent never looks dead. */
+static void fleet_tick(fleet_t *f, uint64_t now)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        fleet_agent_t *a = &f->a[i];
+        char why[80];
+        if (a->state == AGENT_LOST) continue;
+        if (now - a->last_heard > (uint64_t)f->live_ms * MS) {
+            snprintf(why, sizeof why, "silent for more than %u ms", f->live_ms);
+            agent_lost(f, a, why);
+            continue;
+        }
+        if (a->hello_retry != 0 && now >= a->hello_retry) {
+            f->out->type = PROTO_HELLO;
+            a->hello_retry = UINT64_MAX;
+            fleet_send(f, i, true);
+            continue;
+        }
+        if (a->running && now - a->go_sent < (uint64_t)f->live_ms * MS / 2) continue;
+        if (now - a->last_sent >= (uint64_t)f->hb_ms * MS) {
+            proto_msg_t hb = {.type = PROTO_HEARTBEAT};
+            hb.u.heartbeat.seq = now;
+            send_msg(f, a, &hb);
+        }
+    }
+}
+
+static bool any_waiting(const fleet_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->a[i].state == AGENT_LIVE && f->a[i].waiting) return true;
+    return false;
+}
+
+int fleet_wait(fleet_t *f, proto_type_t want, uint64_t deadline)
+{
+    zmq_pollitem_t *items = calloc(f->n, sizeof *items);
+    char err[PROTO_ERR_LEN];
+
+    if (items == NULL) {
+        fleet_fatal(f, 1, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) items[i] = (zmq_pollitem_t){f->a[i].sock, 0, ZMQ_POLLIN, 0};
+    while (!f->fatal && !*f->stop && any_waiting(f)) {
+        uint64_t now = fleet_now();
+        if (deadline != 0 && now >= deadline) {
+            for (size_t i = 0; i < f->n; i++)
+                if (f->a[i].state == AGENT_LIVE && f->a[i].waiting)
+                    agent_lost(f, &f->a[i], "no answer in time");
+            break;
+        }
+        if (zmq_poll(items, (int)f->n, f->hb_ms / 4 + 1) < 0 && errno != EINTR) {
+            fleet_fatal(f, 1, "poll: %s", zmq_strerror(errno));
+            break;
+        }
+        for (size_t i = 0; i < f->n; i++) {
+            fleet_agent_t *a = &f->a[i];
+            if (!(items[i].revents & ZMQ_POLLIN) || a->state == AGENT_LOST) continue;
+            for (;;) {
+                int rc = wire_recv(a->sock, NULL, NULL, f->in, err);
+                if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
+                on_message(f, a, rc, err, want);
+            }
+        }
+        fleet_tick(f, fleet_now());
+    }
+    free(items);
+    return f->fatal || *f->stop ? -1 : 0;
+}
+
+int fleet_hello(fleet_t *f, const char *name)
+{
+    memset(f->out, 0, sizeof *f->out);
+    f->out->type = PROTO_HELLO;
+    f->out->u.hello.heartbeat_ms = f->hb_ms;
+    f->out->u.hello.liveness_ms = f->live_ms;
+    snprintf(f->out->u.hello.name, sizeof f->out->u.hello.name, "%s", name);
+    for (size_t i = 0; i < f->n; i++) {
+        f->a[i].hello_retry = UINT64_MAX; /* "busy" answers are retried */
+        f->a[i].last_heard = fleet_now();
+    }
+    fleet_send_all(f);
+    /* a busy agent (finishing an aborted run) gets two liveness periods */
+    if (fleet_wait(f, PROTO_WELCOME, fleet_now() + 2ull * f->live_ms * MS) != 0) return -1;
+    for (size_t i = 0; i < f->n; i++) f->a[i].hello_retry = 0;
+    return 0;
+}

@@ -1,0 +1,143 @@
+/* coordinator: runs the benchmark matrix on agents and aggregates it.
+ * See opts.c for the command line, runner.c for the protocol steps. */
+#include "embed.h"
+#include "export.h"
+#include "fleet.h"
+#include "matrix.h"
+#include "opt.h"
+#include "opts.h"
+#include "runner.h"
+#include "summary.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* Starts what --target and --agents did not name, on loopback. */
+static int start_embedded(opts_t *o, embed_proc_t *server, embed_proc_t *agent, char *err)
+{
+    char threads[16];
+    char *srv_args[] = {"--host", "127.0.0.1", "--port", "0", NULL, NULL, NULL};
+    char *agent_args[] = {"--listen", "127.0.0.1:0", NULL};
+
+    if (o->target_host[0] == '\0') {
+        if (o->server_threads) {
+            snprintf(threads, sizeof threads, "%u", o->server_threads);
+            srv_args[4] = "--threads";
+            srv_args[5] = threads;
+        }
+        if (embed_start(server, "target-server", srv_args, err) != 0) return -1;
+        snprintf(o->target_host, sizeof o->target_host, "%s", server->host);
+        o->target_port = server->port;
+    }
+    if (o->nagents == 0) {
+        if (embed_start(agent, "agent", agent_args, err) != 0) return -1;
+        snprintf(o->agent_host[0], sizeof o->agent_host[0], "%s", agent->host);
+        o->agent_port[0] = agent->port;
+        o->nagents = 1;
+    }
+    return 0;
+}
+
+static void set_meta(bench_set_t *set, const opts_t *o)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(set->date, sizeof set->date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(set->target, sizeof set->target, strchr(o->target_host, ':') ? "[%s]:%d" : "%s:%d",
+             o->target_host, o->target_port);
+    snprintf(set->mode, sizeof set->mode, "%s", o->mode == MODE_SERIAL ? "serial" : "lockstep");
+    set->warmup = o->warmup;
+}
+
+/* Writes every export asked for; finished runs are never lost to a failure. */
+static int write_exports(const opts_t *o, const bench_set_t *set)
+{
+    const struct {
+        const char *path;
+        export_format_t fmt;
+    } ex[] = {{o->export_json, EXPORT_JSON}, {o->export_md, EXPORT_MARKDOWN},
+              {o->export_csv, EXPORT_CSV}};
+    char err[EXPORT_ERR_LEN];
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof ex / sizeof *ex; i++)
+        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, set, err) != 0) {
+            fprintf(stderr, "coordinator: %s\n", err);
+            rc = -1;
+        }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static opts_t o;
+    char err[FLEET_ERR_LEN] = "";
+    embed_proc_t server = {0}, agent = {0};
+    struct sigaction sa = {.sa_handler = on_signal};
+    matrix_t m = {0};
+    fleet_t f;
+    bench_set_t set;
+    runner_t r = {0};
+    int code = 1, color;
+
+    switch (opts_parse(&o, argc, argv, stdout, err)) {
+    case OPTS_EXIT: return 0;
+    case OPTS_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
+    }
+    if (matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        return 1;
+    }
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    bench_set_init(&set);
+    memset(&f, 0, sizeof f);
+    if (start_embedded(&o, &server, &agent, err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        goto out;
+    }
+    if (fleet_init(&f, o.agent_host, o.agent_port, o.nagents, o.heartbeat_ms, o.liveness_ms,
+                   err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        goto out;
+    }
+    f.stop = &g_stop;
+    f.loss_abort = o.on_loss == LOSS_ABORT;
+    set_meta(&set, &o);
+    color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+    r = (runner_t){.opts = &o, .matrix = &m, .fleet = &f, .set = &set,
+                   .target_host = o.target_host, .target_port = o.target_port, .out = stdout,
+                   .color = color};
+    r.agent_same_clock = calloc(o.nagents, sizeof *r.agent_same_clock);
+    r.agent_clock_off = calloc(o.nagents, sizeof *r.agent_clock_off);
+    if (r.agent_same_clock == NULL || r.agent_clock_off == NULL) goto out;
+    code = runner_run(&r);
+    if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_msg);
+    if (code == 130) fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
+    summary_compare(stdout, &set, color);
+    if (write_exports(&o, &set) != 0 && code == 0) code = 1;
+out:
+    free(r.agent_same_clock);
+    free(r.agent_clock_off);
+    fleet_close(&f);
+    embed_stop(&agent);
+    embed_stop(&server);
+    bench_set_close(&set);
+    matrix_free(&m);
+    return code;
+}

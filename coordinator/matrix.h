@@ -1,0 +1,40 @@
+/* matrix: the benchmarks a coordinator runs, from --matrix and the
+ * parameter lists (cartesian product; chunk multiplies only the strategies
+ * that use it, connections only those that use them). */
+#ifndef CO_MATRIX_H
+#define CO_MATRIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MATRIX_MAX_LIST 64
+#define MATRIX_MAX 1024 /* benchmarks, as proto's PROTO_MAX_BENCH */
+
+typedef struct {
+    uint64_t v[MATRIX_MAX_LIST];
+    size_t n;
+} matrix_list_t;
+
+typedef struct {
+    const char *strategy; /* the agent strategy table's name */
+    uint64_t requests, chunk, connections;
+    int uses_chunk, uses_connections;
+    char command[160]; /* "threads-reuse -r 1000 -c 100": `agent run` arguments */
+} matrix_entry_t;
+
+typedef struct {
+    matrix_entry_t *e;
+    size_t n;
+} matrix_t;
+
+/* "100,1000" into l, each in [min, max]; err names flag and value. */
+int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min,
+                      uint64_t max, char *err);
+
+/* spec: all | threads | async | NAME[,NAME...] (groups allowed in the list).
+ * An unknown name is an error listing the valid ones. */
+int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
+                 const matrix_list_t *chunks, const matrix_list_t *conns, char *err);
+void matrix_free(matrix_t *m);
+
+#endif

@@ -1,0 +1,217 @@
+#include "opts.h"
+
+#include "opt.h"
+#include "proto.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static const char k_usage[] =
+    "Usage: coordinator [OPTIONS]\n"
+    "\n"
+    "Runs the benchmark matrix on agents over ZeroMQ and aggregates the runs\n"
+    "into hyperfine-compatible results. With no --agents an agent is started on\n"
+    "loopback; with no --target a target-server is started on loopback, so\n"
+    "`coordinator --matrix all` alone runs the whole experiment on this machine.\n"
+    "\n"
+    "Options:\n"
+    "  --agents HOST[:PORT][,...]  agents to drive (default port 5555)\n"
+    "  --target HOST:PORT          the server under load, as the agents reach it\n"
+    "  --matrix SPEC               all, threads, async or NAME[,NAME...] (default all)\n"
+    "  -r, --requests LIST         requests per run, e.g. 100,1000 (default 100)\n"
+    "  -c, --chunk LIST            chunk size of the threads strategies (default 100)\n"
+    "  --connections LIST          connections of the async strategies (default 100)\n"
+    "  -w, --warmup N              warmup runs per benchmark, not kept (default 3)\n"
+    "  --runs N                    timed runs per benchmark (default 10)\n"
+    "  --mode lockstep|serial      all agents at once after one go (default), or one\n"
+    "                              agent after another\n"
+    "  --on-agent-loss continue|abort  go on without a lost agent (default) or stop\n"
+    "  --heartbeat MS              heartbeat interval (default 1000)\n"
+    "  --liveness MS               an agent silent this long is lost (default 5000)\n"
+    "  --timeout MS                per-request timeout on the agents (default 10000)\n"
+    "  --export-json FILE          hyperfine's JSON (default results.json)\n"
+    "  --export-markdown FILE      hyperfine's markdown table\n"
+    "  --export-csv FILE           hyperfine's CSV\n"
+    "  --server-threads N          embedded target-server's event loops (default: cores)\n"
+    "  -h, --help                  this text\n"
+    "  -V, --version               version\n"
+    "\n"
+    "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
+    "failed; 3 an agent was lost; 4 target unreachable; 5 protocol, version or\n"
+    "authentication error; 130 interrupted (finished runs are still exported).\n";
+
+enum {
+    O_AGENTS = 256, O_TARGET, O_MATRIX, O_CONNS, O_RUNS, O_MODE, O_LOSS, O_HB, O_LIVE,
+    O_TIMEOUT, O_JSON, O_MD, O_CSV, O_SRVTHREADS, O_PROTO
+};
+
+static const struct option k_opts[] = {
+    {"agents", required_argument, NULL, O_AGENTS},
+    {"target", required_argument, NULL, O_TARGET},
+    {"matrix", required_argument, NULL, O_MATRIX},
+    {"requests", required_argument, NULL, 'r'},
+    {"chunk", required_argument, NULL, 'c'},
+    {"connections", required_argument, NULL, O_CONNS},
+    {"warmup", required_argument, NULL, 'w'},
+    {"runs", required_argument, NULL, O_RUNS},
+    {"mode", required_argument, NULL, O_MODE},
+    {"on-agent-loss", required_argument, NULL, O_LOSS},
+    {"heartbeat", required_argument, NULL, O_HB},
+    {"liveness", required_argument, NULL, O_LIVE},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"export-json", required_argument, NULL, O_JSON},
+    {"export-markdown", required_argument, NULL, O_MD},
+    {"export-csv", required_argument, NULL, O_CSV},
+    {"server-threads", required_argument, NULL, O_SRVTHREADS},
+    {"proto-version", required_argument, NULL, O_PROTO}, /* tests only */
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_agents(opts_t *o, const char *list, char *err)
+{
+    char buf[16384], *tok, *save = NULL;
+
+    if (strlen(list) >= sizeof buf) {
+        snprintf(err, OPT_ERR_LEN, "--agents: list too long");
+        return -1;
+    }
+    strcpy(buf, list);
+    o->nagents = 0;
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (o->nagents == OPTS_MAX_AGENTS) {
+            snprintf(err, OPT_ERR_LEN, "--agents: more than %d agents", OPTS_MAX_AGENTS);
+            return -1;
+        }
+        if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
+                         &o->agent_port[o->nagents], err) != 0)
+            return -1;
+        o->nagents++;
+    }
+    if (o->nagents == 0) {
+        snprintf(err, OPT_ERR_LEN, "--agents: empty list");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_choice(const char *flag, const char *arg, const char *a, const char *b,
+                        int *out, char *err)
+{
+    if (strcmp(arg, a) == 0) *out = 0;
+    else if (strcmp(arg, b) == 0) *out = 1;
+    else {
+        snprintf(err, OPT_ERR_LEN, "%s: '%s' is neither %s nor %s", flag, arg, a, b);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_u(const char *flag, const char *arg, uint64_t lo, uint64_t hi, unsigned *out,
+                   char *err)
+{
+    uint64_t v;
+
+    if (opt_u64(flag, arg, lo, hi, &v, err) != 0) return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_one(opts_t *o, int c, const char *arg, char *err)
+{
+    int choice;
+    unsigned v;
+
+    switch (c) {
+    case O_AGENTS: return parse_agents(o, arg, err);
+    case O_TARGET:
+        return opt_hostport("--target", arg, -1, o->target_host, sizeof o->target_host,
+                            &o->target_port, err);
+    case O_MATRIX:
+        if (strlen(arg) >= sizeof o->matrix_spec) {
+            snprintf(err, OPT_ERR_LEN, "--matrix: too long");
+            return -1;
+        }
+        strcpy(o->matrix_spec, arg);
+        return 0;
+    case 'r': return matrix_list_parse(&o->requests, "--requests", arg, 1, PROTO_MAX_REQUESTS, err);
+    case 'c': return matrix_list_parse(&o->chunks, "--chunk", arg, 1, PROTO_MAX_REQUESTS, err);
+    case O_CONNS:
+        return matrix_list_parse(&o->connections, "--connections", arg, 1, PROTO_MAX_CONNECTIONS,
+                                 err);
+    case 'w': return parse_u("--warmup", arg, 0, 10000, &o->warmup, err);
+    case O_RUNS: return parse_u("--runs", arg, 1, 100000, &o->runs, err);
+    case O_MODE:
+        if (parse_choice("--mode", arg, "lockstep", "serial", &choice, err) != 0) return -1;
+        o->mode = choice ? MODE_SERIAL : MODE_LOCKSTEP;
+        return 0;
+    case O_LOSS:
+        if (parse_choice("--on-agent-loss", arg, "continue", "abort", &choice, err) != 0)
+            return -1;
+        o->on_loss = choice ? LOSS_ABORT : LOSS_CONTINUE;
+        return 0;
+    case O_HB: return parse_u("--heartbeat", arg, 10, 600000, &o->heartbeat_ms, err);
+    case O_LIVE: return parse_u("--liveness", arg, 20, 3600000, &o->liveness_ms, err);
+    case O_TIMEOUT: return parse_u("--timeout", arg, 1, 3600000, &o->timeout_ms, err);
+    case O_JSON: o->export_json = arg; return 0;
+    case O_MD: o->export_md = arg; return 0;
+    case O_CSV: o->export_csv = arg; return 0;
+    case O_SRVTHREADS: return parse_u("--server-threads", arg, 1, 256, &o->server_threads, err);
+    case O_PROTO:
+        if (parse_u("--proto-version", arg, 0, UINT32_MAX, &v, err) != 0) return -1;
+        proto_set_version(v);
+        return 0;
+    }
+    return -1;
+}
+
+static void opts_defaults(opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    strcpy(o->matrix_spec, "all");
+    o->requests = (matrix_list_t){{100}, 1};
+    o->chunks = (matrix_list_t){{100}, 1};
+    o->connections = (matrix_list_t){{100}, 1};
+    o->warmup = 3;
+    o->runs = 10;
+    o->heartbeat_ms = 1000;
+    o->liveness_ms = 5000;
+    o->timeout_ms = 10000;
+    o->export_json = "results.json";
+}
+
+int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
+{
+    int c;
+
+    opts_defaults(o);
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":hVr:c:w:", k_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(k_usage, out); return OPTS_EXIT;
+        case 'V':
+            fprintf(out, "coordinator %s (protocol %u)\n", FB_VERSION, PROTO_VERSION);
+            return OPTS_EXIT;
+        case ':':
+            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
+            return OPTS_ERROR;
+        case '?':
+            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return OPTS_ERROR;
+        default:
+            if (parse_one(o, c, optarg, err) != 0) return OPTS_ERROR;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
+        return OPTS_ERROR;
+    }
+    if (o->liveness_ms < 2 * o->heartbeat_ms) {
+        snprintf(err, OPT_ERR_LEN, "--liveness %u must be at least twice --heartbeat %u",
+                 o->liveness_ms, o->heartbeat_ms);
+        return OPTS_ERROR;
+    }
+    return OPTS_OK;
+}

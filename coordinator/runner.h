@@ -1,0 +1,32 @@
+/* runner: drives the matrix through the fleet — plan, then for every
+ * benchmark its warmup and timed runs, lockstep (prepare, all ready, one go)
+ * or serial (one agent after another) — and records what the agents measured
+ * in a bench_set. */
+#ifndef CO_RUNNER_H
+#define CO_RUNNER_H
+
+#include "bench.h"
+#include "fleet.h"
+#include "matrix.h"
+#include "opts.h"
+
+#include <stdio.h>
+
+typedef struct {
+    const opts_t *opts;
+    const matrix_t *matrix;
+    fleet_t *fleet;
+    bench_set_t *set;
+    const char *target_host;
+    int target_port;
+    FILE *out; /* where each benchmark's block goes when it is done */
+    int color;
+    int *agent_same_clock;    /* per agent: shares our CLOCK_MONOTONIC */
+    int64_t *agent_clock_off; /* per agent: its clock minus ours, ns */
+} runner_t;
+
+/* Runs everything. Returns the exit code (SPEC 7); what finished is in the
+ * set whatever happened. */
+int runner_run(runner_t *r);
+
+#endif

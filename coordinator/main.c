@@ -130,6 +130,7 @@ int main(int argc, char **argv)
     if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_msg);
     if (code == 130) fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
     summary_compare(stdout, &set, color);
+    fflush(stdout); /* before the embedded processes say goodbye on stderr */
     if (write_exports(&o, &set) != 0 && code == 0) code = 1;
 out:
     free(r.agent_same_clock);

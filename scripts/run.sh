@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # README's first command: installs what is missing, builds, and runs the main
-# job on this machine (loopback only).
+# job on this machine: the seed's experiment (the five strategies, -r 1000,
+# 3 warmup and 10 timed runs each) with an embedded agent and target-server
+# on loopback. Leaves results.json here and prints hyperfine's summary.
+# Extra arguments go to the coordinator (e.g. -r 100,1000 --runs 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,15 +11,4 @@ scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
-# Until the coordinator exists: start the target server, query it, stop it.
-out=$(mktemp)
-build/target-server/target-server --host 127.0.0.1 --port 0 >"$out" &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$out"' EXIT
-for _ in $(seq 50); do grep -q listening "$out" && break; sleep 0.1; done
-cat "$out"
-url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$out")
-for q in "multiply?number=7" "multiply?number=-21" "multiply?number=x" "health"; do
-    printf 'GET %s/%s -> ' "$url" "$q"
-    curl -s -w ' (%{http_code})\n' "$url/$q"
-done
+exec build/coordinator/coordinator --matrix all -r 1000 --export-json results.json "$@"

@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
 # README's test command: installs what is missing, then builds and runs the
-# whole ctest suite twice, as a plain build and under ASan + UBSan.
-# FB_TEST_BUILDS="plain asan" chooses the builds (also: tsan).
+# whole ctest suite twice, as a plain build and under ASan + UBSan, and the
+# tests of the threaded code (label tsan) under ThreadSanitizer.
+# FB_TEST_BUILDS="plain asan tsan" chooses the builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
-run_build() { # name sanitizer
-    local dir="build-test-$1"
-    echo "== $1 build ($dir) =="
-    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFB_SANITIZE="$2" >/dev/null
+run_build() { # name sanitizer [ctest arguments]
+    local dir="build-test-$1" san="$2"
+    shift 2
+    echo "== $dir (sanitizer: ${san:-none}) =="
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFB_SANITIZE="$san" >/dev/null
     cmake --build "$dir" -j"$(nproc)" >/dev/null
-    (cd "$dir" && ctest --output-on-failure --timeout 600)
+    (cd "$dir" && ctest --output-on-failure --timeout 900 "$@")
 }
 
-for b in ${FB_TEST_BUILDS:-plain asan}; do
+for b in ${FB_TEST_BUILDS:-plain asan tsan}; do
     case "$b" in
     plain) run_build plain "" ;;
     asan) run_build asan address ;;
-    tsan) run_build tsan thread ;;
+    tsan) run_build tsan thread -L tsan ;;
     *) echo "test.sh: unknown build '$b' (plain, asan, tsan)" >&2; exit 1 ;;
     esac
 done

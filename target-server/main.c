@@ -57,8 +57,7 @@ int main(int argc, char **argv)
            cfg.threads);
     fflush(stdout);
 
-    sigwait(&set, &sig);
-    fprintf(stderr, "target-server: %s, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    sigwait(&set, &sig); /* SIGINT or SIGTERM: drain quietly, as a daemon does */
     for (i = 0; i < cfg.threads; i++) srv_worker_stop(&workers[i]);
     for (i = 0; i < cfg.threads; i++) {
         srv_worker_join(&workers[i]);

@@ -6,3 +6,5 @@ fb_unit(test_agent_cli agentcore)
 # Sanitized builds are several times slower; the test scales its own
 # deadlines (fbtest.SLOW), this bounds the whole module.
 fb_integration(test_agent_run 900)
+# The threaded strategies also run under ThreadSanitizer (scripts/test.sh).
+set_tests_properties(integration.test_agent_run PROPERTIES LABELS "integration;tsan")

@@ -271,7 +271,8 @@ class TestUsage(AgentCase):
     def test_help_and_version(self):
         status, out, _ = self.agent("--help")
         self.assertEqual(status, 0)
-        self.assertIn("Usage: agent COMMAND", out)
+        self.assertIn("agent COMMAND [OPTIONS]", out)
+        self.assertIn("--listen HOST:PORT", out)
         for strategy in STRATEGIES:
             self.assertIn(strategy, out)
         status, out, _ = self.agent("run", "--help")
@@ -280,9 +281,15 @@ class TestUsage(AgentCase):
         self.assertIn("Exit codes", out)
         status, out, _ = self.agent("--version")
         self.assertEqual(status, 0)
-        self.assertRegex(out, r"^agent \d+\.\d+\.\d+ \(libcurl [0-9.]+, libuv [0-9.]+\)$")
-        status, _, err = self.agent()
+        self.assertRegex(out,
+                         r"^agent \d+\.\d+\.\d+ \(protocol \d+, libcurl [0-9.]+, libuv [0-9.]+\)$")
+        # without a command the agent is a daemon: a bad daemon option is usage
+        status, _, err = self.agent("--bogus")
         self.assertEqual(status, 1)
+        self.assertIn("unknown option '--bogus'", err)
+        status, _, err = self.agent("--listen", "10.1.2.3:5555")
+        self.assertEqual(status, 1)
+        self.assertIn("only on loopback", err)
         status, _, err = self.agent("sprint")
         self.assertEqual(status, 1)
         self.assertIn("unknown command 'sprint'", err)

@@ -3,6 +3,7 @@
 #include "embed.h"
 #include "export.h"
 #include "fleet.h"
+#include "journal.h"
 #include "matrix.h"
 #include "opt.h"
 #include "opts.h"
@@ -63,23 +64,46 @@ static void set_meta(bench_set_t *set, const opts_t *o)
     set->warmup = o->warmup;
 }
 
-/* Writes every export asked for; finished runs are never lost to a failure. */
-static int write_exports(const opts_t *o, const bench_set_t *set)
+/* --resume FILE: the options the journal was started with. */
+static int resume_opts(opts_t *o, journal_load_t *jl, char *err)
 {
-    const struct {
-        const char *path;
-        export_format_t fmt;
-    } ex[] = {{o->export_json, EXPORT_JSON}, {o->export_md, EXPORT_MARKDOWN},
-              {o->export_csv, EXPORT_CSV}};
-    char err[EXPORT_ERR_LEN];
-    int rc = 0;
+    const char *path = o->resume;
+    char jerr[JOURNAL_ERR_LEN];
 
-    for (size_t i = 0; i < sizeof ex / sizeof *ex; i++)
-        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, set, err) != 0) {
-            fprintf(stderr, "coordinator: %s\n", err);
-            rc = -1;
-        }
-    return rc;
+    memset(jl, 0, sizeof *jl);
+    if (journal_load(path, jl, jerr) != 0) {
+        snprintf(err, FLEET_ERR_LEN, "%s", jerr);
+        return -1;
+    }
+    if (opts_parse(o, jl->argc, jl->argv, stdout, err) != OPTS_OK) return -1;
+    o->journal = path;
+    o->resume = path;
+    return 0;
+}
+
+/* Opens the journal: a new one, or the one being resumed with its runs
+ * replayed into the set. */
+static int open_journal(runner_t *r, opts_t *o, journal_t *j, journal_load_t *jl, int argc,
+                        char **argv, char *err)
+{
+    static char path[4096];
+    char jerr[JOURNAL_ERR_LEN] = "";
+
+    if (o->journal == NULL) {
+        snprintf(path, sizeof path, "%s.journal", o->export_json ? o->export_json : "results.json");
+        o->journal = path;
+    }
+    if (o->resume == NULL) {
+        if (journal_create(j, o->journal, argc, argv, jerr) == 0) return 0;
+    } else {
+        jl->on_run = runner_replay;
+        jl->ctx = r;
+        journal_load_free(jl);
+        if (journal_load(o->resume, jl, jerr) == 0 && journal_reopen(j, o->resume, jerr) == 0)
+            return 0;
+    }
+    snprintf(err, FLEET_ERR_LEN, "%s", jerr);
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -92,11 +116,18 @@ int main(int argc, char **argv)
     fleet_t f;
     bench_set_t set;
     runner_t r = {0};
+    journal_t journal = {0};
+    journal_load_t jl = {0};
     int code = 1, color;
 
     switch (opts_parse(&o, argc, argv, stdout, err)) {
     case OPTS_EXIT: return 0;
     case OPTS_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
+    }
+    if (o.resume && resume_opts(&o, &jl, err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        journal_load_free(&jl);
+        return 1;
     }
     if (matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
@@ -107,6 +138,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     bench_set_init(&set);
     memset(&f, 0, sizeof f);
+    r = (runner_t){.opts = &o, .matrix = &m, .fleet = &f, .set = &set, .out = stdout,
+                   .journal = &journal};
+    if (open_journal(&r, &o, &journal, &jl, argc, argv, err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        goto out;
+    }
     if (start_embedded(&o, &server, &agent, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         goto out;
@@ -120,9 +157,9 @@ int main(int argc, char **argv)
     f.loss_abort = o.on_loss == LOSS_ABORT;
     set_meta(&set, &o);
     color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
-    r = (runner_t){.opts = &o, .matrix = &m, .fleet = &f, .set = &set,
-                   .target_host = o.target_host, .target_port = o.target_port, .out = stdout,
-                   .color = color};
+    r.target_host = o.target_host;
+    r.target_port = o.target_port;
+    r.color = color;
     r.agent_same_clock = calloc(o.nagents, sizeof *r.agent_same_clock);
     r.agent_clock_off = calloc(o.nagents, sizeof *r.agent_clock_off);
     if (r.agent_same_clock == NULL || r.agent_clock_off == NULL) goto out;
@@ -131,8 +168,10 @@ int main(int argc, char **argv)
     if (code == 130) fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
     summary_compare(stdout, &set, color);
     fflush(stdout); /* before the embedded processes say goodbye on stderr */
-    if (write_exports(&o, &set) != 0 && code == 0) code = 1;
+    if (runner_export(&r) != 0 && code == 0) code = 1;
 out:
+    journal_close(&journal);
+    journal_load_free(&jl);
     free(r.agent_same_clock);
     free(r.agent_clock_off);
     fleet_close(&f);

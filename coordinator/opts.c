@@ -32,6 +32,9 @@ static const char k_usage[] =
     "  --export-json FILE          hyperfine's JSON (default results.json)\n"
     "  --export-markdown FILE      hyperfine's markdown table\n"
     "  --export-csv FILE           hyperfine's CSV\n"
+    "  --journal FILE              every finished run, synced to disk before it counts\n"
+    "                              (default: the JSON export's name + .journal)\n"
+    "  --resume FILE               finish the matrix a journal started (no other options)\n"
     "  --server-threads N          embedded target-server's event loops (default: cores)\n"
     "  -h, --help                  this text\n"
     "  -V, --version               version\n"
@@ -42,7 +45,7 @@ static const char k_usage[] =
 
 enum {
     O_AGENTS = 256, O_TARGET, O_MATRIX, O_CONNS, O_RUNS, O_MODE, O_LOSS, O_HB, O_LIVE,
-    O_TIMEOUT, O_JSON, O_MD, O_CSV, O_SRVTHREADS, O_PROTO
+    O_TIMEOUT, O_JSON, O_MD, O_CSV, O_SRVTHREADS, O_PROTO, O_JOURNAL, O_RESUME
 };
 
 static const struct option k_opts[] = {
@@ -63,6 +66,8 @@ static const struct option k_opts[] = {
     {"export-markdown", required_argument, NULL, O_MD},
     {"export-csv", required_argument, NULL, O_CSV},
     {"server-threads", required_argument, NULL, O_SRVTHREADS},
+    {"journal", required_argument, NULL, O_JOURNAL},
+    {"resume", required_argument, NULL, O_RESUME},
     {"proto-version", required_argument, NULL, O_PROTO}, /* tests only */
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -157,6 +162,8 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
     case O_JSON: o->export_json = arg; return 0;
     case O_MD: o->export_md = arg; return 0;
     case O_CSV: o->export_csv = arg; return 0;
+    case O_JOURNAL: o->journal = arg; return 0;
+    case O_RESUME: o->resume = arg; return 0;
     case O_SRVTHREADS: return parse_u("--server-threads", arg, 1, 256, &o->server_threads, err);
     case O_PROTO:
         if (parse_u("--proto-version", arg, 0, UINT32_MAX, &v, err) != 0) return -1;
@@ -206,6 +213,10 @@ int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
     }
     if (optind < argc) {
         snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
+        return OPTS_ERROR;
+    }
+    if (o->resume && (argc > 3 || (argc == 3 && strncmp(argv[1], "--resume=", 9) == 0))) {
+        snprintf(err, OPT_ERR_LEN, "--resume takes no other options: the journal has them");
         return OPTS_ERROR;
     }
     if (o->liveness_ms < 2 * o->heartbeat_ms) {

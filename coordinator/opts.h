@@ -24,6 +24,8 @@ typedef struct {
     opts_loss_t on_loss;
     unsigned heartbeat_ms, liveness_ms, timeout_ms;
     const char *export_json, *export_md, *export_csv;
+    const char *journal; /* NULL: beside the JSON export */
+    const char *resume;  /* --resume FILE: the journal to finish */
     unsigned server_threads; /* embedded target-server's --threads; 0: its default */
 } opts_t;
 

@@ -1,5 +1,6 @@
 #include "runner.h"
 
+#include "export.h"
 #include "facts.h"
 #include "summary.h"
 
@@ -96,8 +97,8 @@ static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
     return fleet_wait(f, PROTO_RESULT, 0);
 }
 
-/* Merges one agent's result histogram into the benchmark's. */
-static void merge_latency(bench_t *b, const proto_result_t *res)
+/* Merges one agent's result histogram into the run's. */
+static void merge_latency(hist_t *into, const proto_result_t *res)
 {
     hist_t *h = hist_new();
 
@@ -105,13 +106,13 @@ static void merge_latency(bench_t *b, const proto_result_t *res)
     for (uint32_t i = 0; i < res->nbuckets; i++)
         if (hist_add_bucket(h, res->bucket_idx[i], res->bucket_cnt[i]) != 0) goto out;
     if (hist_set_extremes(h, res->lat_min, res->lat_max, res->lat_sum) != 0) goto out;
-    hist_merge(b->latency, h);
+    hist_merge(into, h);
 out:
     hist_free(&h);
 }
 
 /* The agents' results of one run, as the bench record wants them. */
-static void collect(runner_t *r, bench_t *b, size_t only, uint32_t run, bench_agent_run_t *out)
+static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *out)
 {
     fleet_t *f = r->fleet;
     uint64_t first = UINT64_MAX;
@@ -135,7 +136,7 @@ static void collect(runner_t *r, bench_t *b, size_t only, uint32_t run, bench_ag
         /* starts on our clock: exact when the agent shares it, else estimated */
         start[i] = (int64_t)res->start_ns - (r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
         if ((uint64_t)start[i] < first) first = (uint64_t)start[i];
-        merge_latency(b, res);
+        merge_latency(r->run_latency, res);
     }
     for (size_t i = 0; i < f->n; i++)
         if (!out[i].lost && r->opts->mode == MODE_LOCKSTEP)
@@ -145,6 +146,8 @@ static void collect(runner_t *r, bench_t *b, size_t only, uint32_t run, bench_ag
 static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
                    bench_agent_run_t *agents)
 {
+    char err[JOURNAL_ERR_LEN];
+
     fleet_t *f = r->fleet;
 
     for (size_t i = 0; i < f->n; i++) f->a[i].result->run = UINT32_MAX; /* none yet */
@@ -159,17 +162,27 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
         }
     }
     if (warm) return 0;
-    collect(r, b, SIZE_MAX, run, agents);
+    hist_reset(r->run_latency);
+    collect(r, SIZE_MAX, run, agents);
+    /* on disk first: a run counts once a crash can no longer lose it */
+    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        return -1;
+    }
+    hist_merge(b->latency, r->run_latency);
     return bench_add_run(b, agents);
 }
 
-static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
+/* benches[idx], made from the matrix entry if it is not there yet. The set
+ * holds benchmarks in matrix order: a journal replays them in that order. */
+static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
 {
     const matrix_entry_t *e = &r->matrix->e[idx];
     bench_params_t params;
     bench_t *b;
-    unsigned total = r->opts->warmup + r->opts->runs;
 
+    if (idx < r->set->nbench) return r->set->benches[idx];
+    if (idx != r->set->nbench) return NULL;
     memset(&params, 0, sizeof params);
     snprintf(params.strategy, sizeof params.strategy, "%s", e->strategy);
     params.requests = e->requests;
@@ -177,14 +190,66 @@ static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
     params.connections = e->connections;
     params.uses_chunk = e->uses_chunk;
     params.uses_connections = e->uses_connections;
-    b = bench_new(e->command, &params, r->fleet->n);
-    if (b == NULL || bench_set_add(r->set, b) != 0) return -1;
-    for (unsigned k = 0; k < total; k++) {
-        int warm = k < r->opts->warmup;
+    b = bench_new(e->command, &params, nagents);
+    if (b == NULL || bench_set_add(r->set, b) != 0) return NULL;
+    return b;
+}
+
+int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
+                  const hist_t *latency, char *err)
+{
+    runner_t *r = runner;
+    size_t want = r->opts->nagents ? r->opts->nagents : 1; /* 0: one embedded agent */
+    bench_t *b;
+
+    if (bench >= r->matrix->n || nagents != want) {
+        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu with %zu agents does not fit the "
+                 "matrix (%zu benchmarks, %zu agents)", bench, nagents, r->matrix->n, want);
+        return -1;
+    }
+    b = bench_at(r, bench, nagents);
+    if (b == NULL || b->nruns >= r->opts->runs) {
+        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu out of order or one too many",
+                 bench);
+        return -1;
+    }
+    hist_merge(b->latency, latency);
+    return bench_add_run(b, agents);
+}
+
+int runner_export(const runner_t *r)
+{
+    const opts_t *o = r->opts;
+    const struct {
+        const char *path;
+        export_format_t fmt;
+    } ex[] = {{o->export_json, EXPORT_JSON}, {o->export_md, EXPORT_MARKDOWN},
+              {o->export_csv, EXPORT_CSV}};
+    char err[EXPORT_ERR_LEN];
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof ex / sizeof *ex; i++)
+        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, r->set, err) != 0) {
+            fprintf(stderr, "coordinator: %s\n", err);
+            rc = -1;
+        }
+    return rc;
+}
+
+static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
+{
+    bench_t *b = bench_at(r, idx, r->fleet->n);
+    unsigned warmup = r->opts->warmup, k;
+
+    if (b == NULL) return -1;
+    /* resumed: the runs in the journal are done; warm up again before more */
+    for (k = 0; b->nruns < r->opts->runs; k++) {
+        int warm = k < warmup;
         if (one_run(r, b, (uint32_t)idx, k, warm, agents) != 0) return -1;
     }
-    summary_bench(r->out, r->set, r->set->nbench - 1, r->color);
+    summary_bench(r->out, r->set, idx, r->color);
     fflush(r->out);
+    runner_export(r); /* after every benchmark, as hyperfine: a crash keeps them */
     return 0;
 }
 
@@ -207,7 +272,10 @@ int runner_run(runner_t *r)
     bench_agent_run_t *agents = calloc(f->n, sizeof *agents);
     int rc = 0;
 
-    if (agents == NULL) return 1;
+    if (agents == NULL || (r->run_latency = hist_new()) == NULL) {
+        free(agents);
+        return 1;
+    }
     if (fleet_hello(f, "coordinator") != 0) goto done;
     hosts_from_facts(r);
     if (send_plan(r) != 0) goto done;
@@ -221,6 +289,7 @@ done:
                  *f->stop ? "coordinator interrupted" : "coordinator stopped the matrix");
     for (size_t i = 0; i < f->n; i++) fleet_send(f, i, false);
     free(agents);
+    hist_free(&r->run_latency);
     if (*f->stop) return 130;
     if (f->fatal) return f->fatal;
     return rc != 0 ? 1 : final_code(r);

@@ -7,6 +7,7 @@
 
 #include "bench.h"
 #include "fleet.h"
+#include "journal.h"
 #include "matrix.h"
 #include "opts.h"
 
@@ -23,7 +24,16 @@ typedef struct {
     int color;
     int *agent_same_clock;    /* per agent: shares our CLOCK_MONOTONIC */
     int64_t *agent_clock_off; /* per agent: its clock minus ours, ns */
+    journal_t *journal;       /* every finished run goes here first */
+    hist_t *run_latency;      /* scratch: one run's merged histogram */
 } runner_t;
+
+/* Adds a run read back from a journal to the set (creating its benchmark
+ * from the matrix): the journal_load_t callback for --resume. */
+int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
+                  const hist_t *latency, char *err);
+/* Writes every export asked for (atomically); -1 after printing why. */
+int runner_export(const runner_t *r);
 
 /* Runs everything. Returns the exit code (SPEC 7); what finished is in the
  * set whatever happened. */

@@ -291,7 +291,10 @@ static int on_message_complete(http_parser *p)
         c->deadline = now_ms(c) + cfg->idle_timeout_ms;
     } else if (delay > 0 && c->route.kind == ROUTE_MULTIPLY) {
         c->delaying = 1;
-        uv_timer_start(&c->delay, on_delay_done, delay, 0);
+        /* libuv timers count whole ms of a cached loop clock: refresh it and
+         * add 1 so that an answer never leaves before the delay is over */
+        uv_update_time(&c->w->loop);
+        uv_timer_start(&c->delay, on_delay_done, delay + 1, 0);
     } else {
         conn_respond(c);
         if (c->closing) return -1;

@@ -14,3 +14,4 @@ add_test(NAME integration.check_hyperfine_scripts
 set_tests_properties(integration.check_hyperfine_scripts PROPERTIES
   FIXTURES_REQUIRED export_sample TIMEOUT 120 LABELS integration
   ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+fb_integration(test_coordinator 600)

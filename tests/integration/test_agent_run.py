@@ -226,9 +226,12 @@ class TestFailures(AgentCase):
     def test_server_closing_idle_connections(self):
         # stalled requests are closed by the server after its idle timeout,
         # and so are connections left idle meanwhile (async: watchers of
-        # parked connections see the peer close)
+        # parked connections see the peer close). curl retries a request once
+        # when a reused connection dies unanswered, so the stall rate is high
+        # enough that some retries stall too (~18 of 200 expected; P(none) is
+        # negligible), whatever the timing of a sanitized build.
         n = 200
-        _, target = self.target("--idle-timeout", "100", "--fault", "stall:0.1", "--seed", "3")
+        _, target = self.target("--idle-timeout", "100", "--fault", "stall:0.3", "--seed", "3")
         for strategy in STRATEGIES:
             with self.subTest(strategy=strategy):
                 start = time.monotonic()

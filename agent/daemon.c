@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include "curve.h"
 #include "facts.h"
 #include "probe.h"
 #include "run.h"
@@ -25,6 +26,9 @@ typedef struct {
     const daemon_config_t *cfg;
     void *zctx, *router;
     void *done_rx, *done_tx; /* inproc pair: the run thread says "done" */
+    curve_zap_t zap;         /* with keys: who may connect */
+    curve_key_t *authorized;
+    size_t nauthorized;
 
     /* the session: one coordinator at a time */
     bool open;
@@ -395,6 +399,24 @@ static int poll_timeout_ms(const daemon_t *d)
 
 /* ---- setup ---------------------------------------------------------------- */
 
+/* With keys: the ZAP handler first (so no peer is ever let in unchecked),
+ * then the router as a CURVE server. */
+static int daemon_secure(daemon_t *d)
+{
+    char err[CURVE_ERR_LEN];
+    curve_key_t secret;
+
+    if (d->cfg->key_path == NULL) return 0;
+    if (curve_load_secret(d->cfg->key_path, &secret, err) != 0 ||
+        curve_load_authorized(d->cfg->authorized_path, &d->authorized, &d->nauthorized, err) != 0 ||
+        curve_zap_init(&d->zap, d->zctx, d->authorized, d->nauthorized, err) != 0 ||
+        curve_server_setup(d->router, &secret, err) != 0) {
+        fprintf(stderr, "agent: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int daemon_bind(daemon_t *d, char *endpoint, size_t cap)
 {
     char err[PROTO_ERR_LEN], ep[300];
@@ -407,7 +429,8 @@ static int daemon_bind(daemon_t *d, char *endpoint, size_t cap)
         snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:%d" : "tcp://%s:%d", d->cfg->host,
                  d->cfg->port);
     d->router = zmq_socket(d->zctx, ZMQ_ROUTER);
-    if (d->router == NULL || wire_socket_setup(d->router, err) != 0 ||
+    if (d->router == NULL || daemon_secure(d) != 0) return -1;
+    if (wire_socket_setup(d->router, err) != 0 ||
         zmq_setsockopt(d->router, ZMQ_IPV6, &v6, sizeof v6) != 0 || zmq_bind(d->router, ep) != 0) {
         fprintf(stderr, "agent: cannot listen on %s: %s\n", ep, zmq_strerror(errno));
         return -1;
@@ -430,9 +453,17 @@ static void daemon_loop(daemon_t *d)
     char err[PROTO_ERR_LEN];
 
     while (!g_stop) {
-        zmq_pollitem_t items[2] = {{d->router, 0, ZMQ_POLLIN, 0}, {d->done_rx, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, poll_timeout_ms(d)) < 0 && errno != EINTR) break;
+        zmq_pollitem_t items[3] = {{d->router, 0, ZMQ_POLLIN, 0},
+                                   {d->done_rx, 0, ZMQ_POLLIN, 0},
+                                   {d->zap.sock, 0, ZMQ_POLLIN, 0}};
+        unsigned long denied = d->zap.denied;
+        if (zmq_poll(items, d->zap.sock ? 3 : 2, poll_timeout_ms(d)) < 0 && errno != EINTR) break;
         if (items[1].revents & ZMQ_POLLIN) on_run_done(d);
+        if (d->zap.sock && (items[2].revents & ZMQ_POLLIN)) {
+            curve_zap_serve(&d->zap);
+            if (d->zap.denied != denied)
+                logf_("refused a coordinator whose key is not in %s", d->cfg->authorized_path);
+        }
         for (;;) {
             int rc = wire_recv(d->router, id, &idlen, &d->in, err);
             if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
@@ -471,6 +502,8 @@ int daemon_run(const daemon_config_t *cfg)
         rc = 0;
     }
     if (d->router) zmq_close(d->router);
+    curve_zap_close(&d->zap);
+    free(d->authorized);
     if (d->done_rx) zmq_close(d->done_rx);
     if (d->done_tx) zmq_close(d->done_tx);
     if (d->zctx) zmq_ctx_term(d->zctx);

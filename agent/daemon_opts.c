@@ -9,8 +9,11 @@
 
 static const char k_usage[] =
     "Daemon options (agent [OPTIONS]):\n"
-    "  --listen HOST:PORT       where coordinators connect (default 127.0.0.1:5555;\n"
-    "                           port 0 picks a free one, printed when ready)\n"
+    "  --listen HOST:PORT       where coordinators connect (default 127.0.0.1:5555,\n"
+    "                           0.0.0.0:5555 with keys; port 0 picks a free one,\n"
+    "                           printed when ready)\n"
+    "  --key FILE               this agent's CURVE secret key (agent keygen)\n"
+    "  --authorized-keys FILE   coordinator public keys let in, one per line\n"
     "  --insecure               allow a non-loopback --listen without keys\n"
     "  --allow-target LIST      HOST[:PORT][,...]: the only targets this agent loads\n"
     "\n"
@@ -24,11 +27,13 @@ void daemon_usage(FILE *out)
     fputs(k_usage, out);
 }
 
-enum { O_LISTEN = 256, O_INSECURE, O_ALLOW, O_PROTO };
+enum { O_LISTEN = 256, O_INSECURE, O_ALLOW, O_PROTO, O_KEY, O_AUTH };
 
 static const struct option k_opts[] = {
     {"listen", required_argument, NULL, O_LISTEN},
     {"insecure", no_argument, NULL, O_INSECURE},
+    {"key", required_argument, NULL, O_KEY},
+    {"authorized-keys", required_argument, NULL, O_AUTH},
     {"allow-target", required_argument, NULL, O_ALLOW},
     {"proto-version", required_argument, NULL, O_PROTO}, /* tests only: speak another version */
     {NULL, 0, NULL, 0},
@@ -72,6 +77,8 @@ static int parse_one(daemon_config_t *cfg, int c, const char *arg, char *err)
     case O_LISTEN:
         return opt_hostport("--listen", arg, 5555, cfg->host, sizeof cfg->host, &cfg->port, err);
     case O_INSECURE: cfg->insecure = 1; return 0;
+    case O_KEY: cfg->key_path = arg; return 0;
+    case O_AUTH: cfg->authorized_path = arg; return 0;
     case O_ALLOW: return parse_allow(cfg, arg, err);
     case O_PROTO:
         if (opt_u64("--proto-version", arg, 0, UINT32_MAX, &v, err) != 0) return -1;
@@ -86,7 +93,6 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
     int c;
 
     memset(cfg, 0, sizeof *cfg);
-    strcpy(cfg->host, "127.0.0.1");
     cfg->port = 5555;
     opterr = 0;
     optind = 1;
@@ -106,7 +112,12 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
         snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
         return DAEMON_ERROR;
     }
-    if (!is_loopback(cfg->host) && !cfg->insecure) {
+    if ((cfg->key_path == NULL) != (cfg->authorized_path == NULL)) {
+        snprintf(err, OPT_ERR_LEN, "--key and --authorized-keys go together");
+        return DAEMON_ERROR;
+    }
+    if (cfg->host[0] == '\0') strcpy(cfg->host, cfg->key_path ? "0.0.0.0" : "127.0.0.1");
+    if (!is_loopback(cfg->host) && !cfg->insecure && cfg->key_path == NULL) {
         snprintf(err, OPT_ERR_LEN,
                  "--listen %s: without keys an agent listens only on loopback "
                  "(pass --insecure to override)",

@@ -1,6 +1,7 @@
 /* agent: fleetbench's client program. Each mode is a subcommand (cmd.h);
  * `agent run` makes one run in the foreground. */
 #include "cmd.h"
+#include "curve.h"
 #include "daemon.h"
 #include "opt.h"
 #include "proto.h"
@@ -19,8 +20,26 @@ typedef struct {
     const char *summary;
 } command_t;
 
+/* agent keygen PREFIX: PREFIX.key (secret, 0600) and PREFIX.pub. */
+static int cmd_keygen(int argc, char **argv)
+{
+    char err[CURVE_ERR_LEN];
+
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "Usage: agent keygen PREFIX   (writes PREFIX.key and PREFIX.pub)\n");
+        return CMD_EXIT_USAGE;
+    }
+    if (curve_keygen(argv[1], err) != 0) {
+        fprintf(stderr, "agent: %s\n", err);
+        return CMD_EXIT_USAGE;
+    }
+    printf("agent: wrote %s.key (secret) and %s.pub\n", argv[1], argv[1]);
+    return CMD_EXIT_OK;
+}
+
 static const command_t k_commands[] = {
     {"run", cmd_run, "one run of one strategy in the foreground (agent run --help)"},
+    {"keygen", cmd_keygen, "PREFIX: a CURVE key pair, PREFIX.key (0600) and PREFIX.pub"},
 };
 
 static void usage(FILE *out)

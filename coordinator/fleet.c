@@ -1,5 +1,6 @@
 #include "fleet.h"
 
+#include "curve.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -21,8 +22,58 @@ uint64_t fleet_now(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* CURVE for agent i: its key must be listed; ours is loaded once. */
+static int secure_agent(fleet_t *f, void *sock, const char *host, int port, const char *key_path,
+                        const char *known_path, char *err)
+{
+    static curve_key_t secret;
+    static curve_known_t *known;
+    static size_t nknown;
+    const curve_key_t *server;
+    char cerr[CURVE_ERR_LEN];
+
+    if (key_path == NULL) return 0;
+    if (known == NULL && (curve_load_secret(key_path, &secret, cerr) != 0 ||
+                          curve_load_known(known_path, &known, &nknown, cerr) != 0)) {
+        snprintf(err, FLEET_ERR_LEN, "%s", cerr);
+        f->fatal = 1;
+        return -1;
+    }
+    server = curve_known_find(known, nknown, host, port);
+    if (server == NULL) {
+        snprintf(err, FLEET_ERR_LEN, "agent %.255s:%d is not in %.255s: refusing to talk to it",
+                 host, port, known_path);
+        f->fatal = 5;
+        return -1;
+    }
+    if (curve_client_setup(sock, &secret, server, cerr) != 0) {
+        snprintf(err, FLEET_ERR_LEN, "%s", cerr);
+        f->fatal = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Handshake events of agent i's socket, so a refused key is reported as
+ * such instead of looking like a silent agent. */
+static int monitor_agent(fleet_t *f, size_t i, char *err)
+{
+    char ep[64];
+    fleet_agent_t *a = &f->a[i];
+
+    snprintf(ep, sizeof ep, "inproc://fleet-mon-%zu", i);
+    if (zmq_socket_monitor(a->sock, ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+        (a->mon = zmq_socket(f->zctx, ZMQ_PAIR)) == NULL || zmq_connect(a->mon, ep) != 0) {
+        snprintf(err, FLEET_ERR_LEN, "monitor of agent %s: %s", a->name, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint32_t hb_ms,
-               uint32_t live_ms, char *err)
+               uint32_t live_ms, const char *key_path, const char *known_path, char *err)
 {
     char perr[PROTO_ERR_LEN], ep[320];
     uint64_t now = fleet_now();
@@ -48,7 +99,14 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
         a->last_heard = now;
         a->result = malloc(sizeof *a->result);
         a->sock = zmq_socket(f->zctx, ZMQ_DEALER);
-        if (a->result == NULL || a->sock == NULL || wire_socket_setup(a->sock, perr) != 0 ||
+        if (a->result == NULL || a->sock == NULL) {
+            snprintf(err, FLEET_ERR_LEN, "out of memory");
+            return -1;
+        }
+        if (secure_agent(f, a->sock, hosts[i], ports[i], key_path, known_path, err) != 0 ||
+            monitor_agent(f, i, err) != 0)
+            return -1;
+        if (wire_socket_setup(a->sock, perr) != 0 ||
             zmq_setsockopt(a->sock, ZMQ_IPV6, &v6, sizeof v6) != 0 || zmq_connect(a->sock, ep) != 0) {
             snprintf(err, FLEET_ERR_LEN, "agent %s: %s", a->name, zmq_strerror(errno));
             return -1;
@@ -61,6 +119,7 @@ void fleet_close(fleet_t *f)
 {
     for (size_t i = 0; f->a && i < f->n; i++) {
         if (f->a[i].sock) zmq_close(f->a[i].sock);
+        if (f->a[i].mon) zmq_close(f->a[i].mon);
         free(f->a[i].result);
     }
     if (f->zctx) zmq_ctx_term(f->zctx);
@@ -216,6 +275,28 @@ static void fleet_tick(fleet_t *f, uint64_t now)
     }
 }
 
+/* A failed handshake: a key refused on either side, or one side speaking
+ * CURVE and the other not. Retrying cannot help: exit 5. */
+static void on_monitor(fleet_t *f, fleet_agent_t *a)
+{
+    zmq_msg_t ev, addr;
+    uint16_t id = 0;
+
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    if (zmq_msg_recv(&ev, a->mon, ZMQ_DONTWAIT) >= 2 && zmq_msg_recv(&addr, a->mon, 0) >= 0)
+        memcpy(&id, zmq_msg_data(&ev), sizeof id);
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        fleet_fatal(f, 5, "agent %s: authentication failed: it does not accept our key", a->name);
+    else if (id != 0)
+        fleet_fatal(f, 5,
+                    "agent %s: secure handshake failed: its key is not the one known-agents "
+                    "lists, or only one side uses keys",
+                    a->name);
+}
+
 static bool any_waiting(const fleet_t *f)
 {
     for (size_t i = 0; i < f->n; i++)
@@ -225,14 +306,17 @@ static bool any_waiting(const fleet_t *f)
 
 int fleet_wait(fleet_t *f, proto_type_t want, uint64_t deadline)
 {
-    zmq_pollitem_t *items = calloc(f->n, sizeof *items);
+    zmq_pollitem_t *items = calloc(2 * f->n, sizeof *items);
     char err[PROTO_ERR_LEN];
 
     if (items == NULL) {
         fleet_fatal(f, 1, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < f->n; i++) items[i] = (zmq_pollitem_t){f->a[i].sock, 0, ZMQ_POLLIN, 0};
+    for (size_t i = 0; i < f->n; i++) {
+        items[i] = (zmq_pollitem_t){f->a[i].sock, 0, ZMQ_POLLIN, 0};
+        items[f->n + i] = (zmq_pollitem_t){f->a[i].mon, 0, ZMQ_POLLIN, 0};
+    }
     while (!f->fatal && !*f->stop && any_waiting(f)) {
         uint64_t now = fleet_now();
         if (deadline != 0 && now >= deadline) {
@@ -241,12 +325,13 @@ int fleet_wait(fleet_t *f, proto_type_t want, uint64_t deadline)
                     agent_lost(f, &f->a[i], "no answer in time");
             break;
         }
-        if (zmq_poll(items, (int)f->n, f->hb_ms / 4 + 1) < 0 && errno != EINTR) {
+        if (zmq_poll(items, 2 * (int)f->n, f->hb_ms / 4 + 1) < 0 && errno != EINTR) {
             fleet_fatal(f, 1, "poll: %s", zmq_strerror(errno));
             break;
         }
         for (size_t i = 0; i < f->n; i++) {
             fleet_agent_t *a = &f->a[i];
+            if (items[f->n + i].revents & ZMQ_POLLIN) on_monitor(f, a);
             if (!(items[i].revents & ZMQ_POLLIN) || a->state == AGENT_LOST) continue;
             for (;;) {
                 int rc = wire_recv(a->sock, NULL, NULL, f->in, err);

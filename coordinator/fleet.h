@@ -16,6 +16,7 @@ typedef enum { AGENT_LIVE, AGENT_LOST } fleet_state_t;
 typedef struct {
     char name[300]; /* HOST:PORT as given */
     void *sock;
+    void *mon; /* the socket's handshake events: a refused key is exit 5 */
     fleet_state_t state;
     uint64_t last_heard, last_sent, go_sent; /* monotonic ns */
     bool waiting; /* an answer of the awaited type is due */
@@ -42,9 +43,11 @@ typedef struct {
 
 #define FLEET_ERR_LEN 600
 
-/* Connects to every agent ("HOST", port). -1 with err. */
+/* Connects to every agent ("HOST", port); with key_path and known_path,
+ * over CURVE, to agents listed in known_path only. -1 with err, and
+ * f->fatal the exit code (1 configuration, 5 authentication). */
 int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint32_t hb_ms,
-               uint32_t live_ms, char *err);
+               uint32_t live_ms, const char *key_path, const char *known_path, char *err);
 void fleet_close(fleet_t *f);
 
 /* Sends f->out (its type set by the caller) to agent i and marks it waiting

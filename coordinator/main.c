@@ -1,5 +1,6 @@
 /* coordinator: runs the benchmark matrix on agents and aggregates it.
  * See opts.c for the command line, runner.c for the protocol steps. */
+#include "curve.h"
 #include "embed.h"
 #include "export.h"
 #include "fleet.h"
@@ -64,6 +65,23 @@ static void set_meta(bench_set_t *set, const opts_t *o)
     set->warmup = o->warmup;
 }
 
+/* coordinator keygen PREFIX */
+static int keygen_main(int argc, char **argv)
+{
+    char err[CURVE_ERR_LEN];
+
+    if (argc != 3 || argv[2][0] == '-') {
+        fprintf(stderr, "Usage: coordinator keygen PREFIX   (writes PREFIX.key and PREFIX.pub)\n");
+        return 1;
+    }
+    if (curve_keygen(argv[2], err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        return 1;
+    }
+    printf("coordinator: wrote %s.key (secret) and %s.pub\n", argv[2], argv[2]);
+    return 0;
+}
+
 /* --resume FILE: the options the journal was started with. */
 static int resume_opts(opts_t *o, journal_load_t *jl, char *err)
 {
@@ -120,6 +138,7 @@ int main(int argc, char **argv)
     journal_load_t jl = {0};
     int code = 1, color;
 
+    if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return keygen_main(argc, argv);
     switch (opts_parse(&o, argc, argv, stdout, err)) {
     case OPTS_EXIT: return 0;
     case OPTS_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
@@ -149,8 +168,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (fleet_init(&f, o.agent_host, o.agent_port, o.nagents, o.heartbeat_ms, o.liveness_ms,
-                   err) != 0) {
+                   o.key_path, o.known_path, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
+        code = f.fatal ? f.fatal : 1;
         goto out;
     }
     f.stop = &g_stop;

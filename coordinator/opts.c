@@ -8,6 +8,7 @@
 
 static const char k_usage[] =
     "Usage: coordinator [OPTIONS]\n"
+    "       coordinator keygen PREFIX   write PREFIX.key (secret, 0600) and PREFIX.pub\n"
     "\n"
     "Runs the benchmark matrix on agents over ZeroMQ and aggregates the runs\n"
     "into hyperfine-compatible results. With no --agents an agent is started on\n"
@@ -35,6 +36,8 @@ static const char k_usage[] =
     "  --journal FILE              every finished run, synced to disk before it counts\n"
     "                              (default: the JSON export's name + .journal)\n"
     "  --resume FILE               finish the matrix a journal started (no other options)\n"
+    "  --key FILE                  our CURVE secret key (coordinator keygen PREFIX)\n"
+    "  --known-agents FILE         HOST[:PORT] PUBKEY lines: the only agents we talk to\n"
     "  --server-threads N          embedded target-server's event loops (default: cores)\n"
     "  -h, --help                  this text\n"
     "  -V, --version               version\n"
@@ -45,7 +48,8 @@ static const char k_usage[] =
 
 enum {
     O_AGENTS = 256, O_TARGET, O_MATRIX, O_CONNS, O_RUNS, O_MODE, O_LOSS, O_HB, O_LIVE,
-    O_TIMEOUT, O_JSON, O_MD, O_CSV, O_SRVTHREADS, O_PROTO, O_JOURNAL, O_RESUME
+    O_TIMEOUT, O_JSON, O_MD, O_CSV, O_SRVTHREADS, O_PROTO, O_JOURNAL, O_RESUME,
+    O_KEY, O_KNOWN
 };
 
 static const struct option k_opts[] = {
@@ -68,6 +72,8 @@ static const struct option k_opts[] = {
     {"server-threads", required_argument, NULL, O_SRVTHREADS},
     {"journal", required_argument, NULL, O_JOURNAL},
     {"resume", required_argument, NULL, O_RESUME},
+    {"key", required_argument, NULL, O_KEY},
+    {"known-agents", required_argument, NULL, O_KNOWN},
     {"proto-version", required_argument, NULL, O_PROTO}, /* tests only */
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -164,6 +170,8 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
     case O_CSV: o->export_csv = arg; return 0;
     case O_JOURNAL: o->journal = arg; return 0;
     case O_RESUME: o->resume = arg; return 0;
+    case O_KEY: o->key_path = arg; return 0;
+    case O_KNOWN: o->known_path = arg; return 0;
     case O_SRVTHREADS: return parse_u("--server-threads", arg, 1, 256, &o->server_threads, err);
     case O_PROTO:
         if (parse_u("--proto-version", arg, 0, UINT32_MAX, &v, err) != 0) return -1;
@@ -217,6 +225,10 @@ int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
     }
     if (o->resume && (argc > 3 || (argc == 3 && strncmp(argv[1], "--resume=", 9) == 0))) {
         snprintf(err, OPT_ERR_LEN, "--resume takes no other options: the journal has them");
+        return OPTS_ERROR;
+    }
+    if ((o->key_path == NULL) != (o->known_path == NULL)) {
+        snprintf(err, OPT_ERR_LEN, "--key and --known-agents go together");
         return OPTS_ERROR;
     }
     if (o->liveness_ms < 2 * o->heartbeat_ms) {

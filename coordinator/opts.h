@@ -25,6 +25,8 @@ typedef struct {
     unsigned heartbeat_ms, liveness_ms, timeout_ms;
     const char *export_json, *export_md, *export_csv;
     const char *journal; /* NULL: beside the JSON export */
+    const char *key_path;   /* --key: our CURVE secret key */
+    const char *known_path; /* --known-agents: HOST[:PORT] PUBKEY lines */
     const char *resume;  /* --resume FILE: the journal to finish */
     unsigned server_threads; /* embedded target-server's --threads; 0: its default */
 } opts_t;

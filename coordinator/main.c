@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,24 +102,28 @@ static int resume_opts(opts_t *o, journal_load_t *jl, char *err)
 
 /* Opens the journal: a new one, or the one being resumed with its runs
  * replayed into the set. */
-static int open_journal(runner_t *r, opts_t *o, journal_t *j, journal_load_t *jl, int argc,
-                        char **argv, char *err)
+static int open_journal(runner_t *r, opts_t *o, journal_t *j, int argc, char **argv, char *err)
 {
     static char path[4096];
     char jerr[JOURNAL_ERR_LEN] = "";
+    journal_load_t runs = {.on_run = runner_replay, .ctx = r};
+    int rc;
 
     if (o->journal == NULL) {
-        snprintf(path, sizeof path, "%s.journal", o->export_json ? o->export_json : "results.json");
+        /* beside the JSON export, unless that is no file (--export-json /dev/null) */
+        const char *json = o->export_json ? o->export_json : "results.json";
+        struct stat st;
+        if (stat(json, &st) == 0 && !S_ISREG(st.st_mode)) json = "fleetbench";
+        snprintf(path, sizeof path, "%s.journal", json);
         o->journal = path;
     }
     if (o->resume == NULL) {
         if (journal_create(j, o->journal, argc, argv, jerr) == 0) return 0;
     } else {
-        jl->on_run = runner_replay;
-        jl->ctx = r;
-        journal_load_free(jl);
-        if (journal_load(o->resume, jl, jerr) == 0 && journal_reopen(j, o->resume, jerr) == 0)
-            return 0;
+        /* a second pass for the runs; o keeps pointing into the first's argv */
+        rc = journal_load(o->resume, &runs, jerr);
+        journal_load_free(&runs);
+        if (rc == 0 && journal_reopen(j, o->resume, jerr) == 0) return 0;
     }
     snprintf(err, FLEET_ERR_LEN, "%s", jerr);
     return -1;
@@ -159,7 +164,7 @@ int main(int argc, char **argv)
     memset(&f, 0, sizeof f);
     r = (runner_t){.opts = &o, .matrix = &m, .fleet = &f, .set = &set, .out = stdout,
                    .journal = &journal};
-    if (open_journal(&r, &o, &journal, &jl, argc, argv, err) != 0) {
+    if (open_journal(&r, &o, &journal, argc, argv, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         goto out;
     }

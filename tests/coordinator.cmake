@@ -14,4 +14,10 @@ add_test(NAME integration.check_hyperfine_scripts
 set_tests_properties(integration.check_hyperfine_scripts PROPERTIES
   FIXTURES_REQUIRED export_sample TIMEOUT 120 LABELS integration
   ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+
+# The distributed path end to end: real agents, target-server and
+# coordinators over real ZeroMQ on 127.0.0.x (and network namespaces as root).
 fb_integration(test_coordinator 600)
+fb_integration(test_durability 600)
+set_tests_properties(integration.test_coordinator integration.test_durability
+                     PROPERTIES LABELS "integration;tsan")

@@ -237,7 +237,7 @@ static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err, pr
             a->ready_clock = m->u.step.clock_ns;
             a->ready_at = a->last_heard;
         } else if (want == PROTO_RESULT) {
-            *a->result = m->u.result;
+            proto_result_copy(a->result, &m->u.result);
             a->running = false;
         }
     } else if (m->type != PROTO_HEARTBEAT) {

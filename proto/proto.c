@@ -103,17 +103,33 @@ static const field_t k_error[] = {
 };
 static const field_t k_none[] = {END};
 
+/* size: the union member's, so a decoder clears only what it fills (a
+ * plan is 150 KiB, a heartbeat 8 bytes). */
 static const struct {
     const char *name;
     const field_t *fields;
+    size_t size;
 } k_types[PROTO__TYPES] = {
-    [PROTO_HELLO] = {"hello", k_hello},       [PROTO_WELCOME] = {"welcome", k_welcome},
-    [PROTO_PLAN] = {"plan", k_plan},          [PROTO_PREPARE] = {"prepare", k_step},
-    [PROTO_READY] = {"ready", k_step},        [PROTO_GO] = {"go", k_step},
-    [PROTO_RESULT] = {"result", k_result},    [PROTO_HEARTBEAT] = {"heartbeat", k_heartbeat},
-    [PROTO_ABORT] = {"abort", k_abort},       [PROTO_ERROR] = {"error", k_error},
-    [PROTO_BYE] = {"bye", k_none},            [PROTO_ACCEPT] = {"accept", k_none},
+    [PROTO_HELLO] = {"hello", k_hello, sizeof(proto_hello_t)},
+    [PROTO_WELCOME] = {"welcome", k_welcome, sizeof(proto_welcome_t)},
+    [PROTO_PLAN] = {"plan", k_plan, sizeof(proto_plan_t)},
+    [PROTO_PREPARE] = {"prepare", k_step, sizeof(proto_step_t)},
+    [PROTO_READY] = {"ready", k_step, sizeof(proto_step_t)},
+    [PROTO_GO] = {"go", k_step, sizeof(proto_step_t)},
+    [PROTO_RESULT] = {"result", k_result, sizeof(proto_result_t)},
+    [PROTO_HEARTBEAT] = {"heartbeat", k_heartbeat, sizeof(proto_heartbeat_t)},
+    [PROTO_ABORT] = {"abort", k_abort, sizeof(proto_abort_t)},
+    [PROTO_ERROR] = {"error", k_error, sizeof(proto_error_t)},
+    [PROTO_BYE] = {"bye", k_none, 0},
+    [PROTO_ACCEPT] = {"accept", k_none, 0},
 };
+
+void proto_result_copy(proto_result_t *dst, const proto_result_t *src)
+{
+    memcpy(dst, src, offsetof(proto_result_t, bucket_idx));
+    memcpy(dst->bucket_idx, src->bucket_idx, src->nbuckets * sizeof *src->bucket_idx);
+    memcpy(dst->bucket_cnt, src->bucket_cnt, src->nbuckets * sizeof *src->bucket_cnt);
+}
 
 static uint32_t g_version = PROTO_VERSION;
 
@@ -502,7 +518,8 @@ int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err)
     size_t off = 0;
     int rc;
 
-    memset(out, 0, sizeof *out);
+    memset(out, 0, offsetof(proto_msg_t, u));
+    memset(&out->u.error, 0, sizeof out->u.error); /* filled on some failures */
     if (len > PROTO_MAX_MSG) {
         snprintf(err, PROTO_ERR_LEN, "message of %zu bytes is over the %d-byte limit", len,
                  PROTO_MAX_MSG);
@@ -521,7 +538,7 @@ int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err)
         rc = PROTO_EMALFORMED;
     } else if ((rc = unpack_header(&up.data, out, err)) != 0) {
         /* rc set */
-    } else if (out->version != proto_version()) {
+    } else if (memset(&out->u, 0, k_types[out->type].size), out->version != proto_version()) {
         snprintf(err, PROTO_ERR_LEN, "protocol version %u, this side speaks %u", out->version,
                  proto_version());
         if (out->type == PROTO_ERROR) /* its layout is the same in every version */

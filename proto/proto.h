@@ -156,6 +156,8 @@ int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err);
 int proto_check(const void *buf, size_t len);
 
 const char *proto_type_name(proto_type_t t);
+/* Copies a result's fields and its nbuckets buckets only (not 96 KiB). */
+void proto_result_copy(proto_result_t *dst, const proto_result_t *src);
 const char *proto_err_name(uint32_t code);
 
 /* Fills an ERROR message. */

@@ -26,7 +26,7 @@ static proto_msg_t *msg_new(proto_type_t t)
 /* encode, decode, and compare the whole struct */
 static void round_trip(proto_msg_t *m)
 {
-    proto_msg_t *back = malloc(sizeof *back);
+    proto_msg_t *back = calloc(1, sizeof *back); /* decode clears only what it fills */
     char *buf;
     size_t len;
 

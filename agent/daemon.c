@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #define PROBE_TIMEOUT_MS 2000
@@ -52,6 +53,7 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool go;
+    uint64_t start_at; /* GO's start time on our clock; 0: at once */
     atomic_int abort;
 
     proto_msg_t in, out; /* scratch, large: the daemon lives on the heap */
@@ -113,6 +115,20 @@ static void send_error(daemon_t *d, const void *id, size_t idlen, uint64_t sessi
 
 /* ---- the run thread ------------------------------------------------------- */
 
+/* Sleeps until `at` (CLOCK_MONOTONIC ns) unless it is past or implausibly
+ * far: a coordinator's clock estimate is never worth a long stall. */
+#define START_WAIT_MAX_NS 100000000ull
+
+static void wait_until(uint64_t at)
+{
+    uint64_t now = run_now_ns();
+    struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
+
+    if (at <= now || at - now > START_WAIT_MAX_NS) return;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
 static void *run_main(void *arg)
 {
     daemon_t *d = arg;
@@ -120,6 +136,7 @@ static void *run_main(void *arg)
     pthread_mutex_lock(&d->mu);
     while (!d->go && !atomic_load(&d->abort)) pthread_cond_wait(&d->cv, &d->mu);
     pthread_mutex_unlock(&d->mu);
+    wait_until(d->start_at);
     if (!atomic_load(&d->abort)) d->run_rc = run_execute(d->strategy, &d->params, &d->result);
     zmq_send(d->done_tx, "", 0, 0);
     return NULL;
@@ -320,6 +337,7 @@ static void on_session_msg(daemon_t *d, const proto_msg_t *m)
             m->u.step.run != d->step.run)
             break;
         d->state = ST_RUNNING;
+        d->start_at = m->u.step.clock_ns;
         run_release(d);
         return;
     case PROTO_HEARTBEAT:

@@ -186,9 +186,7 @@ void fleet_send(fleet_t *f, size_t i, bool want_reply)
 
 void fleet_send_all(fleet_t *f)
 {
-    for (size_t i = 0; i < f->n; i++) fleet_send(f, i, f->out->type != PROTO_GO);
-    if (f->out->type == PROTO_GO) /* the answer to GO is a RESULT */
-        for (size_t i = 0; i < f->n; i++) f->a[i].waiting = f->a[i].state == AGENT_LIVE;
+    for (size_t i = 0; i < f->n; i++) fleet_send(f, i, true);
 }
 
 /* An agent's refusal: what it means for the whole matrix. */

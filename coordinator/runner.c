@@ -84,15 +84,26 @@ static int prepare(runner_t *r, size_t only, uint32_t bench, uint32_t run, int w
     return 0;
 }
 
+/* Lockstep: GO names a start time a little ahead, on each agent's clock, so
+ * the agents start together however long the GOs and their wake-ups take;
+ * the lead grows with the number of agents to be told. */
+#define GO_LEAD_PER_AGENT_NS 50000ull
+#define GO_LEAD_MAX_NS 5000000ull
+
 static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
 {
     fleet_t *f = r->fleet;
+    uint64_t lead = fleet_live(f) > 1 && only == SIZE_MAX ? GO_LEAD_PER_AGENT_NS * fleet_live(f)
+                                                            : 0;
+    uint64_t start = fleet_now() + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
 
     step_msg(f, PROTO_GO, bench, run, warm);
-    if (only == SIZE_MAX) {
-        fleet_send_all(f);
-    } else {
-        fleet_send(f, only, true);
+    for (size_t i = 0; i < f->n; i++) {
+        if (only != SIZE_MAX && only != i) continue;
+        f->out->u.step.clock_ns =
+            lead == 0 ? 0
+                      : start + (uint64_t)(r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
+        fleet_send(f, i, true); /* the answer is the RESULT */
     }
     return fleet_wait(f, PROTO_RESULT, 0);
 }

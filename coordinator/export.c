@@ -1,5 +1,7 @@
 #include "export.h"
 
+#include "report.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -89,7 +91,8 @@ size_t export_params(const bench_set_t *set, size_t i, export_param_t *p)
 
 typedef int (*writer_t)(FILE *out, const bench_set_t *set, char *err);
 
-static const writer_t k_writers[EXPORT__COUNT] = {export_json, export_markdown, export_csv};
+static const writer_t k_writers[EXPORT__COUNT] = {export_json, export_markdown, export_csv,
+                                                  report_html};
 
 /* The rename is durable only once the directory entry is on disk too. */
 static void sync_dir(const char *path)

@@ -22,7 +22,13 @@
 #define EXPORT_ERR_LEN 512
 #define EXPORT_MAX_PARAMS 4
 
-typedef enum { EXPORT_JSON, EXPORT_MARKDOWN, EXPORT_CSV, EXPORT__COUNT } export_format_t;
+typedef enum {
+    EXPORT_JSON,
+    EXPORT_MARKDOWN,
+    EXPORT_CSV,
+    EXPORT_HTML, /* --report: report.h's page */
+    EXPORT__COUNT
+} export_format_t;
 
 typedef struct {
     const char *name; /* "chunk", "connections", "requests", "strategy" */

@@ -33,6 +33,7 @@ static const char k_usage[] =
     "  --export-json FILE          hyperfine's JSON (default results.json)\n"
     "  --export-markdown FILE      hyperfine's markdown table\n"
     "  --export-csv FILE           hyperfine's CSV\n"
+    "  --report FILE.html          a self-contained HTML page with charts\n"
     "  --journal FILE              every finished run, synced to disk before it counts\n"
     "                              (default: the JSON export's name + .journal)\n"
     "  --resume FILE               finish the matrix a journal started (no other options)\n"
@@ -49,7 +50,7 @@ static const char k_usage[] =
 enum {
     O_AGENTS = 256, O_TARGET, O_MATRIX, O_CONNS, O_RUNS, O_MODE, O_LOSS, O_HB, O_LIVE,
     O_TIMEOUT, O_JSON, O_MD, O_CSV, O_SRVTHREADS, O_PROTO, O_JOURNAL, O_RESUME,
-    O_KEY, O_KNOWN
+    O_KEY, O_KNOWN, O_REPORT
 };
 
 static const struct option k_opts[] = {
@@ -69,6 +70,7 @@ static const struct option k_opts[] = {
     {"export-json", required_argument, NULL, O_JSON},
     {"export-markdown", required_argument, NULL, O_MD},
     {"export-csv", required_argument, NULL, O_CSV},
+    {"report", required_argument, NULL, O_REPORT},
     {"server-threads", required_argument, NULL, O_SRVTHREADS},
     {"journal", required_argument, NULL, O_JOURNAL},
     {"resume", required_argument, NULL, O_RESUME},
@@ -168,6 +170,7 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
     case O_JSON: o->export_json = arg; return 0;
     case O_MD: o->export_md = arg; return 0;
     case O_CSV: o->export_csv = arg; return 0;
+    case O_REPORT: o->report = arg; return 0;
     case O_JOURNAL: o->journal = arg; return 0;
     case O_RESUME: o->resume = arg; return 0;
     case O_KEY: o->key_path = arg; return 0;

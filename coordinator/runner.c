@@ -235,7 +235,7 @@ int runner_export(const runner_t *r)
         const char *path;
         export_format_t fmt;
     } ex[] = {{o->export_json, EXPORT_JSON}, {o->export_md, EXPORT_MARKDOWN},
-              {o->export_csv, EXPORT_CSV}};
+              {o->export_csv, EXPORT_CSV}, {o->report, EXPORT_HTML}};
     char err[EXPORT_ERR_LEN];
     int rc = 0;
 
@@ -253,11 +253,14 @@ static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
     unsigned warmup = r->opts->warmup, k;
 
     if (b == NULL) return -1;
+    progress_start(&r->progress, idx, b->command, r->opts->runs);
     /* resumed: the runs in the journal are done; warm up again before more */
     for (k = 0; b->nruns < r->opts->runs; k++) {
         int warm = k < warmup;
         if (one_run(r, b, (uint32_t)idx, k, warm, agents) != 0) return -1;
+        if (!warm) progress_run(&r->progress, b->nruns, progress_estimate(b));
     }
+    progress_end(&r->progress);
     summary_bench(r->out, r->set, idx, r->color);
     fflush(r->out);
     runner_export(r); /* after every benchmark, as hyperfine: a crash keeps them */
@@ -287,11 +290,13 @@ int runner_run(runner_t *r)
         free(agents);
         return 1;
     }
+    progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
     if (fleet_hello(f, "coordinator") != 0) goto done;
     hosts_from_facts(r);
     if (send_plan(r) != 0) goto done;
     for (size_t i = 0; i < r->matrix->n && rc == 0; i++) rc = one_bench(r, i, agents);
 done:
+    progress_end(&r->progress); /* a run failed or was interrupted mid-benchmark */
     /* tell the agents, whatever happened; they go idle */
     memset(f->out, 0, sizeof *f->out);
     f->out->type = f->fatal || *f->stop ? PROTO_ABORT : PROTO_BYE;

@@ -10,6 +10,7 @@
 #include "journal.h"
 #include "matrix.h"
 #include "opts.h"
+#include "progress.h"
 
 #include <stdio.h>
 
@@ -26,6 +27,7 @@ typedef struct {
     int64_t *agent_clock_off; /* per agent: its clock minus ours, ns */
     journal_t *journal;       /* every finished run goes here first */
     hist_t *run_latency;      /* scratch: one run's merged histogram */
+    progress_t progress;      /* the live line on a TTY while a benchmark runs */
 } runner_t;
 
 /* Adds a run read back from a journal to the set (creating its benchmark

@@ -1,0 +1,1116 @@
+/* The page is written top to bottom with fprintf: head and styles, the
+ * summary table and comparison, the three charts, the host facts. Charts
+ * share one coordinate system (a viewBox CHART_W wide, scaled to the page)
+ * and one colour per benchmark, so a benchmark is the same colour in the
+ * table, the box plot and the latency curves. */
+#include "report.h"
+
+#include "export.h"
+#include "summary.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHART_W 1000.0
+#define CHAR_W 7.2    /* a 12 px monospace character, for label widths */
+#define LABEL_COLS 44 /* longer labels are cut (the whole one is in a tooltip) */
+#define MAX_TICKS 48
+#define CURVE_POINTS 240 /* samples of each latency curve */
+#define MAX_NINES 6      /* the latency plot ends at 99.9999 % at most */
+
+/* Tableau 10, the yellow darkened to stay readable as a line on white. */
+static const char *const k_bench_colors[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                             "#c9a400", "#b07aa1", "#ff9da7", "#9c755f", "#7f7f7f"};
+/* Dashes tell apart curves whose colours repeat (more than 10 benchmarks). */
+static const char *const k_dashes[] = {"none", "7 4", "2 3", "10 3 2 3"};
+/* Okabe–Ito, for agents: not to be mistaken for benchmarks. */
+static const char *const k_agent_colors[] = {"#0072b2", "#e69f00", "#009e73", "#cc79a7",
+                                             "#56b4e9", "#d55e00", "#f0e442", "#000000"};
+
+#define NCOLORS (sizeof k_bench_colors / sizeof *k_bench_colors)
+#define NDASHES (sizeof k_dashes / sizeof *k_dashes)
+#define NAGENT_COLORS (sizeof k_agent_colors / sizeof *k_agent_colors)
+
+static const char *bench_color(size_t i)
+{
+    return k_bench_colors[i % NCOLORS];
+}
+
+static const char *bench_dash(size_t i)
+{
+    return k_dashes[i / NCOLORS % NDASHES];
+}
+
+static const char *agent_color(size_t i)
+{
+    return k_agent_colors[i % NAGENT_COLORS];
+}
+
+typedef struct {
+    FILE *out;
+    const bench_set_t *set;
+    bench_table_t t;
+} page_t;
+
+/* ---- text ------------------------------------------------------------- */
+
+/* s as HTML text or attribute value: markup characters as entities, control
+ * characters (never meant, never shown) as U+FFFD. */
+static void put_esc_n(FILE *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&#39;", out);
+            break;
+        default:
+            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+                fputs("&#xFFFD;", out);
+            else
+                fputc(c, out);
+        }
+    }
+}
+
+static void put_esc(FILE *out, const char *s)
+{
+    put_esc_n(out, s, SIZE_MAX);
+}
+
+static size_t columns(const char *s)
+{
+    size_t cols = 0;
+
+    for (; *s; s++)
+        cols += ((unsigned char)*s & 0xC0) != 0x80;
+    return cols;
+}
+
+/* s escaped and cut to max columns on a character boundary, "…" marking it. */
+static void put_esc_cut(FILE *out, const char *s, size_t max)
+{
+    size_t n = 0, cols = 0;
+
+    if (columns(s) <= max) {
+        put_esc(out, s);
+        return;
+    }
+    while (s[n] && cols + 1 < max) {
+        n++;
+        while (((unsigned char)s[n] & 0xC0) == 0x80)
+            n++;
+        cols++;
+    }
+    put_esc_n(out, s, n);
+    fputs("…", out);
+}
+
+/* A time in the unit that suits it ("693.6 ms"). */
+static char *fmt_time(char *buf, size_t len, double seconds)
+{
+    return summary_time(buf, len, seconds, summary_unit_for(seconds));
+}
+
+static double unit_seconds(summary_unit_t u)
+{
+    return u == SUMMARY_UNIT_US ? 1e-6 : u == SUMMARY_UNIT_MS ? 1e-3 : 1.0;
+}
+
+/* ---- scales and axes ---------------------------------------------------- */
+
+typedef struct {
+    double lo, hi; /* the domain */
+    double a, b;   /* the pixels lo and hi map to */
+    int log;
+} scale_t;
+
+typedef struct {
+    double v;
+    char label[32];
+} tick_t;
+
+static double scale_at(const scale_t *s, double v)
+{
+    double f;
+
+    if (s->log)
+        f = (log10(v) - log10(s->lo)) / (log10(s->hi) - log10(s->lo));
+    else
+        f = (v - s->lo) / (s->hi - s->lo);
+    return s->a + (isfinite(f) ? f : 0) * (s->b - s->a);
+}
+
+/* 1, 2 or 5 times a power of ten, the first at least x. */
+static double nice_up(double x)
+{
+    double p = pow(10, floor(log10(x)));
+
+    return x <= p ? p : x <= 2 * p ? 2 * p : x <= 5 * p ? 5 * p : 10 * p;
+}
+
+/* 1, 2 or 5 times a power of ten, the last at most x. */
+static double nice_down(double x)
+{
+    double p = pow(10, floor(log10(x)));
+
+    return x >= 5 * p ? 5 * p : x >= 2 * p ? 2 * p : p;
+}
+
+static double linear_step(const scale_t *s)
+{
+    return nice_up((s->hi - s->lo) / 6);
+}
+
+/* Widens the domain to round values, so that the ticks frame the data. */
+static void scale_nice(scale_t *s)
+{
+    double step;
+
+    if (!(s->hi > s->lo)) s->hi = s->lo > 0 ? s->lo * 2 : s->lo + 1;
+    if (s->log) {
+        s->lo = nice_down(s->lo);
+        s->hi = nice_up(s->hi);
+        if (s->hi / s->lo > 1e3) { /* ticks on decades only: end on ticks */
+            s->lo = pow(10, floor(log10(s->lo) + 1e-9));
+            s->hi = pow(10, ceil(log10(s->hi) - 1e-9));
+        }
+        return;
+    }
+    step = linear_step(s);
+    s->lo = floor(s->lo / step + 1e-9) * step;
+    s->hi = ceil(s->hi / step - 1e-9) * step;
+}
+
+/* Tick values: 1-2-5 steps on a linear scale, 1-2-5 or whole decades on a
+ * log one. */
+static size_t scale_ticks(const scale_t *s, double *v)
+{
+    size_t n = 0;
+
+    if (!s->log) {
+        double step = linear_step(s);
+        for (double x = ceil(s->lo / step - 1e-9) * step;
+             x <= s->hi * (1 + 1e-9) + 1e-15 && n < MAX_TICKS; x += step)
+            v[n++] = fabs(x) < step * 1e-9 ? 0 : x;
+        return n;
+    }
+    for (int e = (int)floor(log10(s->lo)); e <= (int)ceil(log10(s->hi)); e++)
+        for (int m = 0; m < 3; m++) {
+            double x = (m == 0 ? 1 : m == 1 ? 2 : 5) * pow(10, e);
+            if (m > 0 && s->hi / s->lo > 1e3) continue; /* decades are enough */
+            if (x >= s->lo * (1 - 1e-9) && x <= s->hi * (1 + 1e-9) && n < MAX_TICKS) v[n++] = x;
+        }
+    return n;
+}
+
+/* Ticks of a time axis (seconds): a log axis names each tick's unit, a
+ * linear one gives numbers in unit *u (for the axis title). */
+static size_t time_ticks(const scale_t *s, tick_t *t, summary_unit_t *u)
+{
+    double v[MAX_TICKS];
+    size_t n = scale_ticks(s, v);
+
+    *u = summary_unit_for(s->hi);
+    for (size_t i = 0; i < n; i++) {
+        t[i].v = v[i];
+        if (s->log)
+            snprintf(t[i].label, sizeof t[i].label, "%.3g %s",
+                     v[i] / unit_seconds(summary_unit_for(v[i])),
+                     summary_unit_name(summary_unit_for(v[i])));
+        else
+            snprintf(t[i].label, sizeof t[i].label, "%.4g", v[i] / unit_seconds(*u));
+    }
+    return n;
+}
+
+/* Vertical grid lines from y0 to y1, labels under y1, the title below. */
+static void axis_x(FILE *out, const scale_t *s, const tick_t *t, size_t n, double y0, double y1,
+                   const char *title)
+{
+    fputs("<g class=\"axis\">", out);
+    for (size_t i = 0; i < n; i++) {
+        double x = scale_at(s, t[i].v);
+        fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
+                y0, x, y1);
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>", x, y1 + 16,
+                t[i].label);
+    }
+    fprintf(out, "<line class=\"base\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", s->a, y1,
+            s->b, y1);
+    fprintf(out, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
+            (s->a + s->b) / 2, y1 + 38, title);
+    fputs("</g>\n", out);
+}
+
+/* Horizontal grid lines from x0 to x1, labels left of x0, the title turned
+ * along the left edge. */
+static void axis_y(FILE *out, const scale_t *s, const tick_t *t, size_t n, double x0, double x1,
+                   const char *title)
+{
+    fputs("<g class=\"axis\">", out);
+    for (size_t i = 0; i < n; i++) {
+        double y = scale_at(s, t[i].v);
+        fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x0,
+                y, x1, y);
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", x0 - 8, y + 4,
+                t[i].label);
+    }
+    fprintf(out, "<line class=\"base\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x0, s->a,
+            x0, s->b);
+    fprintf(out,
+            "<text class=\"title\" transform=\"translate(16 %.1f) rotate(-90)\" "
+            "text-anchor=\"middle\">%s</text>",
+            (s->a + s->b) / 2, title);
+    fputs("</g>\n", out);
+}
+
+/* Where the plot starts right of the row labels (commands, monospace). */
+static double label_width(const bench_set_t *set)
+{
+    size_t cols = 10;
+
+    for (size_t i = 0; i < set->nbench; i++) {
+        size_t c = columns(set->benches[i]->command);
+        if (c > cols) cols = c;
+    }
+    return 24 + CHAR_W * (double)(cols < LABEL_COLS ? cols : LABEL_COLS);
+}
+
+/* A benchmark's name at the left of its row, whole in the tooltip. */
+static void row_label(FILE *out, const char *command, double x, double y)
+{
+    fprintf(out, "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\"><title>", x, y + 4);
+    put_esc(out, command);
+    fputs("</title>", out);
+    put_esc_cut(out, command, LABEL_COLS);
+    fputs("</text>\n", out);
+}
+
+/* Every other row shaded, so that a label and its row stay together. */
+static void put_bands(FILE *out, size_t rows, double top, double height)
+{
+    for (size_t i = 0; i < rows; i += 2)
+        fprintf(out, "<rect class=\"band\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\"/>",
+                top + height * (double)i, CHART_W, height);
+}
+
+/* A colour key, as the curves and bars draw it. */
+static void key(FILE *out, const char *color, const char *dash)
+{
+    fprintf(out,
+            "<svg class=\"key\" viewBox=\"0 0 28 10\" width=\"28\" height=\"10\"><line x1=\"1\" "
+            "y1=\"5\" x2=\"27\" y2=\"5\" stroke=\"%s\" stroke-width=\"3\" "
+            "stroke-dasharray=\"%s\"/></svg>",
+            color, dash);
+}
+
+/* ---- head --------------------------------------------------------------- */
+
+static const char k_style[] =
+    ":root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--panel:#f6f8fa}\n"
+    "*{box-sizing:border-box}\n"
+    "body{margin:0;background:#fff;color:var(--fg);font:15px/1.5 system-ui,-apple-system,"
+    "'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}\n"
+    "main{max-width:1120px;margin:0 auto;padding:28px 32px 48px}\n"
+    "h1{font-size:28px;margin:0 0 6px;letter-spacing:-.01em}\n"
+    "h2{font-size:19px;margin:40px 0 4px;padding-bottom:6px;border-bottom:1px solid var(--line)}\n"
+    ".meta{color:var(--muted);margin:0}\n"
+    ".meta b{color:var(--fg);font-weight:600}\n"
+    ".lead{color:var(--muted);margin:4px 0 14px;font-size:14px}\n"
+    "code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace;"
+    "font-size:13.5px}\n"
+    "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:14px}\n"
+    ".scroll{overflow-x:auto}\n"
+    "th,td{padding:7px 8px;border-bottom:1px solid var(--line);text-align:right;"
+    "white-space:nowrap}\n"
+    "th{font-size:12.5px;color:var(--muted);font-weight:600;background:var(--panel);"
+    "letter-spacing:.02em}\n"
+    ".l{text-align:left}\n"
+    "td.wrap{white-space:normal}\n"
+    "tr.best td{background:#f0faf2}\n"
+    ".sw{display:inline-block;width:11px;height:11px;border-radius:3px;margin-right:8px;"
+    "vertical-align:-1px}\n"
+    ".rb{display:inline-block;width:56px;height:8px;background:#eaeef2;border-radius:4px;"
+    "vertical-align:1px;overflow:hidden}\n"
+    ".rv{display:inline-block;min-width:112px}\n"
+    ".rb i{display:block;height:100%;border-radius:4px}\n"
+    ".ok{color:#1a7f37}\n"
+    ".bad{color:#cf222e;font-weight:600}\n"
+    ".dim{color:var(--muted)}\n"
+    ".ratios{margin:18px 0 0;padding:14px 18px;background:var(--panel);border-radius:8px}\n"
+    ".ratios p{margin:0 0 4px}\n"
+    ".ratios ul{margin:0;padding-left:22px}\n"
+    ".ratios b{color:#1a7f37}\n"
+    ".notes{color:#9a6700;font-size:14px}\n"
+    "svg.chart{display:block;width:100%;height:auto;margin-top:6px}\n"
+    ".chart text{font:12px system-ui,sans-serif;fill:var(--muted)}\n"
+    ".chart text.lbl{font:12px ui-monospace,'DejaVu Sans Mono',monospace;fill:var(--fg)}\n"
+    ".chart text.val{fill:var(--fg)}\n"
+    ".chart text.title{font-size:13px;font-weight:600;fill:var(--fg)}\n"
+    ".chart .grid{stroke:#e6e9ed;stroke-width:1}\n"
+    ".chart .base{stroke:#8c959f;stroke-width:1}\n"
+    ".chart .band{fill:#f6f8fa}\n"
+    ".legend{display:flex;flex-wrap:wrap;gap:6px 22px;margin:10px 0 0;padding:0;"
+    "list-style:none;font-size:13.5px}\n"
+    ".legend li{display:flex;align-items:center;gap:8px}\n"
+    ".legend+.scroll{margin-top:18px}\n"
+    "footer{margin-top:48px;color:var(--muted);font-size:12.5px}\n";
+
+/* set->date, "2024-05-01T12:00:00Z", as "2024-05-01 12:00:00 UTC". */
+static void put_date(FILE *out, const char *date)
+{
+    char d[64];
+
+    snprintf(d, sizeof d, "%s", date);
+    if (strlen(d) == 20 && d[10] == 'T' && d[19] == 'Z') {
+        d[10] = ' ';
+        strcpy(d + 19, " UTC");
+    }
+    put_esc(out, d[0] ? d : "?");
+}
+
+static void put_head(const page_t *pg)
+{
+    FILE *out = pg->out;
+    const bench_set_t *set = pg->set;
+
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<title>fleetbench report: ",
+          out);
+    put_esc(out, set->target);
+    fputs(", ", out);
+    put_date(out, set->date);
+    fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n", k_style);
+    fputs("<header>\n<h1>fleetbench report</h1>\n<p class=\"meta\">", out);
+    put_date(out, set->date);
+    fputs(" · target <b>", out);
+    put_esc(out, set->target[0] ? set->target : "?");
+    fputs("</b> · <b>", out);
+    put_esc(out, set->mode[0] ? set->mode : "?");
+    fprintf(out, "</b> mode · <b>%zu</b> agent%s · %u warmup run%s per benchmark</p>\n</header>\n",
+            set->nagents, set->nagents == 1 ? "" : "s", set->warmup, set->warmup == 1 ? "" : "s");
+}
+
+/* ---- summary table ------------------------------------------------------ */
+
+static void put_command_cell(FILE *out, size_t i, const char *command)
+{
+    fprintf(out, "<td class=\"l\"><span class=\"sw\" style=\"background:%s\"></span><code>",
+            bench_color(i));
+    put_esc(out, command);
+    fputs("</code></td>", out);
+}
+
+/* "0" when every run succeeded, else how often each code came. */
+static void put_exit_codes(FILE *out, const bench_t *b)
+{
+    static const int codes[] = {BENCH_EXIT_OK, BENCH_EXIT_FAILED, BENCH_EXIT_LOST};
+    const char *sep = "";
+
+    fputs("<td title=\"2: some requests failed; 3: an agent was lost\">", out);
+    for (size_t c = 0; c < sizeof codes / sizeof *codes; c++) {
+        size_t n = 0;
+        for (size_t k = 0; k < b->nruns; k++)
+            n += b->runs[k].exit_code == codes[c];
+        if (n == 0) continue;
+        if (n == b->nruns) {
+            fprintf(out, "<span class=\"%s\">%d</span>", codes[c] ? "bad" : "ok", codes[c]);
+            break;
+        }
+        fprintf(out, "%s<span class=\"%s\">%d</span> ×%zu", sep, codes[c] ? "bad" : "ok", codes[c],
+                n);
+        sep = ", ";
+    }
+    fputs("</td>", out);
+}
+
+static void put_relative(FILE *out, const page_t *pg, size_t i, double max_mean)
+{
+    const stats_ratio_t *r = &pg->t.rel[i];
+    double mean = pg->t.stats[i].time.mean;
+
+    fprintf(out,
+            "<td><span class=\"rb\"><i style=\"width:%.1f%%;background:%s\"></i></span>"
+            "<span class=\"rv\">",
+            max_mean > 0 ? 100 * mean / max_mean : 0, bench_color(i));
+    if (i == pg->t.fastest)
+        fprintf(out, "<b>%.2f</b>", r->ratio);
+    else if (isnan(r->stddev))
+        fprintf(out, "%.2f", r->ratio);
+    else
+        fprintf(out, "%.2f ± %.2f", r->ratio, r->stddev);
+    fputs("</span></td>", out);
+}
+
+static void put_summary_row(const page_t *pg, size_t i, double max_mean)
+{
+    FILE *out = pg->out;
+    const bench_t *b = pg->set->benches[i];
+    const bench_stats_t *s = &pg->t.stats[i];
+    summary_unit_t u = summary_unit_for(s->time.mean);
+    char a[64], c[64];
+
+    fprintf(out, "<tr%s>", i == pg->t.fastest ? " class=\"best\"" : "");
+    put_command_cell(out, i, b->command);
+    if (s->time.n == 0) {
+        fputs("<td class=\"dim\">N/A</td><td class=\"dim\">N/A</td><td class=\"dim\">N/A</td>"
+              "<td class=\"dim\">N/A</td>",
+              out);
+    } else {
+        fprintf(out, "<td><b>%s</b>", summary_value(a, sizeof a, s->time.mean, u));
+        if (!isnan(s->time.stddev))
+            fprintf(out, " ± %s", summary_value(a, sizeof a, s->time.stddev, u));
+        fprintf(out, " %s</td><td>%s</td><td>%s</td>", summary_unit_name(u),
+                summary_time(a, sizeof a, s->time.min, u),
+                summary_time(c, sizeof c, s->time.max, u));
+        put_relative(out, pg, i, max_mean);
+    }
+    fprintf(out, "<td>%zu</td>", s->time.n);
+    if (isfinite(s->throughput))
+        fprintf(out, "<td>%.*f</td>", s->throughput < 100 ? 1 : 0, s->throughput);
+    else
+        fputs("<td class=\"dim\">N/A</td>", out);
+    put_exit_codes(out, b);
+    fputs("</tr>\n", out);
+}
+
+/* What the terminal puts in warnings: failed requests and lost agents. */
+static void put_notes(const page_t *pg)
+{
+    FILE *out = pg->out;
+    int any = 0;
+
+    for (size_t i = 0; i < pg->t.nbench; i++) {
+        const bench_stats_t *s = &pg->t.stats[i];
+        const char *sep = "";
+        if (s->failed_total == 0 && s->runs_lost == 0 && s->runs_unmeasured == 0) continue;
+        fputs(any ? "" : "<ul class=\"notes\">\n", out);
+        any = 1;
+        fputs("<li><code>", out);
+        put_esc(out, pg->set->benches[i]->command);
+        fputs("</code>:", out);
+        if (s->failed_total > 0) {
+            fprintf(out, " %" PRIu64 " of %" PRIu64 " requests failed (", s->failed_total,
+                    s->ok + s->failed_total);
+            for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
+                if (s->failed[c] == 0) continue;
+                fprintf(out, "%s%s: %" PRIu64, sep, bench_cause_name(c), s->failed[c]);
+                sep = ", ";
+            }
+            fputs(").", out);
+        }
+        if (s->runs_lost > 0) fprintf(out, " An agent was lost in %zu runs.", s->runs_lost);
+        if (s->runs_unmeasured > 0)
+            fprintf(out, " %zu runs have no measurement: every agent was lost.",
+                    s->runs_unmeasured);
+        fputs("</li>\n", out);
+    }
+    if (any) fputs("</ul>\n", out);
+}
+
+/* "X ran / N ± σ times faster than Y", as summary_compare says it. */
+static void put_ratios(const page_t *pg)
+{
+    FILE *out = pg->out;
+    const bench_table_t *t = &pg->t;
+    size_t measured = 0;
+
+    for (size_t i = 0; i < t->nbench; i++)
+        measured += t->stats[i].time.n > 0;
+    if (measured < 2) return;
+    fputs("<div class=\"ratios\">\n", out);
+    if (t->stats[t->fastest].time.mean == 0) {
+        fputs("<p>The comparison could not be computed as some benchmark times are zero.</p>"
+              "</div>\n",
+              out);
+        return;
+    }
+    fputs("<p><code>", out);
+    put_esc(out, pg->set->benches[t->fastest]->command);
+    fputs("</code> ran</p>\n<ul>\n", out);
+    for (size_t k = 0; k < t->nbench; k++) {
+        size_t i = t->order[k];
+        const stats_ratio_t *r = &t->rel[i];
+        if (i == t->fastest || t->stats[i].time.n == 0) continue;
+        fprintf(out, r->order == 0 ? "<li>As fast (<b>%.2f</b>" : "<li><b>%.2f</b>", r->ratio);
+        if (!isnan(r->stddev)) fprintf(out, " ± %.2f", r->stddev);
+        fputs(r->order == 0  ? ") as <code>"
+              : r->order > 0 ? " times faster than <code>"
+                             : " times slower than <code>",
+              out);
+        put_esc(out, pg->set->benches[i]->command);
+        fputs("</code></li>\n", out);
+    }
+    fputs("</ul>\n</div>\n", out);
+}
+
+static void put_summary(const page_t *pg)
+{
+    FILE *out = pg->out;
+    double max_mean = 0;
+
+    for (size_t i = 0; i < pg->t.nbench; i++)
+        if (pg->t.stats[i].time.n > 0 && pg->t.stats[i].time.mean > max_mean)
+            max_mean = pg->t.stats[i].time.mean;
+    fputs("<section id=\"summary\">\n<h2>Summary</h2>\n", out);
+    if (pg->set->nbench == 0) {
+        fputs("<p class=\"lead\">No benchmark has finished yet.</p>\n</section>\n", out);
+        return;
+    }
+    fputs("<p class=\"lead\">Time of a run: first agent's start to last agent's end. "
+          "Relative: mean over the fastest mean, σ by error propagation.</p>\n",
+          out);
+    fputs("<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">Command</th><th>Mean ± "
+          "σ</th><th>Min</th>"
+          "<th>Max</th><th>Relative</th><th>Runs</th><th>Requests/s</th><th>Exit codes</th>"
+          "</tr></thead>\n<tbody>\n",
+          out);
+    for (size_t i = 0; i < pg->set->nbench; i++)
+        put_summary_row(pg, i, max_mean);
+    fputs("</tbody>\n</table></div>\n", out);
+    put_notes(pg);
+    put_ratios(pg);
+    fputs("</section>\n", out);
+}
+
+/* ---- time per benchmark: box and whiskers ------------------------------- */
+
+typedef struct {
+    double q1, median, q3, lo, hi; /* lo, hi: the whiskers' ends */
+} box_t;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Linear interpolation between order statistics, as numpy and matplotlib. */
+static double quantile(const double *sorted, size_t n, double q)
+{
+    double h = (double)(n - 1) * q, f = floor(h);
+    size_t k = (size_t)f;
+
+    return k + 1 < n ? sorted[k] + (h - f) * (sorted[k + 1] - sorted[k]) : sorted[n - 1];
+}
+
+/* Tukey's box: whiskers reach the furthest run within 1.5 IQR of the box. */
+static box_t box_of(const double *sorted, size_t n)
+{
+    box_t b = {quantile(sorted, n, .25), quantile(sorted, n, .5), quantile(sorted, n, .75), 0, 0};
+    double reach = 1.5 * (b.q3 - b.q1);
+
+    b.lo = b.q1;
+    b.hi = b.q3;
+    for (size_t i = 0; i < n; i++) {
+        if (sorted[i] >= b.q1 - reach && sorted[i] < b.lo) b.lo = sorted[i];
+        if (sorted[i] <= b.q3 + reach && sorted[i] > b.hi) b.hi = sorted[i];
+    }
+    return b;
+}
+
+/* b's measured run times, sorted; *n of them. NULL when out of memory. */
+static double *sorted_times(const bench_t *b, size_t *n)
+{
+    double *x = malloc((b->nruns ? b->nruns : 1) * sizeof *x);
+
+    *n = 0;
+    if (x == NULL) return NULL;
+    for (size_t k = 0; k < b->nruns; k++)
+        if (b->runs[k].measured) x[(*n)++] = b->runs[k].time_s;
+    qsort(x, *n, sizeof *x, cmp_double);
+    return x;
+}
+
+static void draw_box(FILE *out, const scale_t *s, const double *x, size_t n, double mean, double y,
+                     const char *color)
+{
+    box_t b = box_of(x, n);
+    double x1 = scale_at(s, b.q1), x3 = scale_at(s, b.q3), m = scale_at(s, mean);
+
+    fprintf(out, "<g stroke=\"%s\" stroke-width=\"1.5\">", color);
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", scale_at(s, b.lo), y,
+            x1, y);
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x3, y,
+            scale_at(s, b.hi), y);
+    for (int e = 0; e < 2; e++) {
+        double xe = scale_at(s, e ? b.hi : b.lo);
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", xe, y - 6, xe,
+                y + 6);
+    }
+    fprintf(out,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" rx=\"2\" fill=\"%s\" "
+            "fill-opacity=\".28\"/>",
+            x1, y - 9, fmax(x3 - x1, 1), color);
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"3\"/>",
+            scale_at(s, b.median), y - 9, scale_at(s, b.median), y + 9);
+    for (size_t i = 0; i < n; i++)
+        if (x[i] < b.lo || x[i] > b.hi)
+            fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#fff\"/>",
+                    scale_at(s, x[i]), y);
+    fprintf(out,
+            "<path d=\"M%.1f %.1fl5 5l-5 5l-5 -5z\" fill=\"#fff\" stroke=\"#1f2328\" "
+            "stroke-width=\"1.3\"/>",
+            m, y - 5);
+    fputs("</g>\n", out);
+}
+
+/* The time axis: the runs' range, linear unless it spans more than 10x. */
+static scale_t time_scale(const bench_table_t *t, double a, double b)
+{
+    scale_t s = {INFINITY, -INFINITY, a, b, 0};
+    double pad;
+
+    for (size_t i = 0; i < t->nbench; i++) {
+        if (t->stats[i].time.n == 0) continue;
+        s.lo = fmin(s.lo, t->stats[i].time.min);
+        s.hi = fmax(s.hi, t->stats[i].time.max);
+    }
+    s.log = s.lo > 0 && s.hi / s.lo > 10;
+    if (!s.log) {
+        pad = s.hi > s.lo ? (s.hi - s.lo) * 0.06 : fmax(s.hi * 0.05, 1e-6);
+        s.lo = fmax(0, s.lo - pad);
+        s.hi += pad;
+    }
+    scale_nice(&s);
+    return s;
+}
+
+static int put_time_rows(const page_t *pg, const scale_t *s, double top, double row)
+{
+    FILE *out = pg->out;
+    char m[64], sd[64];
+
+    for (size_t i = 0; i < pg->set->nbench; i++) {
+        const bench_t *b = pg->set->benches[i];
+        const stats_desc_t *d = &pg->t.stats[i].time;
+        double y = top + row * ((double)i + 0.5);
+        size_t n;
+        double *x;
+        row_label(out, b->command, s->a - 12, y);
+        if (d->n == 0) {
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">no measured run</text>\n", s->a + 8, y + 4);
+            continue;
+        }
+        if ((x = sorted_times(b, &n)) == NULL) return -1;
+        draw_box(out, s, x, n, d->mean, y, bench_color(i));
+        free(x);
+        summary_value(m, sizeof m, d->mean, summary_unit_for(d->mean));
+        sd[0] = '\0';
+        if (!isnan(d->stddev)) summary_value(sd, sizeof sd, d->stddev, summary_unit_for(d->mean));
+        fprintf(out, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\">%s%s%s %s</text>\n", s->b + 14,
+                y + 4, m, sd[0] ? " ± " : "", sd, summary_unit_name(summary_unit_for(d->mean)));
+    }
+    return 0;
+}
+
+static int put_time_chart(const page_t *pg)
+{
+    FILE *out = pg->out;
+    const double row = 36, top = 8, left = label_width(pg->set);
+    double bottom = top + row * (double)pg->set->nbench;
+    scale_t s = time_scale(&pg->t, left, CHART_W - 150);
+    tick_t t[MAX_TICKS];
+    summary_unit_t u;
+    size_t nt;
+    char title[64];
+
+    fputs("<section id=\"time\">\n<h2>Time per benchmark</h2>\n", out);
+    if (!(s.lo < s.hi)) {
+        fputs("<p class=\"lead\">No measured run.</p>\n</section>\n", out);
+        return 0;
+    }
+    fputs("<p class=\"lead\">Each run's time. Box: first to third quartile, thick line: median, "
+          "◇: mean, whiskers: the furthest runs within 1.5 × IQR of the box, ○: runs beyond "
+          "them.</p>\n",
+          out);
+    nt = time_ticks(&s, t, &u);
+    if (s.log)
+        snprintf(title, sizeof title, "Time per run (log scale)");
+    else
+        snprintf(title, sizeof title, "Time per run [%s]", summary_unit_name(u));
+    fprintf(out,
+            "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
+            "aria-label=\"Time per benchmark\">\n",
+            CHART_W, bottom + 50);
+    put_bands(out, pg->set->nbench, top, row);
+    axis_x(out, &s, t, nt, top, bottom, title);
+    if (put_time_rows(pg, &s, top, row) != 0) return -1;
+    fputs("</svg>\n</section>\n", out);
+    return 0;
+}
+
+/* ---- latency percentiles ------------------------------------------------ */
+
+/* The x of percentile p: HdrHistogram's log10(1 / (1 - p)) — 90 % is 1,
+ * 99 % is 2, 99.9 % is 3. */
+static double nines(double p)
+{
+    return p >= 100 ? INFINITY : -log10(1 - p / 100);
+}
+
+static double percentile_at(double x)
+{
+    return 100 * (1 - pow(10, -x));
+}
+
+static const struct {
+    double p;
+    const char *label;
+} k_pticks[] = {{0, "0"},       {50, "50"},       {90, "90"},         {99, "99"},
+                {99.9, "99.9"}, {99.99, "99.99"}, {99.999, "99.999"}, {99.9999, "99.9999"}};
+
+#define NPTICKS (sizeof k_pticks / sizeof *k_pticks)
+
+static size_t percentile_ticks(double max_nines, tick_t *t)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < NPTICKS; i++) {
+        if (nines(k_pticks[i].p) > max_nines + 1e-9) break;
+        t[n].v = nines(k_pticks[i].p);
+        snprintf(t[n].label, sizeof t[n].label, "%s", k_pticks[i].label);
+        n++;
+    }
+    return n;
+}
+
+static double hist_seconds(const hist_t *h, double p)
+{
+    return (double)hist_percentile(h, p) / 1e9;
+}
+
+static void put_curve(FILE *out, const bench_t *b, size_t i, const scale_t *sx, const scale_t *sy)
+{
+    char v[64];
+
+    fprintf(out, "<g><title>%zu. ", i + 1);
+    put_esc(out, b->command);
+    fprintf(out,
+            "</title><polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\" "
+            "stroke-linejoin=\"round\" stroke-dasharray=\"%s\" points=\"",
+            bench_color(i), bench_dash(i));
+    for (int k = 0; k <= CURVE_POINTS; k++) {
+        double x = sx->hi * k / CURVE_POINTS, y = hist_seconds(b->latency, percentile_at(x));
+        fprintf(out, "%s%.1f,%.1f", k ? " " : "", scale_at(sx, x), scale_at(sy, fmax(y, sy->lo)));
+    }
+    fputs("\"/>", out);
+    for (size_t k = 1; k < NPTICKS; k++) { /* dots where the grid meets the curve */
+        double x = nines(k_pticks[k].p), y = hist_seconds(b->latency, k_pticks[k].p);
+        if (x > sx->hi + 1e-9) break;
+        fprintf(out,
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.2\" fill=\"%s\"><title>p%s: %s</title>"
+                "</circle>",
+                scale_at(sx, x), scale_at(sy, fmax(y, sy->lo)), bench_color(i), k_pticks[k].label,
+                fmt_time(v, sizeof v, y));
+    }
+    fputs("</g>\n", out);
+}
+
+static void put_latency_table(const page_t *pg)
+{
+    static const double ps[] = {50, 90, 99, 99.9};
+    FILE *out = pg->out;
+    char v[64];
+
+    fputs("<div class=\"scroll\"><table>\n<thead><tr><th "
+          "class=\"l\">Command</th><th>Requests</th><th>Min</th>"
+          "<th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>Max</th></tr></thead>\n"
+          "<tbody>\n",
+          out);
+    for (size_t i = 0; i < pg->set->nbench; i++) {
+        const hist_t *h = pg->set->benches[i]->latency;
+        if (hist_count(h) == 0) continue;
+        fputs("<tr>", out);
+        put_command_cell(out, i, pg->set->benches[i]->command);
+        fprintf(out, "<td>%" PRIu64 "</td><td>%s</td>", hist_count(h),
+                fmt_time(v, sizeof v, (double)hist_min(h) / 1e9));
+        for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
+            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, ps[k])));
+        fprintf(out, "<td>%s</td></tr>\n", fmt_time(v, sizeof v, (double)hist_max(h) / 1e9));
+    }
+    fputs("</tbody>\n</table></div>\n", out);
+}
+
+static void put_latency_legend(const page_t *pg)
+{
+    FILE *out = pg->out;
+
+    fputs("<ul class=\"legend\">\n", out);
+    for (size_t i = 0; i < pg->set->nbench; i++) {
+        if (hist_count(pg->set->benches[i]->latency) == 0) continue;
+        fputs("<li>", out);
+        key(out, bench_color(i), bench_dash(i));
+        fputs("<code>", out);
+        put_esc(out, pg->set->benches[i]->command);
+        fputs("</code></li>\n", out);
+    }
+    fputs("</ul>\n", out);
+}
+
+static void put_latency_chart(const page_t *pg)
+{
+    FILE *out = pg->out;
+    const double top = 10, height = 380, left = 86;
+    scale_t sx = {0, 2, left, CHART_W - 24, 0}, sy = {INFINITY, -INFINITY, top + height, top, 1};
+    uint64_t most = 0;
+    tick_t tx[MAX_TICKS], ty[MAX_TICKS];
+    size_t nx, ny;
+    summary_unit_t u;
+
+    for (size_t i = 0; i < pg->set->nbench; i++) {
+        const hist_t *h = pg->set->benches[i]->latency;
+        if (hist_count(h) == 0) continue;
+        most = hist_count(h) > most ? hist_count(h) : most;
+        sy.lo = fmin(sy.lo, fmax((double)hist_min(h) / 1e9, 1e-7));
+        sy.hi = fmax(sy.hi, (double)hist_max(h) / 1e9);
+    }
+    fputs("<section id=\"latency\">\n<h2>Latency percentiles</h2>\n", out);
+    if (most == 0) {
+        fputs("<p class=\"lead\">No latency recorded.</p>\n</section>\n", out);
+        return;
+    }
+    fputs("<p class=\"lead\">Every request of every run and agent, merged. The x axis spreads "
+          "the tail: each step right is one more nine.</p>\n",
+          out);
+    sx.hi = fmin(fmax(ceil(log10((double)most)), 2), MAX_NINES);
+    scale_nice(&sy);
+    nx = percentile_ticks(sx.hi, tx);
+    ny = time_ticks(&sy, ty, &u);
+    fprintf(out,
+            "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
+            "aria-label=\"Latency by percentile\">\n",
+            CHART_W, top + height + 50);
+    axis_y(out, &sy, ty, ny, left, sx.b, "Latency (log scale)");
+    axis_x(out, &sx, tx, nx, top, top + height, "Percentile [%]");
+    for (size_t i = 0; i < pg->set->nbench; i++)
+        if (hist_count(pg->set->benches[i]->latency) > 0)
+            put_curve(out, pg->set->benches[i], i, &sx, &sy);
+    fputs("</svg>\n", out);
+    put_latency_legend(pg);
+    put_latency_table(pg);
+    fputs("</section>\n", out);
+}
+
+/* ---- per-agent comparison ----------------------------------------------- */
+
+/* Mean and σ of agent a's own time over the runs it was not lost in. */
+static void agent_mean(const bench_t *b, size_t a, double *mean, double *sd)
+{
+    double sum = 0, ss = 0;
+    size_t n = 0;
+
+    for (size_t k = 0; k < b->nruns; k++)
+        if (!b->runs[k].agents[a].lost) {
+            sum += b->runs[k].agents[a].wall_s;
+            n++;
+        }
+    *mean = n ? sum / (double)n : NAN;
+    for (size_t k = 0; k < b->nruns; k++)
+        if (!b->runs[k].agents[a].lost)
+            ss += (b->runs[k].agents[a].wall_s - *mean) * (b->runs[k].agents[a].wall_s - *mean);
+    *sd = n > 1 ? sqrt(ss / (double)(n - 1)) : NAN;
+}
+
+static void agent_name(char *buf, size_t len, const bench_set_t *set, size_t a)
+{
+    if (a < set->nagents && set->agents[a].host[0])
+        snprintf(buf, len, "%s (%s)", set->agents[a].host, set->agents[a].name);
+    else if (a < set->nagents)
+        snprintf(buf, len, "%s", set->agents[a].name);
+    else
+        snprintf(buf, len, "agent %zu", a + 1);
+}
+
+static void draw_agent_bar(FILE *out, const scale_t *s, double mean, double sd, double y, double h,
+                           const char *color)
+{
+    char v[64];
+    double x = scale_at(s, mean);
+
+    if (isnan(mean)) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">lost</text>", s->a + 6, y + h / 2 + 4);
+        return;
+    }
+    fprintf(out,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"2\" fill=\"%s\"/>",
+            s->a, y, fmax(x - s->a, 1), h, color);
+    if (!isnan(sd))
+        fprintf(out,
+                "<path d=\"M%.1f %.1fv6m0 -3H%.1fm0 -3v6\" fill=\"none\" stroke=\"#1f2328\" "
+                "stroke-width=\"1.2\"/>",
+                scale_at(s, fmax(mean - sd, s->lo)), y + h / 2 - 3, scale_at(s, mean + sd));
+    fprintf(out, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+            scale_at(s, mean + (isnan(sd) ? 0 : sd)) + 6, y + h / 2 + 4,
+            fmt_time(v, sizeof v, mean));
+}
+
+static void put_agent_bars(const page_t *pg, const scale_t *s, double top, double bar, double group)
+{
+    FILE *out = pg->out;
+    double mean, sd;
+
+    for (size_t i = 0; i < pg->set->nbench; i++) {
+        const bench_t *b = pg->set->benches[i];
+        double y = top + group * (double)i;
+        row_label(out, b->command, s->a - 12, y + group / 2);
+        for (size_t a = 0; a < b->nagents; a++) {
+            agent_mean(b, a, &mean, &sd);
+            draw_agent_bar(out, s, mean, sd, y + 8 + bar * (double)a, bar - 3, agent_color(a));
+        }
+    }
+}
+
+static void put_agent_legend(const page_t *pg, size_t nagents)
+{
+    FILE *out = pg->out;
+    char name[BENCH_STR + 300];
+
+    fputs("<ul class=\"legend\">\n", out);
+    for (size_t a = 0; a < nagents; a++) {
+        fprintf(out, "<li><span class=\"sw\" style=\"background:%s\"></span>", agent_color(a));
+        agent_name(name, sizeof name, pg->set, a);
+        put_esc(out, name);
+        fputs("</li>\n", out);
+    }
+    fputs("</ul>\n", out);
+}
+
+static void put_agent_chart(const page_t *pg)
+{
+    FILE *out = pg->out;
+    const double bar = 18, top = 8;
+    size_t nagents = 0;
+    double hi = 0, mean, sd, group, bottom;
+    scale_t s;
+    tick_t t[MAX_TICKS];
+    summary_unit_t u;
+    size_t nt;
+    char title[64];
+
+    for (size_t i = 0; i < pg->set->nbench; i++) {
+        const bench_t *b = pg->set->benches[i];
+        nagents = b->nagents > nagents ? b->nagents : nagents;
+        for (size_t a = 0; a < b->nagents; a++) {
+            agent_mean(b, a, &mean, &sd);
+            if (!isnan(mean)) hi = fmax(hi, mean + (isnan(sd) ? 0 : sd));
+        }
+    }
+    if (nagents < 2 || !(hi > 0)) return;
+    group = bar * (double)nagents + 16;
+    bottom = top + group * (double)pg->set->nbench;
+    s = (scale_t){0, hi * 1.04, label_width(pg->set), CHART_W - 110, 0};
+    scale_nice(&s);
+    nt = time_ticks(&s, t, &u);
+    snprintf(title, sizeof title, "Mean time of each agent's part of a run [%s]",
+             summary_unit_name(u));
+    fputs("<section id=\"agents\">\n<h2>Per-agent comparison</h2>\n"
+          "<p class=\"lead\">Each agent's own wall time in a run (its strategy's start to its "
+          "end), mean ± σ over the runs it took part in.</p>\n",
+          out);
+    fprintf(out,
+            "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
+            "aria-label=\"Mean time per agent\">\n",
+            CHART_W, bottom + 50);
+    put_bands(out, pg->set->nbench, top, group);
+    axis_x(out, &s, t, nt, top, bottom, title);
+    put_agent_bars(pg, &s, top, bar, group);
+    fputs("</svg>\n", out);
+    put_agent_legend(pg, nagents);
+    fputs("</section>\n", out);
+}
+
+/* ---- hosts -------------------------------------------------------------- */
+
+static void put_fact(FILE *out, const char *s, const char *cls)
+{
+    fprintf(out, "<td class=\"%s\">", cls);
+    put_esc(out, s[0] ? s : "?");
+    fputs("</td>", out);
+}
+
+static void put_hosts(const page_t *pg)
+{
+    FILE *out = pg->out;
+
+    fputs("<section id=\"hosts\">\n<h2>Agents</h2>\n", out);
+    if (pg->set->nagents == 0) {
+        fputs("<p class=\"lead\">No agent answered.</p>\n</section>\n", out);
+        return;
+    }
+    fputs("<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">Agent</th><th "
+          "class=\"l\">Address</th>"
+          "<th class=\"l\">Host</th><th>Cores</th><th class=\"l\">CPU model</th>"
+          "<th class=\"l\">Kernel</th><th class=\"l\">fleetbench</th><th class=\"l\">libcurl</th>"
+          "<th class=\"l\">libuv</th><th class=\"l\">libzmq</th></tr></thead>\n<tbody>\n",
+          out);
+    for (size_t a = 0; a < pg->set->nagents; a++) {
+        const bench_host_t *h = &pg->set->agents[a];
+        fprintf(out,
+                "<tr><td class=\"l\"><span class=\"sw\" style=\"background:%s\"></span>%zu</td>",
+                agent_color(a), a + 1);
+        put_fact(out, h->name, "l");
+        put_fact(out, h->host, "l");
+        fprintf(out, "<td>%u</td>", h->cores);
+        put_fact(out, h->cpu_model, "l wrap");
+        put_fact(out, h->kernel, "l wrap");
+        put_fact(out, h->version, "l");
+        put_fact(out, h->libcurl, "l");
+        put_fact(out, h->libuv, "l");
+        put_fact(out, h->libzmq, "l");
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody>\n</table></div>\n</section>\n", out);
+}
+
+/* ---- the page ----------------------------------------------------------- */
+
+int report_html(FILE *out, const bench_set_t *set, char *err)
+{
+    page_t pg = {out, set, {0}};
+    int rc;
+
+    if (bench_table_init(&pg.t, set) != 0) {
+        snprintf(err, EXPORT_ERR_LEN, "out of memory");
+        return -1;
+    }
+    put_head(&pg);
+    put_summary(&pg);
+    rc = put_time_chart(&pg);
+    if (rc == 0) {
+        put_latency_chart(&pg);
+        put_agent_chart(&pg);
+        put_hosts(&pg);
+        fputs("<footer>fleetbench " FB_VERSION " coordinator. Times as hyperfine reports them; "
+              "the same numbers are in the JSON export.</footer>\n</main>\n</body>\n</html>\n",
+              out);
+    }
+    bench_table_close(&pg.t);
+    if (rc != 0) {
+        snprintf(err, EXPORT_ERR_LEN, "out of memory");
+        return -1;
+    }
+    if (ferror(out)) {
+        snprintf(err, EXPORT_ERR_LEN, "cannot write: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}

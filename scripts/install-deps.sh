@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages fleetbench needs to build and test.
 # Idempotent: installs only what is missing, prints nothing when all is there.
-# Usage: scripts/install-deps.sh [--bench]   (--bench adds wrk and nginx)
+# Usage: scripts/install-deps.sh [--test] [--bench]
+#   --test   what the tests add: chromium (the HTML report's screenshot check)
+#   --bench  what the benchmarks add: wrk and nginx
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
       libuv1-dev libcurl4-openssl-dev libzmq3-dev libmsgpack-dev
       libhttp-parser-dev libjansson-dev libcmocka-dev
       python3 curl procps iproute2)
-[[ "${1:-}" == "--bench" ]] && pkgs+=(wrk nginx-light)
+for arg in "$@"; do
+    case "$arg" in
+    --test) pkgs+=(chromium) ;;
+    --bench) pkgs+=(wrk nginx-light) ;;
+    *) echo "install-deps: unknown option '$arg' (--test, --bench)" >&2; exit 1 ;;
+    esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

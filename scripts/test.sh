@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 
 run_build() { # name sanitizer [ctest arguments]
     local dir="build-test-$1" san="$2"

@@ -369,6 +369,7 @@ static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int r
     if (rc == PROTO_EVERSION) {
         logf_("refused a message: it speaks protocol %u, this agent %u", m->version,
               proto_version());
+        if (m->type == PROTO_ERROR || m->type == PROTO_BYE) return; /* never answered */
         send_error(d, id, idlen, m->session, PROTO_ERR_VERSION,
                    "agent speaks protocol version %u, coordinator speaks %u", proto_version(),
                    m->version);

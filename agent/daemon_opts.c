@@ -54,6 +54,10 @@ static int parse_allow(daemon_config_t *cfg, const char *list, char *err)
         return -1;
     }
     strcpy(buf, list);
+    if (strspn(list, ", ") == strlen(list)) { /* "" must not mean "any target" */
+        snprintf(err, OPT_ERR_LEN, "--allow-target: empty list");
+        return -1;
+    }
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         unsigned i = cfg->nallow;
         if (i == DAEMON_MAX_ALLOW) {

@@ -264,6 +264,7 @@ static void fleet_tick(fleet_t *f, uint64_t now)
             fleet_send(f, i, true);
             continue;
         }
+        if (a->hello_retry != 0) continue; /* no session yet: nothing to keep alive */
         if (a->running && now - a->go_sent < (uint64_t)f->live_ms * MS / 2) continue;
         if (now - a->last_sent >= (uint64_t)f->hb_ms * MS) {
             proto_msg_t hb = {.type = PROTO_HEARTBEAT};

@@ -35,6 +35,15 @@ int curve_keygen(const char *prefix, char *err)
         snprintf(err, CURVE_ERR_LEN, "keygen: %s (libzmq without CURVE?)", zmq_strerror(errno));
         return -1;
     }
+    /* neither may exist: never leave a new secret beside an old public key */
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s.%s", prefix, i ? "pub" : "key");
+        if (lstat(path, &st) == 0) {
+            snprintf(err, CURVE_ERR_LEN, "%.300s: %s", path, strerror(EEXIST));
+            return -1;
+        }
+    }
     snprintf(path, sizeof path, "%s.key", prefix);
     snprintf(line, sizeof line, "%s\n", sec);
     if (write_file(path, line, 0600, err) != 0) return -1;

@@ -490,7 +490,7 @@ static int unpack_fields(const msgpack_object *map, const field_t *fields, char 
 static int unpack_header(const msgpack_object *map, proto_msg_t *out, char *err)
 {
     static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX};
-    static const field_t ft = {"t", F_U32, 0, 0, 1, PROTO__TYPES - 1};
+    static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX}; /* range: after "v" */
     static const field_t fs = {"s", F_U64, 0, 0, 0, UINT64_MAX};
     const field_t *hdr[3] = {&fv, &ft, &fs};
     uint64_t val[3] = {0, 0, 0};
@@ -509,6 +509,12 @@ static int unpack_header(const msgpack_object *map, proto_msg_t *out, char *err)
     out->version = (uint32_t)val[0];
     out->type = (proto_type_t)val[1];
     out->session = val[2];
+    /* another version may have other types: that is a version mismatch */
+    if (out->version == proto_version() && (val[1] < 1 || val[1] >= PROTO__TYPES)) {
+        snprintf(err, PROTO_ERR_LEN, "field 't': %llu is out of range (1..%d)",
+                 (unsigned long long)val[1], PROTO__TYPES - 1);
+        return PROTO_EFIELD;
+    }
     return 0;
 }
 
@@ -538,13 +544,14 @@ int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err)
         rc = PROTO_EMALFORMED;
     } else if ((rc = unpack_header(&up.data, out, err)) != 0) {
         /* rc set */
-    } else if (memset(&out->u, 0, k_types[out->type].size), out->version != proto_version()) {
+    } else if (out->version != proto_version()) {
         snprintf(err, PROTO_ERR_LEN, "protocol version %u, this side speaks %u", out->version,
                  proto_version());
         if (out->type == PROTO_ERROR) /* its layout is the same in every version */
             unpack_fields(&up.data, k_error, (char *)&out->u.error, err);
         rc = PROTO_EVERSION;
     } else {
+        memset(&out->u, 0, k_types[out->type].size);
         rc = unpack_fields(&up.data, k_types[out->type].fields, (char *)&out->u, err);
     }
     msgpack_unpacked_destroy(&up);

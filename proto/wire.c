@@ -8,7 +8,9 @@
 
 int wire_socket_setup(void *sock, char *err)
 {
-    int64_t maxmsg = PROTO_MAX_MSG;
+    /* up to 4x the limit a message still arrives, to be refused with an ERROR
+     * and a log line; beyond that libzmq drops the connection unread */
+    int64_t maxmsg = 4 * (int64_t)PROTO_MAX_MSG;
     int linger = 0, hwm = 1000;
 
     if (zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||

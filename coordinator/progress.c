@@ -1,5 +1,7 @@
 #include "progress.h"
 
+#include "text.h"
+
 #include "summary.h"
 
 #include <math.h>
@@ -26,33 +28,13 @@ static void paint(const progress_t *p, const char *sgr, const char *s)
         fputs(s, p->out);
 }
 
-/* Terminal columns of UTF-8 s: every byte but the continuation ones. */
-static size_t columns(const char *s, size_t bytes)
-{
-    size_t cols = 0;
-
-    for (size_t i = 0; i < bytes; i++)
-        cols += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return cols;
-}
-
 /* s cut to max columns (on a character boundary), "…" marking the cut. */
 static void put_cut(FILE *out, const char *s, size_t max)
 {
-    size_t n = 0, cols = 0;
+    size_t n = text_cut(s, max);
 
-    if (columns(s, strlen(s)) <= max) {
-        fputs(s, out);
-        return;
-    }
-    while (s[n] && cols + 1 < max) {
-        n++;
-        while (((unsigned char)s[n] & 0xC0) == 0x80)
-            n++;
-        cols++;
-    }
     fwrite(s, 1, n, out);
-    fputs("…", out);
+    if (s[n]) fputs("…", out);
 }
 
 void progress_init(progress_t *p, FILE *out, int tty, int color)
@@ -108,7 +90,7 @@ static void draw(const progress_t *p, size_t done, double estimate_s)
 
     if (isfinite(estimate_s))
         summary_time(est, sizeof est, estimate_s, summary_unit_for(estimate_s));
-    cols = columns(est, strlen(est));
+    cols = text_columns(est, strlen(est));
     memset(pad, ' ', sizeof pad - 1);
     pad[cols < EST_COLS ? EST_COLS - cols : 0] = '\0';
     snprintf(count, sizeof count, "%zu/%zu  ", done, p->total);

@@ -5,6 +5,8 @@
  * table, the box plot and the latency curves. */
 #include "report.h"
 
+#include "text.h"
+
 #include "export.h"
 #include "summary.h"
 
@@ -93,32 +95,14 @@ static void put_esc(FILE *out, const char *s)
     put_esc_n(out, s, SIZE_MAX);
 }
 
-static size_t columns(const char *s)
-{
-    size_t cols = 0;
-
-    for (; *s; s++)
-        cols += ((unsigned char)*s & 0xC0) != 0x80;
-    return cols;
-}
 
 /* s escaped and cut to max columns on a character boundary, "…" marking it. */
 static void put_esc_cut(FILE *out, const char *s, size_t max)
 {
-    size_t n = 0, cols = 0;
+    size_t n = text_cut(s, max);
 
-    if (columns(s) <= max) {
-        put_esc(out, s);
-        return;
-    }
-    while (s[n] && cols + 1 < max) {
-        n++;
-        while (((unsigned char)s[n] & 0xC0) == 0x80)
-            n++;
-        cols++;
-    }
     put_esc_n(out, s, n);
-    fputs("…", out);
+    if (s[n]) fputs("…", out);
 }
 
 /* A time in the unit that suits it ("693.6 ms"). */
@@ -286,7 +270,7 @@ static double label_width(const bench_set_t *set)
     size_t cols = 10;
 
     for (size_t i = 0; i < set->nbench; i++) {
-        size_t c = columns(set->benches[i]->command);
+        size_t c = text_columns(set->benches[i]->command, strlen(set->benches[i]->command));
         if (c > cols) cols = c;
     }
     return 24 + CHAR_W * (double)(cols < LABEL_COLS ? cols : LABEL_COLS);

@@ -1,5 +1,7 @@
 #include "summary.h"
 
+#include "text.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -55,10 +57,8 @@ char *summary_time(char *buf, size_t len, double seconds, summary_unit_t u)
 /* s right-aligned in width columns; "µ" is two bytes but one column */
 static char *ralign(char *dst, size_t len, const char *s, size_t width)
 {
-    size_t cols = 0, bytes = strlen(s), pad;
+    size_t bytes = strlen(s), cols = text_columns(s, bytes), pad;
 
-    for (const char *p = s; *p; p++)
-        cols += ((unsigned char)*p & 0xC0) != 0x80;
     pad = cols < width ? width - cols : 0;
     if (pad + bytes >= len) pad = bytes < len ? len - 1 - bytes : 0;
     if (bytes >= len) bytes = len - 1;

@@ -1,8 +1,7 @@
 #include "progress.h"
 
-#include "text.h"
-
 #include "summary.h"
+#include "text.h"
 
 #include <math.h>
 #include <string.h>

@@ -5,8 +5,6 @@
  * table, the box plot and the latency curves. */
 #include "report.h"
 
-#include "text.h"
-
 #include "export.h"
 #include "summary.h"
 

@@ -1,6 +1,7 @@
 #include "summary.h"
 
 #include "text.h"
+#include "text.h"
 
 #include <inttypes.h>
 #include <math.h>

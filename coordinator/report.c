@@ -7,6 +7,7 @@
 
 #include "export.h"
 #include "summary.h"
+#include "text.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Connection state. The read buffer is appended to while a request head is
  * incomplete, so the request-target stays contiguous and is routed in place
@@ -457,11 +458,26 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- worker-facing ----------------------------------------------------- */
 
-void conn_accept(srv_worker_t *w)
+/* Gives c's handle its socket: the listener's pending connection when fd < 0,
+ * else fd itself, which the handle then owns (or which is closed on error). */
+static int conn_attach(srv_worker_t *w, conn_t *c, uv_os_sock_t fd)
+{
+    int rc;
+
+    if (fd < 0) return uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&c->tcp);
+    rc = uv_tcp_open(&c->tcp, fd);
+    if (rc != 0) close(fd);
+    return rc;
+}
+
+static void conn_open(srv_worker_t *w, uv_os_sock_t fd)
 {
     conn_t *c = calloc(1, sizeof *c);
 
-    if (c == NULL) return;
+    if (c == NULL) {
+        if (fd >= 0) close(fd);
+        return;
+    }
     c->w = w;
     c->closes = 2;
     uv_tcp_init(&w->loop, &c->tcp);
@@ -472,14 +488,14 @@ void conn_accept(srv_worker_t *w)
     if (atomic_fetch_add(w->nconns_all, 1) >= w->cfg->max_conns) {
         char busy[RESP_MAX];
         uv_buf_t b;
-        if (uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&c->tcp) != 0) goto drop;
+        if (conn_attach(w, c, fd) != 0) goto drop;
         resp_cache_update(&w->rc, time(NULL));
         b = uv_buf_init(busy, (unsigned)resp_error(&w->rc, busy, 503, "too many connections",
                                                    false, RESP_CLOSE));
         uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         goto drop;
     }
-    if (uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&c->tcp) != 0) goto drop;
+    if (conn_attach(w, c, fd) != 0) goto drop;
     c->closing = 0;
     c->next = w->conns;
     if (w->conns) w->conns->prev = c;
@@ -494,6 +510,16 @@ void conn_accept(srv_worker_t *w)
 drop:
     uv_close((uv_handle_t *)&c->tcp, on_closed);
     uv_close((uv_handle_t *)&c->delay, on_closed);
+}
+
+void conn_accept(srv_worker_t *w)
+{
+    conn_open(w, -1);
+}
+
+void conn_adopt(srv_worker_t *w, uv_os_sock_t fd)
+{
+    conn_open(w, fd);
 }
 
 void conn_sweep(srv_worker_t *w, uint64_t now)

@@ -9,6 +9,9 @@
 
 /* Accepts one pending connection on w's listener. */
 void conn_accept(srv_worker_t *w);
+/* Serves an already-connected stream socket as if accepted (the fuzz targets
+ * use one end of a socketpair). Takes fd: it is closed with the connection. */
+void conn_adopt(srv_worker_t *w, uv_os_sock_t fd);
 /* Closes connections whose header or idle deadline (loop ms) has passed. */
 void conn_sweep(srv_worker_t *w, uint64_t now);
 /* Closes idle connections now; busy ones close after their response. */

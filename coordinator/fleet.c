@@ -84,9 +84,10 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
     f->session = now ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)f;
     f->in = malloc(sizeof *f->in);
     f->out = malloc(sizeof *f->out);
+    f->hello = calloc(1, sizeof *f->hello);
     f->a = calloc(n, sizeof *f->a);
     f->zctx = zmq_ctx_new();
-    if (f->in == NULL || f->out == NULL || f->a == NULL || f->zctx == NULL) {
+    if (f->in == NULL || f->out == NULL || f->hello == NULL || f->a == NULL || f->zctx == NULL) {
         snprintf(err, FLEET_ERR_LEN, "out of memory");
         return -1;
     }
@@ -126,6 +127,7 @@ void fleet_close(fleet_t *f)
     free(f->a);
     free(f->in);
     free(f->out);
+    free(f->hello);
     memset(f, 0, sizeof *f);
 }
 
@@ -206,10 +208,30 @@ static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e)
                 e->message);
 }
 
+/* A lost agent that answers our hello again (a partition healed, the agent
+ * restarted) is back: it takes part from the next run on, after the plan. */
+static void on_lost_message(fleet_t *f, fleet_agent_t *a, int rc)
+{
+    const proto_msg_t *m = f->in;
+
+    if (rc != PROTO_OK || m->type != PROTO_WELCOME || m->session != f->session) return;
+    a->state = AGENT_LIVE;
+    a->rejoined = true;
+    a->waiting = a->running = false;
+    a->facts = m->u.welcome;
+    a->last_heard = fleet_now();
+    f->lost--;
+    fprintf(stderr, "coordinator: agent %s is back\n", a->name);
+}
+
 static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err, proto_type_t want)
 {
     const proto_msg_t *m = f->in;
 
+    if (a->state == AGENT_LOST) {
+        on_lost_message(f, a, rc);
+        return;
+    }
     if (rc == PROTO_EVERSION) {
         if (m->type == PROTO_ERROR)
             fleet_fatal(f, 5, "agent %s refused: %s", a->name, m->u.error.message);
@@ -252,7 +274,11 @@ static void fleet_tick(fleet_t *f, uint64_t now)
     for (size_t i = 0; i < f->n; i++) {
         fleet_agent_t *a = &f->a[i];
         char why[80];
-        if (a->state == AGENT_LOST) continue;
+        if (a->state == AGENT_LOST) { /* knock again, once a liveness */
+            if (f->hello->type == PROTO_HELLO && now - a->last_sent >= (uint64_t)f->live_ms * MS)
+                send_msg(f, a, f->hello);
+            continue;
+        }
         if (now - a->last_heard > (uint64_t)f->live_ms * MS) {
             snprintf(why, sizeof why, "silent for more than %u ms", f->live_ms);
             agent_lost(f, a, why);
@@ -331,7 +357,7 @@ int fleet_wait(fleet_t *f, proto_type_t want, uint64_t deadline)
         for (size_t i = 0; i < f->n; i++) {
             fleet_agent_t *a = &f->a[i];
             if (items[f->n + i].revents & ZMQ_POLLIN) on_monitor(f, a);
-            if (!(items[i].revents & ZMQ_POLLIN) || a->state == AGENT_LOST) continue;
+            if (!(items[i].revents & ZMQ_POLLIN)) continue;
             for (;;) {
                 int rc = wire_recv(a->sock, NULL, NULL, f->in, err);
                 if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
@@ -351,6 +377,7 @@ int fleet_hello(fleet_t *f, const char *name)
     f->out->u.hello.heartbeat_ms = f->hb_ms;
     f->out->u.hello.liveness_ms = f->live_ms;
     snprintf(f->out->u.hello.name, sizeof f->out->u.hello.name, "%s", name);
+    *f->hello = *f->out;
     for (size_t i = 0; i < f->n; i++) {
         f->a[i].hello_retry = UINT64_MAX; /* "busy" answers are retried */
         f->a[i].last_heard = fleet_now();

@@ -21,6 +21,7 @@ typedef struct {
     uint64_t last_heard, last_sent, go_sent; /* monotonic ns */
     bool waiting; /* an answer of the awaited type is due */
     bool running; /* a timed run: no heartbeats at first (see fleet.c) */
+    bool rejoined; /* lost, then welcomed again: needs the plan before a run */
     uint64_t hello_retry; /* when to say hello again after "busy"; 0: not */
     uint64_t ready_clock, ready_at; /* READY: the agent's clock, our receive time */
     proto_welcome_t facts;
@@ -39,6 +40,7 @@ typedef struct {
     char fatal_msg[600];
     volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM */
     proto_msg_t *in, *out;
+    proto_msg_t *hello; /* said again, once a liveness, to lost agents */
 } fleet_t;
 
 #define FLEET_ERR_LEN 600

@@ -35,7 +35,8 @@ static void hosts_from_facts(runner_t *r)
     }
 }
 
-static int send_plan(runner_t *r)
+/* The plan to every live agent, or (rejoined_only) to those just back. */
+static int send_plan(runner_t *r, bool rejoined_only)
 {
     fleet_t *f = r->fleet;
     proto_plan_t *p = &f->out->u.plan;
@@ -53,8 +54,19 @@ static int send_plan(runner_t *r)
         p->bench[i].chunk = e->chunk;
         p->bench[i].connections = e->connections;
     }
-    fleet_send_all(f);
+    for (size_t i = 0; i < f->n; i++)
+        if (!rejoined_only || f->a[i].rejoined) {
+            f->a[i].rejoined = false;
+            fleet_send(f, i, true);
+        }
     return fleet_wait(f, PROTO_ACCEPT, fleet_now() + (f->live_ms + PLAN_GRACE_MS) * MS);
+}
+
+static bool any_rejoined(const fleet_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->a[i].rejoined) return true;
+    return false;
 }
 
 static void step_msg(fleet_t *f, proto_type_t t, uint32_t bench, uint32_t run, int warm)
@@ -161,6 +173,7 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
 
     fleet_t *f = r->fleet;
 
+    if (any_rejoined(f) && send_plan(r, true) != 0) return -1;
     for (size_t i = 0; i < f->n; i++) f->a[i].result->run = UINT32_MAX; /* none yet */
     if (r->opts->mode == MODE_LOCKSTEP) {
         if (prepare(r, SIZE_MAX, bench, run, warm) != 0 || go(r, SIZE_MAX, bench, run, warm) != 0)
@@ -293,7 +306,7 @@ int runner_run(runner_t *r)
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
     if (fleet_hello(f, "coordinator") != 0) goto done;
     hosts_from_facts(r);
-    if (send_plan(r) != 0) goto done;
+    if (send_plan(r, false) != 0) goto done;
     for (size_t i = 0; i < r->matrix->n && rc == 0; i++) rc = one_bench(r, i, agents);
 done:
     progress_end(&r->progress); /* a run failed or was interrupted mid-benchmark */

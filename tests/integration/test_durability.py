@@ -195,6 +195,43 @@ class Partition(fbtest.FbTestCase):
             result = json.load(f)["results"][0]
         self.assertGreater(result["exit_codes"].count(0), 0)  # finished runs kept
 
+    def test_partition_heals_agent_back(self):
+        """Two agents; one is cut off, lost, and used again once the link is
+        back; the other never stops."""
+        server, port = fbtest.start_process(
+            self, self.in_ns(self.ns_c, "target-server",
+                             ["--host", "10.213.0.1", "--port", "0", "--threads", "1",
+                              "--delay", "20"]), SERVER_READY)
+        far, far_port = fbtest.start_process(
+            self, self.in_ns(self.ns_a, "agent", ["--listen", "10.213.0.2:0", "--insecure"]),
+            AGENT_READY)
+        near, near_port = fbtest.start_process(
+            self, self.in_ns(self.ns_c, "agent", ["--listen", "127.0.0.1:0"]), AGENT_READY)
+        tmp = tempfile.mkdtemp(prefix="fbpart-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        coord = fbtest.spawn_process(self, self.in_ns(
+            self.ns_c, "coordinator",
+            ["--agents", f"10.213.0.2:{far_port},127.0.0.1:{near_port}",
+             "--target", f"10.213.0.1:{port}", "--matrix", "threads-reuse", "-r", "20", "-c", "2",
+             "--runs", "60", "-w", "0", *FAST, "--export-json", "r.json"]), cwd=tmp)
+        time.sleep(1.5)
+        ip("link", "set", self.link, "down", ns=self.ns_c)
+        self.assertTrue(fbtest.wait_for_stderr(coord, r"agent 10\.213\.0\.2:\d+ lost",
+                                               5 * fbtest.SLOW), coord.stderr())
+        ip("link", "set", self.link, "up", ns=self.ns_c)
+        self.assertTrue(fbtest.wait_for_stderr(coord, r"agent 10\.213\.0\.2:\d+ is back",
+                                               10 * fbtest.SLOW), coord.stderr())
+        self.assertEqual(coord.wait(60 * fbtest.SLOW), 3, coord.stderr())
+        with open(os.path.join(tmp, "r.json")) as f:
+            result = json.load(f)["results"][0]
+        self.assertEqual(len(result["times"]), 60)
+        codes = result["exit_codes"]
+        self.assertIn(3, codes)                    # runs while it was lost: marked
+        self.assertEqual(codes[-1], 0)             # and whole again at the end
+        far_times = result["fleetbench"]["agents"][0]["times"]
+        self.assertIsNone(far_times[codes.index(3)])
+        self.assertIsNotNone(far_times[-1])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -8,7 +8,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
       libuv1-dev libcurl4-openssl-dev libzmq3-dev libmsgpack-dev
-      libhttp-parser-dev libjansson-dev libcmocka-dev
+      libhttp-parser-dev libjansson-dev libcmocka-dev libclang-rt-14-dev
       python3 curl procps iproute2)
 for arg in "$@"; do
     case "$arg" in

@@ -29,6 +29,8 @@ import time
 import unittest
 
 BIN_DIR = os.environ.get("FB_BIN_DIR") or "/work/main/build"
+#: libzmq is not instrumented for TSan: its internals are suppressed (tests/tsan.supp).
+TSAN_SUPPRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tsan.supp")
 SANITIZE = os.environ.get("FB_SANITIZE", "")
 
 #: Seconds a process gets to print its ready line (sanitizers start slowly).
@@ -105,7 +107,8 @@ def sanitizer_env(base=None):
                                    "check_initialization_order=1")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:abort_on_error=1")
     env.setdefault("LSAN_OPTIONS", "exitcode=23")
-    env.setdefault("TSAN_OPTIONS", "halt_on_error=0:second_deadlock_stack=1:exitcode=66")
+    env.setdefault("TSAN_OPTIONS", "halt_on_error=0:second_deadlock_stack=1:exitcode=66:"
+                                   f"suppressions={TSAN_SUPPRESSIONS}")
     return env
 
 

@@ -20,7 +20,8 @@ import unittest
 import fbtest
 
 if fbtest.SANITIZE == "thread":
-    os.environ.setdefault("TSAN_OPTIONS", "halt_on_error=1:exitcode=66:second_deadlock_stack=1")
+    os.environ.setdefault("TSAN_OPTIONS", "halt_on_error=1:exitcode=66:second_deadlock_stack=1:"
+                                          f"suppressions={fbtest.TSAN_SUPPRESSIONS}")
 
 STRATEGIES = ["threads-recreate", "threads-reuse", "threads-map", "async-for", "async-map"]
 CHUNKED = {"threads-recreate", "threads-reuse"}

@@ -90,20 +90,14 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_s
     char host[sizeof p->host];
 
     switch (c) {
-    case 'r':
-        return opt_u64("--requests", arg, 1, 100000000, &p->requests, err);
-    case 'c':
-        return opt_u64("--chunk", arg, 1, 1000000, &p->chunk, err);
-    case O_CONNECTIONS:
-        return opt_u64("--connections", arg, 1, 100000, &p->connections, err);
+    case 'r': return opt_u64("--requests", arg, 1, 100000000, &p->requests, err);
+    case 'c': return opt_u64("--chunk", arg, 1, 1000000, &p->chunk, err);
+    case O_CONNECTIONS: return opt_u64("--connections", arg, 1, 100000, &p->connections, err);
     case O_IN_FLIGHT:
         *in_flight_set = 1;
         return opt_u64("--in-flight", arg, 0, 100000000, &p->in_flight, err);
-    case O_TIMEOUT:
-        return opt_u64("--timeout", arg, 1, 3600000, &p->timeout_ms, err);
-    case O_JSON:
-        o->json = 1;
-        return 0;
+    case O_TIMEOUT: return opt_u64("--timeout", arg, 1, 3600000, &p->timeout_ms, err);
+    case O_JSON: o->json = 1; return 0;
     case O_TARGET:
         if (opt_hostport("--target", arg, p->port, host, sizeof host, &p->port, err) != 0)
             return -1;
@@ -151,9 +145,7 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
     optind = 1;
     while ((c = getopt_long(argc, argv, ":r:c:h", k_opts, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            print_usage(out);
-            return CMD_RUN_EXIT;
+        case 'h': print_usage(out); return CMD_RUN_EXIT;
         case ':':
             snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
             return CMD_RUN_ERROR;
@@ -212,11 +204,8 @@ int cmd_run(int argc, char **argv)
     int code;
 
     switch (cmd_run_parse(&o, argc, argv, stdout, err)) {
-    case CMD_RUN_EXIT:
-        return CMD_EXIT_OK;
-    case CMD_RUN_ERROR:
-        fprintf(stderr, "agent: %s\n", err);
-        return CMD_EXIT_USAGE;
+    case CMD_RUN_EXIT: return CMD_EXIT_OK;
+    case CMD_RUN_ERROR: fprintf(stderr, "agent: %s\n", err); return CMD_EXIT_USAGE;
     }
     raise_fd_limit();
     if (run_result_init(&r) != 0) {

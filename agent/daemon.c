@@ -86,8 +86,10 @@ static void send_to(daemon_t *d, const void *id, size_t idlen, proto_msg_t *m)
     char err[PROTO_ERR_LEN];
 
     m->version = proto_version();
-    if (wire_send(d->router, id, idlen, m, err) != 0) logf_("%s", err);
-    else if (id == d->peer) d->last_sent = run_now_ns();
+    if (wire_send(d->router, id, idlen, m, err) != 0)
+        logf_("%s", err);
+    else if (id == d->peer)
+        d->last_sent = run_now_ns();
 }
 
 static void send_peer(daemon_t *d, proto_type_t t)
@@ -134,7 +136,8 @@ static void *run_main(void *arg)
     daemon_t *d = arg;
 
     pthread_mutex_lock(&d->mu);
-    while (!d->go && !atomic_load(&d->abort)) pthread_cond_wait(&d->cv, &d->mu);
+    while (!d->go && !atomic_load(&d->abort))
+        pthread_cond_wait(&d->cv, &d->mu);
     pthread_mutex_unlock(&d->mu);
     wait_until(d->start_at);
     if (!atomic_load(&d->abort)) d->run_rc = run_execute(d->strategy, &d->params, &d->result);
@@ -179,15 +182,16 @@ static void result_to_msg(const daemon_t *d, proto_result_t *m)
     m->user_ns = r->user_ns;
     m->sys_ns = r->sys_ns;
     m->ok = t->count[REQ_OK];
-    for (int i = 0; i < PROTO_FAIL__COUNT; i++) m->failed[i] = t->count[i + 1];
+    for (int i = 0; i < PROTO_FAIL__COUNT; i++)
+        m->failed[i] = t->count[i + 1];
     m->bytes = t->bytes;
     m->connections = t->connects;
     m->lat_min = hist_min(t->latency);
     m->lat_max = hist_max(t->latency);
     hist_sum(t->latency, &sum);
     m->lat_sum = sum;
-    m->nbuckets = (uint32_t)hist_export(t->latency, m->bucket_idx, m->bucket_cnt,
-                                        PROTO_MAX_BUCKETS);
+    m->nbuckets =
+        (uint32_t)hist_export(t->latency, m->bucket_idx, m->bucket_cnt, PROTO_MAX_BUCKETS);
 }
 
 static void on_run_done(daemon_t *d)
@@ -299,8 +303,7 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     d->params.timeout_ms = d->plan.timeout_ms;
     d->strategy = strategy_find(b->strategy);
     if (run_params_finish(&d->params, err) != 0 || run_result_init(&d->result) != 0) {
-        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_INTERNAL, "prepare: %s",
-                   err);
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_INTERNAL, "prepare: %s", err);
         return;
     }
     d->step = *s;
@@ -325,12 +328,16 @@ static void on_session_msg(daemon_t *d, const proto_msg_t *m)
 {
     switch (m->type) {
     case PROTO_PLAN:
-        if (d->state == ST_IDLE) on_plan(d, &m->u.plan);
-        else break;
+        if (d->state == ST_IDLE)
+            on_plan(d, &m->u.plan);
+        else
+            break;
         return;
     case PROTO_PREPARE:
-        if (d->state == ST_IDLE) on_prepare(d, &m->u.step);
-        else break;
+        if (d->state == ST_IDLE)
+            on_prepare(d, &m->u.step);
+        else
+            break;
         return;
     case PROTO_GO:
         if (d->state != ST_PREPARED || m->u.step.bench != d->step.bench ||
@@ -344,17 +351,10 @@ static void on_session_msg(daemon_t *d, const proto_msg_t *m)
         d->out.u.heartbeat = m->u.heartbeat;
         send_peer(d, PROTO_HEARTBEAT);
         return;
-    case PROTO_ABORT:
-        session_end(d, m->u.abort.reason[0] ? m->u.abort.reason : "aborted");
-        return;
-    case PROTO_BYE:
-        session_end(d, "bye");
-        return;
-    case PROTO_ERROR:
-        session_end(d, m->u.error.message);
-        return;
-    default:
-        break;
+    case PROTO_ABORT: session_end(d, m->u.abort.reason[0] ? m->u.abort.reason : "aborted"); return;
+    case PROTO_BYE: session_end(d, "bye"); return;
+    case PROTO_ERROR: session_end(d, m->u.error.message); return;
+    default: break;
     }
     send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STATE, "unexpected %s",
                proto_type_name(m->type));
@@ -445,8 +445,7 @@ static int daemon_bind(daemon_t *d, char *endpoint, size_t cap)
     if (d->cfg->port == 0)
         snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:*" : "tcp://%s:*", d->cfg->host);
     else
-        snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:%d" : "tcp://%s:%d", d->cfg->host,
-                 d->cfg->port);
+        snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:%d" : "tcp://%s:%d", d->cfg->host, d->cfg->port);
     d->router = zmq_socket(d->zctx, ZMQ_ROUTER);
     if (d->router == NULL || daemon_secure(d) != 0) return -1;
     if (wire_socket_setup(d->router, err) != 0 ||

@@ -15,7 +15,7 @@ typedef struct {
     int insecure;
     const char *key_path;        /* --key: CURVE secret key */
     const char *authorized_path; /* --authorized-keys: coordinators let in */
-    unsigned nallow; /* --allow-target entries; 0: any target */
+    unsigned nallow;             /* --allow-target entries; 0: any target */
     char allow_host[DAEMON_MAX_ALLOW][256];
     int allow_port[DAEMON_MAX_ALLOW]; /* -1: any port */
 } daemon_config_t;

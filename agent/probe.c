@@ -23,8 +23,10 @@ static int try_addr(const struct addrinfo *ai, int timeout_ms)
         } else {
             p.fd = fd;
             p.events = POLLOUT;
-            if (poll(&p, 1, timeout_ms) != 1) soerr = ETIMEDOUT;
-            else getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+            if (poll(&p, 1, timeout_ms) != 1)
+                soerr = ETIMEDOUT;
+            else
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
         }
     }
     close(fd);

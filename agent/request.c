@@ -127,16 +127,12 @@ req_outcome_t req_classify(CURLcode rc, long status, const char *body, size_t le
                            uint64_t number)
 {
     switch (rc) {
-    case CURLE_OK:
-        break;
+    case CURLE_OK: break;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return REQ_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return REQ_TIMEOUT;
-    default:
-        return REQ_TRANSPORT; /* got nothing, reset, partial, weird reply */
+    case CURLE_COULDNT_RESOLVE_PROXY: return REQ_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT: return REQ_TIMEOUT;
+    default: return REQ_TRANSPORT; /* got nothing, reset, partial, weird reply */
     }
     if (status != 200) return REQ_HTTP_STATUS;
     if (overflow) return REQ_BAD_BODY;

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out,
-            char *err)
+int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err)
 {
     char *end;
     unsigned long long v;
@@ -29,8 +28,7 @@ bad:
     return -1;
 }
 
-int opt_double(const char *flag, const char *s, double min, double max, double *out,
-               char *err)
+int opt_double(const char *flag, const char *s, double min, double max, double *out, char *err)
 {
     char *end;
     double v;
@@ -50,8 +48,8 @@ bad:
     return -1;
 }
 
-int opt_hostport(const char *flag, const char *s, int default_port, char *host,
-                 size_t hostlen, int *port, char *err)
+int opt_hostport(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
+                 int *port, char *err)
 {
     const char *h = s, *colon;
     size_t hl;

@@ -11,7 +11,8 @@ size_t text_columns(const char *s, size_t bytes)
 {
     size_t cols = 0;
 
-    for (size_t i = 0; i < bytes; i++) cols += !continuation(s[i]);
+    for (size_t i = 0; i < bytes; i++)
+        cols += !continuation(s[i]);
     return cols;
 }
 
@@ -22,7 +23,8 @@ size_t text_cut(const char *s, size_t max)
     if (text_columns(s, len) <= max) return len;
     while (s[n] && cols + 1 < max) {
         n++;
-        while (continuation(s[n])) n++;
+        while (continuation(s[n]))
+            n++;
         cols++;
     }
     return n;

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const k_causes[BENCH_CAUSE__COUNT] = {"connect", "timeout", "transport", "status", "body",
-                                                         "result"};
+static const char *const k_causes[BENCH_CAUSE__COUNT] = {"connect", "timeout", "transport",
+                                                         "status",  "body",    "result"};
 
 const char *bench_cause_name(bench_cause_t c)
 {

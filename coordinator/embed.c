@@ -77,7 +77,8 @@ int embed_start(embed_proc_t *p, const char *name, char *const args[], char *err
         return -1;
     }
     argv[0] = path;
-    for (i = 0; args[i] && i < 30; i++) argv[i + 1] = args[i];
+    for (i = 0; args[i] && i < 30; i++)
+        argv[i + 1] = args[i];
     argv[i + 1] = NULL;
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
         snprintf(err, EMBED_ERR_LEN, "pipe: %s", strerror(errno));

@@ -108,7 +108,8 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
             monitor_agent(f, i, err) != 0)
             return -1;
         if (wire_socket_setup(a->sock, perr) != 0 ||
-            zmq_setsockopt(a->sock, ZMQ_IPV6, &v6, sizeof v6) != 0 || zmq_connect(a->sock, ep) != 0) {
+            zmq_setsockopt(a->sock, ZMQ_IPV6, &v6, sizeof v6) != 0 ||
+            zmq_connect(a->sock, ep) != 0) {
             snprintf(err, FLEET_ERR_LEN, "agent %s: %s", a->name, zmq_strerror(errno));
             return -1;
         }
@@ -156,8 +157,10 @@ static void agent_lost(fleet_t *f, fleet_agent_t *a, const char *why)
     a->waiting = a->running = false;
     f->lost++;
     fprintf(stderr, "coordinator: agent %s lost: %s\n", a->name, why);
-    if (f->loss_abort) fleet_fatal(f, 3, "agent %s lost (--on-agent-loss abort)", a->name);
-    else if (fleet_live(f) == 0) fleet_fatal(f, 3, "every agent is lost");
+    if (f->loss_abort)
+        fleet_fatal(f, 3, "agent %s lost (--on-agent-loss abort)", a->name);
+    else if (fleet_live(f) == 0)
+        fleet_fatal(f, 3, "every agent is lost");
 }
 
 static void send_msg(fleet_t *f, fleet_agent_t *a, proto_msg_t *m)
@@ -188,14 +191,15 @@ void fleet_send(fleet_t *f, size_t i, bool want_reply)
 
 void fleet_send_all(fleet_t *f)
 {
-    for (size_t i = 0; i < f->n; i++) fleet_send(f, i, true);
+    for (size_t i = 0; i < f->n; i++)
+        fleet_send(f, i, true);
 }
 
 /* An agent's refusal: what it means for the whole matrix. */
 static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e)
 {
     static const int exit_of[PROTO_ERR__MAX] = {
-        [PROTO_ERR_BAD_MESSAGE] = 5, [PROTO_ERR_VERSION] = 5,     [PROTO_ERR_BUSY] = 3,
+        [PROTO_ERR_BAD_MESSAGE] = 5, [PROTO_ERR_VERSION] = 5,       [PROTO_ERR_BUSY] = 3,
         [PROTO_ERR_STRATEGY] = 1,    [PROTO_ERR_TARGET_DENIED] = 1, [PROTO_ERR_UNREACHABLE] = 4,
         [PROTO_ERR_STATE] = 5,       [PROTO_ERR_INTERNAL] = 1,
     };
@@ -236,8 +240,8 @@ static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err, pr
         if (m->type == PROTO_ERROR)
             fleet_fatal(f, 5, "agent %s refused: %s", a->name, m->u.error.message);
         else
-            fleet_fatal(f, 5, "agent %s speaks protocol version %u, coordinator speaks %u",
-                        a->name, m->version, proto_version());
+            fleet_fatal(f, 5, "agent %s speaks protocol version %u, coordinator speaks %u", a->name,
+                        m->version, proto_version());
         return;
     }
     if (rc != PROTO_OK) { /* logged, not fatal: the agent may still do its part */
@@ -385,6 +389,7 @@ int fleet_hello(fleet_t *f, const char *name)
     fleet_send_all(f);
     /* a busy agent (finishing an aborted run) gets two liveness periods */
     if (fleet_wait(f, PROTO_WELCOME, fleet_now() + 2ull * f->live_ms * MS) != 0) return -1;
-    for (size_t i = 0; i < f->n; i++) f->a[i].hello_retry = 0;
+    for (size_t i = 0; i < f->n; i++)
+        f->a[i].hello_retry = 0;
     return 0;
 }

@@ -19,10 +19,10 @@ typedef struct {
     void *mon; /* the socket's handshake events: a refused key is exit 5 */
     fleet_state_t state;
     uint64_t last_heard, last_sent, go_sent; /* monotonic ns */
-    bool waiting; /* an answer of the awaited type is due */
-    bool running; /* a timed run: no heartbeats at first (see fleet.c) */
-    bool rejoined; /* lost, then welcomed again: needs the plan before a run */
-    uint64_t hello_retry; /* when to say hello again after "busy"; 0: not */
+    bool waiting;                            /* an answer of the awaited type is due */
+    bool running;                            /* a timed run: no heartbeats at first (see fleet.c) */
+    bool rejoined;                  /* lost, then welcomed again: needs the plan before a run */
+    uint64_t hello_retry;           /* when to say hello again after "busy"; 0: not */
     uint64_t ready_clock, ready_at; /* READY: the agent's clock, our receive time */
     proto_welcome_t facts;
     proto_result_t *result; /* the last RESULT */
@@ -34,9 +34,9 @@ typedef struct {
     size_t n;
     uint64_t session;
     uint32_t hb_ms, live_ms;
-    bool loss_abort;       /* --on-agent-loss abort */
-    size_t lost;           /* agents lost so far */
-    int fatal;             /* exit code of a fatal error; 0: none */
+    bool loss_abort; /* --on-agent-loss abort */
+    size_t lost;     /* agents lost so far */
+    int fatal;       /* exit code of a fatal error; 0: none */
     char fatal_msg[600];
     volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM */
     proto_msg_t *in, *out;

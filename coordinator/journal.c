@@ -46,9 +46,10 @@ int journal_create(journal_t *j, const char *path, int argc, char **argv, char *
         json_decref(args);
         return -1;
     }
-    for (int i = 0; i < argc; i++) json_array_append_new(args, json_string(argv[i]));
-    return write_line(j, json_pack("{s:i, s:o}", "fleetbench_journal", JOURNAL_FORMAT, "argv", args),
-                      err);
+    for (int i = 0; i < argc; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    return write_line(
+        j, json_pack("{s:i, s:o}", "fleetbench_journal", JOURNAL_FORMAT, "argv", args), err);
 }
 
 int journal_reopen(journal_t *j, const char *path, char *err)
@@ -69,9 +70,9 @@ static json_t *agent_json(const bench_agent_run_t *a)
     for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
         json_array_append_new(failed, json_integer((json_int_t)a->failed[c]));
     return json_pack("{s:f, s:f, s:f, s:I, s:o, s:I, s:I, s:f, s:b}", "wall", a->wall_s, "user",
-                     a->user_s, "sys", a->sys_s, "ok", (json_int_t)a->ok, "failed", failed,
-                     "bytes", (json_int_t)a->bytes, "connections", (json_int_t)a->connections,
-                     "start", a->start_offset_s, "lost", a->lost);
+                     a->user_s, "sys", a->sys_s, "ok", (json_int_t)a->ok, "failed", failed, "bytes",
+                     (json_int_t)a->bytes, "connections", (json_int_t)a->connections, "start",
+                     a->start_offset_s, "lost", a->lost);
 }
 
 static json_t *hist_json(const hist_t *h)
@@ -100,9 +101,11 @@ int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, 
 {
     json_t *arr = json_array();
 
-    for (size_t i = 0; i < nagents; i++) json_array_append_new(arr, agent_json(&agents[i]));
-    return write_line(j, json_pack("{s:I, s:o, s:o}", "bench", (json_int_t)bench, "agents", arr,
-                                   "latency", hist_json(latency)),
+    for (size_t i = 0; i < nagents; i++)
+        json_array_append_new(arr, agent_json(&agents[i]));
+    return write_line(j,
+                      json_pack("{s:I, s:o, s:o}", "bench", (json_int_t)bench, "agents", arr,
+                                "latency", hist_json(latency)),
                       err);
 }
 
@@ -115,10 +118,9 @@ static int agent_from_json(json_t *o, bench_agent_run_t *a)
     int lost;
 
     memset(a, 0, sizeof *a);
-    if (json_unpack(o, "{s:F, s:F, s:F, s:I, s:o, s:I, s:I, s:F, s:b}", "wall", &a->wall_s,
-                    "user", &a->user_s, "sys", &a->sys_s, "ok", &ok, "failed", &failed, "bytes",
-                    &bytes, "connections", &conns, "start", &a->start_offset_s, "lost",
-                    &lost) != 0 ||
+    if (json_unpack(o, "{s:F, s:F, s:F, s:I, s:o, s:I, s:I, s:F, s:b}", "wall", &a->wall_s, "user",
+                    &a->user_s, "sys", &a->sys_s, "ok", &ok, "failed", &failed, "bytes", &bytes,
+                    "connections", &conns, "start", &a->start_offset_s, "lost", &lost) != 0 ||
         !json_is_array(failed) || json_array_size(failed) != BENCH_CAUSE__COUNT || ok < 0 ||
         bytes < 0 || conns < 0)
         return -1;
@@ -227,7 +229,7 @@ int journal_load(const char *path, journal_load_t *l, char *err)
         json_error_t je;
         json_t *o;
         lineno++;
-        if (line[len - 1] != '\n') break; /* torn by a crash: the run never counted */
+        if (line[len - 1] != '\n') break;              /* torn by a crash: the run never counted */
         if (lineno > 1 && l->on_run == NULL) continue; /* the command line is all we want */
         o = json_loads(line, 0, &je);
         err[0] = '\0';
@@ -255,6 +257,7 @@ int journal_load(const char *path, journal_load_t *l, char *err)
 
 void journal_load_free(journal_load_t *l)
 {
-    for (int i = 0; i < l->argc; i++) free(l->argv[i]);
+    for (int i = 0; i < l->argc; i++)
+        free(l->argv[i]);
     l->argc = 0;
 }

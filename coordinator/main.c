@@ -162,8 +162,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     bench_set_init(&set);
     memset(&f, 0, sizeof f);
-    r = (runner_t){.opts = &o, .matrix = &m, .fleet = &f, .set = &set, .out = stdout,
-                   .journal = &journal};
+    r = (runner_t){
+        .opts = &o, .matrix = &m, .fleet = &f, .set = &set, .out = stdout, .journal = &journal};
     if (open_journal(&r, &o, &journal, argc, argv, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         goto out;

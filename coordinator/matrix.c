@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min,
-                      uint64_t max, char *err)
+int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min, uint64_t max,
+                      char *err)
 {
     char buf[1024], *tok, *save = NULL;
 

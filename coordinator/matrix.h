@@ -28,8 +28,8 @@ typedef struct {
 } matrix_t;
 
 /* "100,1000" into l, each in [min, max]; err names flag and value. */
-int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min,
-                      uint64_t max, char *err);
+int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min, uint64_t max,
+                      char *err);
 
 /* spec: all | threads | async | NAME[,NAME...] (groups allowed in the list).
  * An unknown name is an error listing the valid ones. */

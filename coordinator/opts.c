@@ -48,9 +48,26 @@ static const char k_usage[] =
     "authentication error; 130 interrupted (finished runs are still exported).\n";
 
 enum {
-    O_AGENTS = 256, O_TARGET, O_MATRIX, O_CONNS, O_RUNS, O_MODE, O_LOSS, O_HB, O_LIVE,
-    O_TIMEOUT, O_JSON, O_MD, O_CSV, O_SRVTHREADS, O_PROTO, O_JOURNAL, O_RESUME,
-    O_KEY, O_KNOWN, O_REPORT
+    O_AGENTS = 256,
+    O_TARGET,
+    O_MATRIX,
+    O_CONNS,
+    O_RUNS,
+    O_MODE,
+    O_LOSS,
+    O_HB,
+    O_LIVE,
+    O_TIMEOUT,
+    O_JSON,
+    O_MD,
+    O_CSV,
+    O_SRVTHREADS,
+    O_PROTO,
+    O_JOURNAL,
+    O_RESUME,
+    O_KEY,
+    O_KNOWN,
+    O_REPORT
 };
 
 static const struct option k_opts[] = {
@@ -109,11 +126,13 @@ static int parse_agents(opts_t *o, const char *list, char *err)
     return 0;
 }
 
-static int parse_choice(const char *flag, const char *arg, const char *a, const char *b,
-                        int *out, char *err)
+static int parse_choice(const char *flag, const char *arg, const char *a, const char *b, int *out,
+                        char *err)
 {
-    if (strcmp(arg, a) == 0) *out = 0;
-    else if (strcmp(arg, b) == 0) *out = 1;
+    if (strcmp(arg, a) == 0)
+        *out = 0;
+    else if (strcmp(arg, b) == 0)
+        *out = 1;
     else {
         snprintf(err, OPT_ERR_LEN, "%s: '%s' is neither %s nor %s", flag, arg, a, b);
         return -1;
@@ -160,8 +179,7 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
         o->mode = choice ? MODE_SERIAL : MODE_LOCKSTEP;
         return 0;
     case O_LOSS:
-        if (parse_choice("--on-agent-loss", arg, "continue", "abort", &choice, err) != 0)
-            return -1;
+        if (parse_choice("--on-agent-loss", arg, "continue", "abort", &choice, err) != 0) return -1;
         o->on_loss = choice ? LOSS_ABORT : LOSS_CONTINUE;
         return 0;
     case O_HB: return parse_u("--heartbeat", arg, 10, 600000, &o->heartbeat_ms, err);

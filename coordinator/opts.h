@@ -24,11 +24,11 @@ typedef struct {
     opts_loss_t on_loss;
     unsigned heartbeat_ms, liveness_ms, timeout_ms;
     const char *export_json, *export_md, *export_csv;
-    const char *report; /* --report FILE.html: report.h's page */
-    const char *journal; /* NULL: beside the JSON export */
-    const char *key_path;   /* --key: our CURVE secret key */
-    const char *known_path; /* --known-agents: HOST[:PORT] PUBKEY lines */
-    const char *resume;  /* --resume FILE: the journal to finish */
+    const char *report;      /* --report FILE.html: report.h's page */
+    const char *journal;     /* NULL: beside the JSON export */
+    const char *key_path;    /* --key: our CURVE secret key */
+    const char *known_path;  /* --known-agents: HOST[:PORT] PUBKEY lines */
+    const char *resume;      /* --resume FILE: the journal to finish */
     unsigned server_threads; /* embedded target-server's --threads; 0: its default */
 } opts_t;
 

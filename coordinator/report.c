@@ -65,21 +65,11 @@ static void put_esc_n(FILE *out, const char *s, size_t n)
     for (size_t i = 0; i < n && s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&#39;", out);
-            break;
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
         default:
             if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
                 fputs("&#xFFFD;", out);
@@ -93,7 +83,6 @@ static void put_esc(FILE *out, const char *s)
 {
     put_esc_n(out, s, SIZE_MAX);
 }
-
 
 /* s escaped and cut to max columns on a character boundary, "…" marking it. */
 static void put_esc_cut(FILE *out, const char *s, size_t max)

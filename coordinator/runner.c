@@ -105,16 +105,15 @@ static int prepare(runner_t *r, size_t only, uint32_t bench, uint32_t run, int w
 static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
 {
     fleet_t *f = r->fleet;
-    uint64_t lead = fleet_live(f) > 1 && only == SIZE_MAX ? GO_LEAD_PER_AGENT_NS * fleet_live(f)
-                                                            : 0;
+    uint64_t lead =
+        fleet_live(f) > 1 && only == SIZE_MAX ? GO_LEAD_PER_AGENT_NS * fleet_live(f) : 0;
     uint64_t start = fleet_now() + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
 
     step_msg(f, PROTO_GO, bench, run, warm);
     for (size_t i = 0; i < f->n; i++) {
         if (only != SIZE_MAX && only != i) continue;
         f->out->u.step.clock_ns =
-            lead == 0 ? 0
-                      : start + (uint64_t)(r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
+            lead == 0 ? 0 : start + (uint64_t)(r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
         fleet_send(f, i, true); /* the answer is the RESULT */
     }
     return fleet_wait(f, PROTO_RESULT, 0);
@@ -145,15 +144,16 @@ static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *o
         const proto_result_t *res = f->a[i].result;
         bench_agent_run_t *ar = &out[i];
         memset(ar, 0, sizeof *ar);
-        ar->lost = f->a[i].state != AGENT_LIVE || (only != SIZE_MAX && only != i) ||
-                   res->run != run;
+        ar->lost =
+            f->a[i].state != AGENT_LIVE || (only != SIZE_MAX && only != i) || res->run != run;
         if (ar->lost) continue;
         ar->wall_s = (double)res->wall_ns / 1e9;
         ar->user_s = (double)res->user_ns / 1e9;
         ar->sys_s = (double)res->sys_ns / 1e9;
         ar->ok = res->ok;
         _Static_assert((int)BENCH_CAUSE__COUNT == (int)PROTO_FAIL__COUNT, "causes differ");
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++) ar->failed[c] = res->failed[c];
+        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+            ar->failed[c] = res->failed[c];
         ar->bytes = res->bytes;
         ar->connections = res->connections;
         /* starts on our clock: exact when the agent shares it, else estimated */
@@ -174,15 +174,15 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
     fleet_t *f = r->fleet;
 
     if (any_rejoined(f) && send_plan(r, true) != 0) return -1;
-    for (size_t i = 0; i < f->n; i++) f->a[i].result->run = UINT32_MAX; /* none yet */
+    for (size_t i = 0; i < f->n; i++)
+        f->a[i].result->run = UINT32_MAX; /* none yet */
     if (r->opts->mode == MODE_LOCKSTEP) {
         if (prepare(r, SIZE_MAX, bench, run, warm) != 0 || go(r, SIZE_MAX, bench, run, warm) != 0)
             return -1;
     } else {
         for (size_t i = 0; i < f->n; i++) {
             if (f->a[i].state != AGENT_LIVE) continue;
-            if (prepare(r, i, bench, run, warm) != 0 || go(r, i, bench, run, warm) != 0)
-                return -1;
+            if (prepare(r, i, bench, run, warm) != 0 || go(r, i, bench, run, warm) != 0) return -1;
         }
     }
     if (warm) return 0;
@@ -227,14 +227,15 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
     bench_t *b;
 
     if (bench >= r->matrix->n || nagents != want) {
-        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu with %zu agents does not fit the "
-                 "matrix (%zu benchmarks, %zu agents)", bench, nagents, r->matrix->n, want);
+        snprintf(err, JOURNAL_ERR_LEN,
+                 "run of benchmark %zu with %zu agents does not fit the "
+                 "matrix (%zu benchmarks, %zu agents)",
+                 bench, nagents, r->matrix->n, want);
         return -1;
     }
     b = bench_at(r, bench, nagents);
     if (b == NULL || b->nruns >= r->opts->runs) {
-        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu out of order or one too many",
-                 bench);
+        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu out of order or one too many", bench);
         return -1;
     }
     hist_merge(b->latency, latency);
@@ -247,8 +248,10 @@ int runner_export(const runner_t *r)
     const struct {
         const char *path;
         export_format_t fmt;
-    } ex[] = {{o->export_json, EXPORT_JSON}, {o->export_md, EXPORT_MARKDOWN},
-              {o->export_csv, EXPORT_CSV}, {o->report, EXPORT_HTML}};
+    } ex[] = {{o->export_json, EXPORT_JSON},
+              {o->export_md, EXPORT_MARKDOWN},
+              {o->export_csv, EXPORT_CSV},
+              {o->report, EXPORT_HTML}};
     char err[EXPORT_ERR_LEN];
     int rc = 0;
 
@@ -307,7 +310,8 @@ int runner_run(runner_t *r)
     if (fleet_hello(f, "coordinator") != 0) goto done;
     hosts_from_facts(r);
     if (send_plan(r, false) != 0) goto done;
-    for (size_t i = 0; i < r->matrix->n && rc == 0; i++) rc = one_bench(r, i, agents);
+    for (size_t i = 0; i < r->matrix->n && rc == 0; i++)
+        rc = one_bench(r, i, agents);
 done:
     progress_end(&r->progress); /* a run failed or was interrupted mid-benchmark */
     /* tell the agents, whatever happened; they go idle */
@@ -316,7 +320,8 @@ done:
     if (f->out->type == PROTO_ABORT)
         snprintf(f->out->u.abort.reason, sizeof f->out->u.abort.reason, "%s",
                  *f->stop ? "coordinator interrupted" : "coordinator stopped the matrix");
-    for (size_t i = 0; i < f->n; i++) fleet_send(f, i, false);
+    for (size_t i = 0; i < f->n; i++)
+        fleet_send(f, i, false);
     free(agents);
     hist_free(&r->run_latency);
     if (*f->stop) return 130;

@@ -217,12 +217,8 @@ static void client_end(fz_server_t *s, int *fd, int how)
         shutdown(*fd, SHUT_WR);
         FZ_CHECK(settle(s, *fd), "connection outlived its client's EOF");
         return;
-    case FZ_END_TIMEOUT:
-        conn_sweep(&s->w, UINT64_MAX);
-        break;
-    case FZ_END_DRAIN:
-        conn_drain(&s->w);
-        break;
+    case FZ_END_TIMEOUT: conn_sweep(&s->w, UINT64_MAX); break;
+    case FZ_END_DRAIN: conn_drain(&s->w); break;
     case FZ_END_VANISH:
         close(*fd);
         *fd = -1;

@@ -43,26 +43,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static size_t member_size(proto_type_t t)
 {
     switch (t) {
-    case PROTO_HELLO:
-        return sizeof(proto_hello_t);
-    case PROTO_WELCOME:
-        return sizeof(proto_welcome_t);
-    case PROTO_PLAN:
-        return sizeof(proto_plan_t);
+    case PROTO_HELLO: return sizeof(proto_hello_t);
+    case PROTO_WELCOME: return sizeof(proto_welcome_t);
+    case PROTO_PLAN: return sizeof(proto_plan_t);
     case PROTO_PREPARE:
     case PROTO_READY:
-    case PROTO_GO:
-        return sizeof(proto_step_t);
-    case PROTO_RESULT:
-        return sizeof(proto_result_t);
-    case PROTO_HEARTBEAT:
-        return sizeof(proto_heartbeat_t);
-    case PROTO_ABORT:
-        return sizeof(proto_abort_t);
-    case PROTO_ERROR:
-        return sizeof(proto_error_t);
-    default:
-        return 0;
+    case PROTO_GO: return sizeof(proto_step_t);
+    case PROTO_RESULT: return sizeof(proto_result_t);
+    case PROTO_HEARTBEAT: return sizeof(proto_heartbeat_t);
+    case PROTO_ABORT: return sizeof(proto_abort_t);
+    case PROTO_ERROR: return sizeof(proto_error_t);
+    default: return 0;
     }
 }
 

@@ -11,7 +11,10 @@
 #define FZ_HEAD 2 /* control byte, fault seed */
 
 /* bits 0-2: chunk size, an index into FZ_CHUNKS (the last: all at once) */
-#define FZ_CHUNKS {1, 2, 5, 13, 64, 300, 1500, (size_t)-1}
+#define FZ_CHUNKS                                                                                  \
+    {                                                                                              \
+        1, 2, 5, 13, 64, 300, 1500, (size_t)-1                                                     \
+    }
 /* bits 3-4: server configuration, an index into the fuzz target's k_argv */
 enum { FZ_CFG_DEFAULT, FZ_CFG_TIGHT, FZ_CFG_FAULTS, FZ_CFG_TIGHT_FAULTS };
 /* bits 5-6: how the client ends the connection once all is written */
@@ -25,9 +28,9 @@ enum {
  * would block, so the server's writes go asynchronous and parsing pauses */
 #define FZ_LAZY 0x80
 
-#define FZ_CTL(chunk, cfg, end, lazy) \
+#define FZ_CTL(chunk, cfg, end, lazy)                                                              \
     ((unsigned char)((chunk) | (cfg) << 3 | (end) << 5 | ((lazy) ? FZ_LAZY : 0)))
-#define FZ_CTL_CHUNK(b) ((b) & 7)
+#define FZ_CTL_CHUNK(b) ((b)&7)
 #define FZ_CTL_CFG(b) ((b) >> 3 & 3)
 #define FZ_CTL_END(b) ((b) >> 5 & 3)
 

@@ -58,8 +58,10 @@ static const char *parse_key(const char *s, curve_key_t *k)
     uint8_t bin[32];
     size_t n = 0;
 
-    while (*s == ' ' || *s == '\t') s++;
-    while (s[n] && !isspace((unsigned char)s[n])) n++;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    while (s[n] && !isspace((unsigned char)s[n]))
+        n++;
     if (n != CURVE_KEY_LEN) return NULL;
     memcpy(k->key, s, n);
     k->key[n] = '\0';
@@ -69,7 +71,8 @@ static const char *parse_key(const char *s, curve_key_t *k)
 
 static int blank_or_comment(const char *s)
 {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     return *s == '#' || *s == '\n' || *s == '\r' || *s == '\0';
 }
 
@@ -254,15 +257,18 @@ static void zap_answer(curve_zap_t *z, zmq_msg_t *f, int nf)
 
     if (nf == 7 && zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
         zmq_msg_size(&f[6]) == 32 && zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32) != NULL)
-        for (size_t i = 0; i < z->n && !ok; i++) ok = strcmp(z->keys[i].key, z85) == 0;
+        for (size_t i = 0; i < z->n && !ok; i++)
+            ok = strcmp(z->keys[i].key, z85) == 0;
     if (!ok) z->denied++;
     zmq_send(z->sock, "1.0", 3, ZMQ_SNDMORE);
-    if (nf >= 2) zmq_send(z->sock, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
-    else zmq_send(z->sock, "", 0, ZMQ_SNDMORE);
+    if (nf >= 2)
+        zmq_send(z->sock, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+    else
+        zmq_send(z->sock, "", 0, ZMQ_SNDMORE);
     zmq_send(z->sock, ok ? "200" : "400", 3, ZMQ_SNDMORE);
     zmq_send(z->sock, ok ? "OK" : "key not authorized", ok ? 2 : 18, ZMQ_SNDMORE);
     zmq_send(z->sock, ok ? z85 : "", ok ? CURVE_KEY_LEN : 0, ZMQ_SNDMORE); /* user id */
-    zmq_send(z->sock, "", 0, 0);                                         /* metadata */
+    zmq_send(z->sock, "", 0, 0);                                           /* metadata */
 }
 
 int curve_zap_serve(curve_zap_t *z)
@@ -284,7 +290,8 @@ int curve_zap_serve(curve_zap_t *z)
             if (nf >= 8) zmq_msg_close(&tmp);
         }
         zap_answer(z, f, nf > 8 ? 0 : nf);
-        for (int i = 0; i < nf && i < 8; i++) zmq_msg_close(&f[i]);
+        for (int i = 0; i < nf && i < 8; i++)
+            zmq_msg_close(&f[i]);
     }
 }
 

@@ -26,10 +26,22 @@ typedef struct {
     uint64_t min, max;
 } field_t;
 
-#define U32(k, s, f, lo, hi) {k, F_U32, offsetof(s, f), 0, lo, hi}
-#define U64(k, s, f, lo, hi) {k, F_U64, offsetof(s, f), 0, lo, hi}
-#define STR(k, s, f, minlen) {k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0}
-#define END {NULL, 0, 0, 0, 0, 0}
+#define U32(k, s, f, lo, hi)                                                                       \
+    {                                                                                              \
+        k, F_U32, offsetof(s, f), 0, lo, hi                                                        \
+    }
+#define U64(k, s, f, lo, hi)                                                                       \
+    {                                                                                              \
+        k, F_U64, offsetof(s, f), 0, lo, hi                                                        \
+    }
+#define STR(k, s, f, minlen)                                                                       \
+    {                                                                                              \
+        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0                                   \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, 0                                                                        \
+    }
 
 static const field_t k_hello[] = {
     U32("heartbeat_ms", proto_hello_t, heartbeat_ms, 10, 600000),
@@ -39,12 +51,11 @@ static const field_t k_hello[] = {
 };
 
 static const field_t k_welcome[] = {
-    STR("host", proto_welcome_t, host, 0),       STR("cpu", proto_welcome_t, cpu_model, 0),
-    STR("kernel", proto_welcome_t, kernel, 0),   STR("libcurl", proto_welcome_t, libcurl, 0),
-    STR("libuv", proto_welcome_t, libuv, 0),     STR("libzmq", proto_welcome_t, libzmq, 0),
-    STR("version", proto_welcome_t, version, 0), STR("boot_id", proto_welcome_t, boot_id, 0),
-    U32("cores", proto_welcome_t, cores, 1, 65536),
-    END,
+    STR("host", proto_welcome_t, host, 0),          STR("cpu", proto_welcome_t, cpu_model, 0),
+    STR("kernel", proto_welcome_t, kernel, 0),      STR("libcurl", proto_welcome_t, libcurl, 0),
+    STR("libuv", proto_welcome_t, libuv, 0),        STR("libzmq", proto_welcome_t, libzmq, 0),
+    STR("version", proto_welcome_t, version, 0),    STR("boot_id", proto_welcome_t, boot_id, 0),
+    U32("cores", proto_welcome_t, cores, 1, 65536), END,
 };
 
 static const field_t k_bench[] = {
@@ -80,8 +91,7 @@ static const field_t k_result[] = {
     U64("user_ns", proto_result_t, user_ns, 0, UINT64_MAX),
     U64("sys_ns", proto_result_t, sys_ns, 0, UINT64_MAX),
     U64("ok", proto_result_t, ok, 0, PROTO_MAX_REQUESTS),
-    {"failed", F_U64S, offsetof(proto_result_t, failed), PROTO_FAIL__COUNT, 0,
-     PROTO_MAX_REQUESTS},
+    {"failed", F_U64S, offsetof(proto_result_t, failed), PROTO_FAIL__COUNT, 0, PROTO_MAX_REQUESTS},
     U64("bytes", proto_result_t, bytes, 0, UINT64_MAX),
     U64("connections", proto_result_t, connections, 0, UINT64_MAX),
     U64("lat_min", proto_result_t, lat_min, 0, UINT64_MAX),
@@ -151,10 +161,14 @@ const char *proto_type_name(proto_type_t t)
 const char *proto_err_name(uint32_t code)
 {
     static const char *const names[PROTO_ERR__MAX] = {
-        [PROTO_ERR_BAD_MESSAGE] = "bad message",   [PROTO_ERR_VERSION] = "version mismatch",
-        [PROTO_ERR_BUSY] = "busy",                 [PROTO_ERR_STRATEGY] = "unknown strategy",
-        [PROTO_ERR_TARGET_DENIED] = "target denied", [PROTO_ERR_UNREACHABLE] = "target unreachable",
-        [PROTO_ERR_STATE] = "unexpected message",  [PROTO_ERR_INTERNAL] = "agent failure",
+        [PROTO_ERR_BAD_MESSAGE] = "bad message",
+        [PROTO_ERR_VERSION] = "version mismatch",
+        [PROTO_ERR_BUSY] = "busy",
+        [PROTO_ERR_STRATEGY] = "unknown strategy",
+        [PROTO_ERR_TARGET_DENIED] = "target denied",
+        [PROTO_ERR_UNREACHABLE] = "target unreachable",
+        [PROTO_ERR_STATE] = "unexpected message",
+        [PROTO_ERR_INTERNAL] = "agent failure",
     };
     return code > 0 && code < PROTO_ERR__MAX ? names[code] : "unknown error";
 }
@@ -183,14 +197,14 @@ void proto_error_init(proto_msg_t *m, uint64_t session, proto_err_t code, const 
 static int head_len(uint8_t b, size_t *fixed)
 {
     if (b == 0xc1) return -1; /* never used */
-    if (b <= 0xc3 || b >= 0xe0) *fixed = 0; /* fixint, fixmap/array/str, nil, bool */
+    if (b <= 0xc3 || b >= 0xe0)
+        *fixed = 0; /* fixint, fixmap/array/str, nil, bool */
     else {
         static const uint8_t sz[0x20] = {
-            [0x04] = 1, [0x05] = 2, [0x06] = 4, [0x07] = 1, [0x08] = 2, [0x09] = 4,
-            [0x0a] = 4, [0x0b] = 8, [0x0c] = 1, [0x0d] = 2, [0x0e] = 4, [0x0f] = 8,
-            [0x10] = 1, [0x11] = 2, [0x12] = 4, [0x13] = 8, [0x14] = 1, [0x15] = 1,
-            [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 2, [0x1b] = 4,
-            [0x1c] = 2, [0x1d] = 4, [0x1e] = 2, [0x1f] = 4,
+            [0x04] = 1, [0x05] = 2, [0x06] = 4, [0x07] = 1, [0x08] = 2, [0x09] = 4, [0x0a] = 4,
+            [0x0b] = 8, [0x0c] = 1, [0x0d] = 2, [0x0e] = 4, [0x0f] = 8, [0x10] = 1, [0x11] = 2,
+            [0x12] = 4, [0x13] = 8, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1,
+            [0x19] = 1, [0x1a] = 2, [0x1b] = 4, [0x1c] = 2, [0x1d] = 4, [0x1e] = 2, [0x1f] = 4,
         };
         *fixed = sz[b - 0xc0];
     }
@@ -200,7 +214,8 @@ static int head_len(uint8_t b, size_t *fixed)
 static uint64_t be(const uint8_t *p, size_t n)
 {
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
     return v;
 }
 
@@ -227,14 +242,22 @@ int proto_check(const void *buf, size_t len)
         p += fixed;
         left[depth]--;
         due--;
-        if ((b & 0xf0) == 0x80) children = 2 * (uint64_t)(b & 0x0f);
-        else if ((b & 0xf0) == 0x90) children = b & 0x0f;
-        else if ((b & 0xe0) == 0xa0) payload = b & 0x1f;
-        else if (b == 0xdc || b == 0xdd) children = n;
-        else if (b == 0xde || b == 0xdf) children = 2 * n;
-        else if ((b >= 0xc4 && b <= 0xc6) || (b >= 0xd9 && b <= 0xdb)) payload = n;
-        else if (b >= 0xc7 && b <= 0xc9) payload = n + 1; /* ext: type byte + data */
-        else if (b >= 0xd4 && b <= 0xd8) payload = (1u << (b - 0xd4)) + 1 - fixed;
+        if ((b & 0xf0) == 0x80)
+            children = 2 * (uint64_t)(b & 0x0f);
+        else if ((b & 0xf0) == 0x90)
+            children = b & 0x0f;
+        else if ((b & 0xe0) == 0xa0)
+            payload = b & 0x1f;
+        else if (b == 0xdc || b == 0xdd)
+            children = n;
+        else if (b == 0xde || b == 0xdf)
+            children = 2 * n;
+        else if ((b >= 0xc4 && b <= 0xc6) || (b >= 0xd9 && b <= 0xdb))
+            payload = n;
+        else if (b >= 0xc7 && b <= 0xc9)
+            payload = n + 1; /* ext: type byte + data */
+        else if (b >= 0xd4 && b <= 0xd8)
+            payload = (1u << (b - 0xd4)) + 1 - fixed;
         /* never trust a count: every child needs at least one byte */
         if (payload > (uint64_t)(end - p)) return -1;
         p += payload;
@@ -252,7 +275,8 @@ int proto_check(const void *buf, size_t len)
 static size_t nfields(const field_t *f)
 {
     size_t n = 0;
-    while (f[n].key) n++;
+    while (f[n].key)
+        n++;
     return n;
 }
 
@@ -286,8 +310,7 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, ch
     case F_STR:
         len = strnlen(at, f->size);
         if (len == f->size || len < f->min) {
-            snprintf(err, PROTO_ERR_LEN, "field '%s': text of %zu bytes does not fit", f->key,
-                     len);
+            snprintf(err, PROTO_ERR_LEN, "field '%s': text of %zu bytes does not fit", f->key, len);
             return -1;
         }
         msgpack_pack_str_with_body(pk, at, len);
@@ -302,8 +325,7 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, ch
         return 0;
     case F_BENCHES: {
         const proto_plan_t *plan = (const proto_plan_t *)base;
-        if (plan->nbench < f->min || plan->nbench > f->max)
-            return range_err(f, plan->nbench, err);
+        if (plan->nbench < f->min || plan->nbench > f->max) return range_err(f, plan->nbench, err);
         msgpack_pack_array(pk, plan->nbench);
         for (i = 0; i < plan->nbench; i++)
             if (pack_fields(pk, k_bench, (const char *)&plan->bench[i], err) != 0) return -1;
@@ -387,7 +409,8 @@ static int field_err(const field_t *f, const char *why, char *err)
 
 static int get_uint(const msgpack_object *o, const field_t *f, uint64_t *v, char *err)
 {
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) return field_err(f, "not an unsigned integer", err);
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return field_err(f, "not an unsigned integer", err);
     *v = o->via.u64;
     if (*v < f->min || *v > f->max) {
         range_err(f, *v, err);
@@ -408,8 +431,10 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, c
     case F_U32:
     case F_U64:
         if (get_uint(o, f, &v, err) != 0) return PROTO_EFIELD;
-        if (f->kind == F_U32) *(uint32_t *)at = (uint32_t)v;
-        else *(uint64_t *)at = v;
+        if (f->kind == F_U32)
+            *(uint32_t *)at = (uint32_t)v;
+        else
+            *(uint64_t *)at = v;
         return 0;
     case F_STR:
         if (o->type != MSGPACK_OBJECT_STR) return field_err(f, "not text", err);

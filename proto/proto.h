@@ -52,8 +52,15 @@ typedef enum {
 } proto_err_t;
 
 /* Failed requests by cause, in this order on the wire. */
-enum { PROTO_FAIL_CONNECT, PROTO_FAIL_TIMEOUT, PROTO_FAIL_TRANSPORT, PROTO_FAIL_STATUS,
-       PROTO_FAIL_BODY, PROTO_FAIL_RESULT, PROTO_FAIL__COUNT };
+enum {
+    PROTO_FAIL_CONNECT,
+    PROTO_FAIL_TIMEOUT,
+    PROTO_FAIL_TRANSPORT,
+    PROTO_FAIL_STATUS,
+    PROTO_FAIL_BODY,
+    PROTO_FAIL_RESULT,
+    PROTO_FAIL__COUNT
+};
 
 typedef struct {
     uint64_t session; /* chosen by the coordinator, echoed in every reply */
@@ -104,7 +111,7 @@ typedef struct {
 } proto_heartbeat_t;
 
 typedef struct {
-    uint32_t code; /* proto_err_t */
+    uint32_t code;         /* proto_err_t */
     uint32_t peer_version; /* the sender's PROTO_VERSION, for version errors */
     char message[PROTO_STR * 2];
 } proto_error_t;
@@ -132,10 +139,10 @@ typedef struct {
 /* Decoder results (negative); the text in err says which field and why. */
 enum {
     PROTO_OK = 0,
-    PROTO_ETOOBIG = -1,   /* over PROTO_MAX_MSG */
+    PROTO_ETOOBIG = -1,    /* over PROTO_MAX_MSG */
     PROTO_EMALFORMED = -2, /* not one well-formed msgpack map */
-    PROTO_EVERSION = -3,  /* another version: out->version holds it */
-    PROTO_EFIELD = -4,    /* a field missing, of the wrong type or out of range */
+    PROTO_EVERSION = -3,   /* another version: out->version holds it */
+    PROTO_EFIELD = -4,     /* a field missing, of the wrong type or out of range */
 };
 
 #define PROTO_ERR_LEN 256

@@ -37,8 +37,19 @@ static const char k_usage[] =
     "Exit codes: 0 success, 1 usage or configuration error (bad flag, cannot listen).\n";
 
 enum {
-    O_HOST = 256, O_PORT, O_THREADS, O_MAXCONN, O_HDRTO, O_IDLETO, O_DRAINTO, O_MAXHDR,
-    O_MAXURI, O_MAXBODY, O_DELAY, O_FAULT, O_SEED
+    O_HOST = 256,
+    O_PORT,
+    O_THREADS,
+    O_MAXCONN,
+    O_HDRTO,
+    O_IDLETO,
+    O_DRAINTO,
+    O_MAXHDR,
+    O_MAXURI,
+    O_MAXBODY,
+    O_DELAY,
+    O_FAULT,
+    O_SEED
 };
 
 static const struct option k_opts[] = {

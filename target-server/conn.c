@@ -35,8 +35,8 @@ struct conn_s {
     int err_status; /* set by a parser callback that rejects the request */
     int closes;     /* handles still to be closed before free */
 
-    unsigned in_request : 1;  /* begun and not yet answered */
-    unsigned url_live : 1;    /* url points into rbuf */
+    unsigned in_request : 1; /* begun and not yet answered */
+    unsigned url_live : 1;   /* url points into rbuf */
     unsigned keepalive : 1;
     unsigned delaying : 1;    /* delay timer running */
     unsigned respond_due : 1; /* delay over, waiting for the write to finish */
@@ -88,8 +88,10 @@ static void conn_close(conn_t *c)
 
     if (c->closing) return;
     c->closing = 1;
-    if (c->prev) c->prev->next = c->next;
-    else w->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     w->nconns--;
@@ -339,8 +341,10 @@ static void conn_reading(conn_t *c, bool on)
 {
     if (c->reading == on) return;
     c->reading = on;
-    if (on) uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    else uv_read_stop((uv_stream_t *)&c->tcp);
+    if (on)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    else
+        uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -372,8 +376,10 @@ static void conn_update_reading(conn_t *c)
         c->rbuf = NULL;
     }
     if (c->last && !c->writing && !c->delaying && !c->respond_due) {
-        if (c->peer_eof) conn_close(c);
-        else conn_linger(c);
+        if (c->peer_eof)
+            conn_close(c);
+        else
+            conn_linger(c);
         return;
     }
     conn_reading(c, !conn_busy(c) || c->stalled);
@@ -387,8 +393,8 @@ static void conn_process(conn_t *c)
         conn_respond(c);
     }
     while (c->roff < c->rlen && !conn_busy(c)) {
-        size_t n = http_parser_execute(&c->parser, &k_settings, c->rbuf + c->roff,
-                                       c->rlen - c->roff);
+        size_t n =
+            http_parser_execute(&c->parser, &k_settings, c->rbuf + c->roff, c->rlen - c->roff);
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
 
         c->roff += n;
@@ -448,7 +454,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->stalled || c->lingering) { /* read only to notice the peer leaving */
-        c->rlen = c->roff; /* what was not parsed yet is dropped with it */
+        c->rlen = c->roff;            /* what was not parsed yet is dropped with it */
         conn_update_reading(c);
         return;
     }
@@ -490,8 +496,8 @@ static void conn_open(srv_worker_t *w, uv_os_sock_t fd)
         uv_buf_t b;
         if (conn_attach(w, c, fd) != 0) goto drop;
         resp_cache_update(&w->rc, time(NULL));
-        b = uv_buf_init(busy, (unsigned)resp_error(&w->rc, busy, 503, "too many connections",
-                                                   false, RESP_CLOSE));
+        b = uv_buf_init(busy, (unsigned)resp_error(&w->rc, busy, 503, "too many connections", false,
+                                                   RESP_CLOSE));
         uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         goto drop;
     }
@@ -544,5 +550,6 @@ void conn_drain(srv_worker_t *w)
 
 void conn_close_all(srv_worker_t *w)
 {
-    while (w->conns != NULL) conn_close(w->conns);
+    while (w->conns != NULL)
+        conn_close(w->conns);
 }

@@ -27,7 +27,8 @@ int fault_parse(fault_cfg_t *cfg, const char *spec, char *err)
     }
     if (opt_double("--fault", colon + 1, 0.0, 1.0, &rate, err) != 0) return -1;
     cfg->rate[k] = rate;
-    for (k = 1; k < FAULT__COUNT; k++) sum += cfg->rate[k];
+    for (k = 1; k < FAULT__COUNT; k++)
+        sum += cfg->rate[k];
     if (sum > 1.0 + 1e-9) {
         snprintf(err, OPT_ERR_LEN, "--fault: rates add up to %g, more than 1", sum);
         return -1;

@@ -53,12 +53,12 @@ int main(int argc, char **argv)
         if (srv_worker_init(&workers[i], &cfg, fds[i], i, &nconns, err) != 0 ||
             srv_worker_start(&workers[i], err) != 0)
             goto fail; /* the process ends: the started workers with it */
-    printf("target-server: listening on http://%s:%d (%u threads)\n", cfg.host, port,
-           cfg.threads);
+    printf("target-server: listening on http://%s:%d (%u threads)\n", cfg.host, port, cfg.threads);
     fflush(stdout);
 
     sigwait(&set, &sig); /* SIGINT or SIGTERM: drain quietly, as a daemon does */
-    for (i = 0; i < cfg.threads; i++) srv_worker_stop(&workers[i]);
+    for (i = 0; i < cfg.threads; i++)
+        srv_worker_stop(&workers[i]);
     for (i = 0; i < cfg.threads; i++) {
         srv_worker_join(&workers[i]);
         srv_worker_close(&workers[i]);

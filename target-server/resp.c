@@ -53,7 +53,8 @@ static size_t fmt_i64(char *buf, int64_t v)
     } while (u != 0);
     i = 0;
     if (v < 0) buf[i++] = '-';
-    while (n > 0) buf[i++] = tmp[--n];
+    while (n > 0)
+        buf[i++] = tmp[--n];
     return i;
 }
 

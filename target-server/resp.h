@@ -13,10 +13,10 @@
 #define RESP_MAX 1024
 
 typedef struct {
-    time_t sec;       /* second the prefix was rendered for */
-    char ok[160];     /* "HTTP/1.1 200 OK ... Content-Length: " */
+    time_t sec;   /* second the prefix was rendered for */
+    char ok[160]; /* "HTTP/1.1 200 OK ... Content-Length: " */
     size_t ok_len;
-    char date[40];    /* "Date: ...\r\n" */
+    char date[40]; /* "Date: ...\r\n" */
     size_t date_len;
 } resp_cache_t;
 

@@ -135,8 +135,9 @@ static void route_multiply(const char *q, size_t qlen, route_t *r)
         set_error(r, 422, "query parameter 'number' must be a base-10 integer");
         return;
     case NUM_RANGE:
-        set_error(r, 422, "query parameter 'number' is out of range: 2 * number must fit "
-                          "in a signed 64-bit integer");
+        set_error(r, 422,
+                  "query parameter 'number' is out of range: 2 * number must fit "
+                  "in a signed 64-bit integer");
         return;
     }
 }

@@ -16,8 +16,10 @@ static int listen_one(const struct addrinfo *ai, int port, char *err)
     int fd, one = 1;
 
     memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-    if (ss.ss_family == AF_INET6) ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-    else ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+    if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) goto fail;
     /* libuv 1.44 has no UV_TCP_REUSEPORT: set it before bind ourselves */
@@ -42,8 +44,10 @@ static int probe_port(const struct addrinfo *ai, int *port, char *err)
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
     memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-    if (ss.ss_family == AF_INET6) ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)*port);
-    else ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)*port);
+    if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)*port);
+    else
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)*port);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
@@ -77,7 +81,8 @@ int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *e
     }
     freeaddrinfo(ai);
     if (i == n) return 0;
-    while (i-- > 0) close(fds[i]);
+    while (i-- > 0)
+        close(fds[i]);
     snprintf(err + strlen(err), OPT_ERR_LEN - strlen(err), " (%s)", cfg->host);
     return -1;
 }
@@ -136,7 +141,7 @@ int srv_worker_init(srv_worker_t *w, const config_t *cfg, int fd, unsigned idx,
                     atomic_uint_fast64_t *nconns_all, char *err)
 {
     uint64_t sweep = cfg->header_timeout_ms < cfg->idle_timeout_ms ? cfg->header_timeout_ms
-                                                                    : cfg->idle_timeout_ms;
+                                                                   : cfg->idle_timeout_ms;
     size_t block = 16384;
     int rc;
 

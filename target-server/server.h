@@ -17,9 +17,9 @@ typedef struct conn_s conn_t;
 typedef struct {
     uv_loop_t loop;
     uv_tcp_t listener;
-    uv_async_t stop;    /* the main thread asks for a graceful drain */
-    uv_timer_t sweep;   /* header and idle timeouts, coarse */
-    uv_timer_t drain;   /* bounds the drain */
+    uv_async_t stop;  /* the main thread asks for a graceful drain */
+    uv_timer_t sweep; /* header and idle timeouts, coarse */
+    uv_timer_t drain; /* bounds the drain */
     pthread_t thread;
     const config_t *cfg;
     atomic_uint_fast64_t *nconns_all; /* shared by all workers */

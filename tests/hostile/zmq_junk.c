@@ -133,7 +133,8 @@ static uint64_t now_ms(void)
 
 static void print_hex(const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", p[i]);
 }
 
 static const char *event_name(uint16_t ev)
@@ -222,16 +223,20 @@ static int await_reply(void *sock, void *mon, int timeout_ms, int msgno, proto_m
                 if (zmq_msg_recv(f, sock, 0) < 0) {
                     fprintf(stderr, "zmq_junk: recv: %s\n", zmq_strerror(errno));
                     zmq_msg_close(f);
-                    for (int i = 0; i < n; i++) zmq_msg_close(&frames[i]);
+                    for (int i = 0; i < n; i++)
+                        zmq_msg_close(&frames[i]);
                     return 1;
                 }
                 sz = sizeof more;
                 zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
-                if (n < MAX_FRAMES) n++;
-                else zmq_msg_close(&tmp);
+                if (n < MAX_FRAMES)
+                    n++;
+                else
+                    zmq_msg_close(&tmp);
             }
             print_reply(frames, n, msgno, m);
-            for (int i = 0; i < n; i++) zmq_msg_close(&frames[i]);
+            for (int i = 0; i < n; i++)
+                zmq_msg_close(&frames[i]);
             fflush(stdout);
             return 0;
         }
@@ -326,7 +331,8 @@ int main(int argc, char **argv)
             }
             bytes += frames[k].len;
         }
-        for (int k = 0; k < nframes; k++) free(frames[k].data);
+        for (int k = 0; k < nframes; k++)
+            free(frames[k].data);
         if (unsent) continue;
         printf("msg %d: sent %d frames, %zu bytes\n", msgno, nframes, bytes);
         for (int r = 0; r < want && status != 1; r++) {

@@ -44,9 +44,8 @@ static void test_defaults(void **s)
 static void test_values(void **s)
 {
     assert_int_equal(PARSE("--host", "127.0.0.9", "--port", "0", "--threads", "3",
-                           "--max-connections", "5", "--header-timeout", "300", "--delay",
-                           "20", "--fault", "close:0.25", "--fault", "stall:0.5", "--seed",
-                           "7"),
+                           "--max-connections", "5", "--header-timeout", "300", "--delay", "20",
+                           "--fault", "close:0.25", "--fault", "stall:0.5", "--seed", "7"),
                      CONFIG_OK);
     assert_string_equal(cfg.host, "127.0.0.9");
     assert_int_equal(cfg.port, 0);
@@ -100,7 +99,8 @@ static void test_fault_roll(void **s)
 
     assert_int_equal(fault_parse(&f, "wrong-result:0.3", err), 0);
     assert_int_equal(fault_parse(&f, "status-500:0.2", err), 0);
-    for (int i = 0; i < 100000; i++) counts[fault_roll(&f, &rng)]++;
+    for (int i = 0; i < 100000; i++)
+        counts[fault_roll(&f, &rng)]++;
     /* 100k draws: within 1.5 percentage points of the rates */
     assert_in_range(counts[FAULT_WRONG_RESULT], 28500, 31500);
     assert_in_range(counts[FAULT_STATUS_500], 18500, 21500);
@@ -108,7 +108,8 @@ static void test_fault_roll(void **s)
     assert_int_equal(fault_parse(&f, "wrong-result:1", err), -1); /* 1.2 in all */
     memset(&f, 0, sizeof f);
     assert_int_equal(fault_parse(&f, "stall:1", err), 0);
-    for (int i = 0; i < 1000; i++) assert_int_equal(fault_roll(&f, &rng), FAULT_STALL);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(fault_roll(&f, &rng), FAULT_STALL);
 }
 
 static void test_hostport(void **s)
@@ -135,9 +136,9 @@ static void test_hostport(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_values),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_help_version),
-        cmocka_unit_test(test_fault_roll),   cmocka_unit_test(test_hostport),
+        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_values),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_help_version),
+        cmocka_unit_test(test_fault_roll), cmocka_unit_test(test_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

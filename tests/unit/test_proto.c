@@ -30,7 +30,8 @@ static void round_trip(proto_msg_t *m)
     char *buf;
     size_t len;
 
-    if (proto_encode(m, &buf, &len, err) != 0) fail_msg("encode %s: %s", proto_type_name(m->type), err);
+    if (proto_encode(m, &buf, &len, err) != 0)
+        fail_msg("encode %s: %s", proto_type_name(m->type), err);
     if (proto_decode(buf, len, back, err) != PROTO_OK)
         fail_msg("decode %s: %s", proto_type_name(m->type), err);
     assert_memory_equal(m, back, sizeof *m);
@@ -90,7 +91,8 @@ static void test_round_trip_all(void **s)
     m->u.result.user_ns = 1;
     m->u.result.sys_ns = 2;
     m->u.result.ok = 990;
-    for (int i = 0; i < PROTO_FAIL__COUNT; i++) m->u.result.failed[i] = 2 * (uint64_t)i;
+    for (int i = 0; i < PROTO_FAIL__COUNT; i++)
+        m->u.result.failed[i] = 2 * (uint64_t)i;
     m->u.result.bytes = 1 << 20;
     m->u.result.connections = 100;
     m->u.result.lat_min = 1000;
@@ -180,10 +182,22 @@ static void heartbeat_with(mp_t *m, void (*val)(mp_t *))
     val(m);
 }
 
-static void v_str(mp_t *m) { msgpack_pack_str_with_body(&m->pk, "x", 1); }
-static void v_neg(mp_t *m) { msgpack_pack_int64(&m->pk, -1); }
-static void v_float(mp_t *m) { msgpack_pack_double(&m->pk, 1.5); }
-static void v_nil(mp_t *m) { msgpack_pack_nil(&m->pk); }
+static void v_str(mp_t *m)
+{
+    msgpack_pack_str_with_body(&m->pk, "x", 1);
+}
+static void v_neg(mp_t *m)
+{
+    msgpack_pack_int64(&m->pk, -1);
+}
+static void v_float(mp_t *m)
+{
+    msgpack_pack_double(&m->pk, 1.5);
+}
+static void v_nil(mp_t *m)
+{
+    msgpack_pack_nil(&m->pk);
+}
 
 static void test_field_types(void **s)
 {
@@ -307,18 +321,18 @@ static void test_raw_malformed(void **s)
         size_t len;
     } bad[] = {
         {"", 0},
-        {"\xdd\xff\xff\xff\xff", 5},         /* array of 4G elements */
-        {"\xdf\xff\xff\xff\xff", 5},         /* map of 4G pairs */
-        {"\xde\xff\xff", 3},                 /* map of 64K pairs, no bytes */
-        {"\xdb\xff\xff\xff\xff", 5},         /* str of 4 GB */
-        {"\xc6\x00\x00\x10\x00", 5},         /* bin of 4 KiB, 0 present */
-        {"\xc9\x7f\xff\xff\xff\x01", 6},     /* ext of 2 GB */
-        {"\xc1", 1},                         /* never-used byte */
-        {"\x81\xa1v", 3},                    /* map cut short */
-        {"\x80\x80", 2},                     /* trailing object */
-        {"\x92\x01", 2},                     /* array missing an element */
-        {"\xcf\x00\x00", 3},                 /* uint64 cut short */
-        {"\xd8\x01\x00", 3},                 /* fixext16 cut short */
+        {"\xdd\xff\xff\xff\xff", 5},     /* array of 4G elements */
+        {"\xdf\xff\xff\xff\xff", 5},     /* map of 4G pairs */
+        {"\xde\xff\xff", 3},             /* map of 64K pairs, no bytes */
+        {"\xdb\xff\xff\xff\xff", 5},     /* str of 4 GB */
+        {"\xc6\x00\x00\x10\x00", 5},     /* bin of 4 KiB, 0 present */
+        {"\xc9\x7f\xff\xff\xff\x01", 6}, /* ext of 2 GB */
+        {"\xc1", 1},                     /* never-used byte */
+        {"\x81\xa1v", 3},                /* map cut short */
+        {"\x80\x80", 2},                 /* trailing object */
+        {"\x92\x01", 2},                 /* array missing an element */
+        {"\xcf\x00\x00", 3},             /* uint64 cut short */
+        {"\xd8\x01\x00", 3},             /* fixext16 cut short */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(proto_check(bad[i].bytes, bad[i].len), -1);
@@ -349,8 +363,8 @@ static void test_depth_and_size(void **s)
 /* a RESULT whose "buckets" holds n elements: index i, then count `count` */
 static void result_with_buckets(mp_t *m, size_t n, uint64_t count)
 {
-    static const char *const u64s[] = {"bench", "run", "warmup", "start_ns", "wall_ns",
-                                       "user_ns", "sys_ns", "ok", "bytes", "connections",
+    static const char *const u64s[] = {"bench",   "run",     "warmup", "start_ns", "wall_ns",
+                                       "user_ns", "sys_ns",  "ok",     "bytes",    "connections",
                                        "lat_min", "lat_max", "lat_sum"};
     size_t nu = sizeof u64s / sizeof *u64s;
 
@@ -362,10 +376,12 @@ static void result_with_buckets(mp_t *m, size_t n, uint64_t count)
     }
     key(m, "failed");
     msgpack_pack_array(&m->pk, PROTO_FAIL__COUNT);
-    for (int i = 0; i < PROTO_FAIL__COUNT; i++) msgpack_pack_uint32(&m->pk, 0);
+    for (int i = 0; i < PROTO_FAIL__COUNT; i++)
+        msgpack_pack_uint32(&m->pk, 0);
     key(m, "buckets");
     msgpack_pack_array(&m->pk, n);
-    for (size_t i = 0; i < n; i++) msgpack_pack_uint64(&m->pk, i % 2 ? count : i);
+    for (size_t i = 0; i < n; i++)
+        msgpack_pack_uint64(&m->pk, i % 2 ? count : i);
 }
 
 static void test_nested_validation(void **s)
@@ -432,10 +448,14 @@ static void test_encoder_refuses(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_all),   cmocka_unit_test(test_field_types),
-        cmocka_unit_test(test_header),           cmocka_unit_test(test_version_error_readable),
-        cmocka_unit_test(test_raw_malformed),    cmocka_unit_test(test_depth_and_size),
-        cmocka_unit_test(test_nested_validation), cmocka_unit_test(test_encoder_refuses),
+        cmocka_unit_test(test_round_trip_all),
+        cmocka_unit_test(test_field_types),
+        cmocka_unit_test(test_header),
+        cmocka_unit_test(test_version_error_readable),
+        cmocka_unit_test(test_raw_malformed),
+        cmocka_unit_test(test_depth_and_size),
+        cmocka_unit_test(test_nested_validation),
+        cmocka_unit_test(test_encoder_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,7 +81,7 @@ static void test_query(void **s)
 
     expect_result("/multiply?a=b&number=3&c", 6);
     expect_result("/multiply?number=1&number=5", 10); /* last wins */
-    expect_result("/multiply?%6Eumber=4", 8);          /* encoded key */
+    expect_result("/multiply?%6Eumber=4", 8);         /* encoded key */
     expect_result("/multiply?&&number=2&&", 4);
     r = get("/multiply?number=1&delay_ms=250");
     assert_int_equal(r.status, 200);
@@ -143,8 +143,10 @@ static void test_parse_double_direct(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_numbers),          cmocka_unit_test(test_number_errors),
-        cmocka_unit_test(test_query),            cmocka_unit_test(test_paths_and_methods),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_number_errors),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_paths_and_methods),
         cmocka_unit_test(test_parse_double_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

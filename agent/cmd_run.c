@@ -4,6 +4,7 @@
 #include "report.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -34,7 +35,8 @@ static const char k_usage_tail[] =
     "\n"
     "Exit codes: 0 every request passed; 1 usage or configuration error, or the run\n"
     "could not run (e.g. threads refused); 2 some requests failed; 4 target\n"
-    "unreachable (every request failed to connect).\n";
+    "unreachable (every request failed to connect); 130 interrupted (SIGINT or\n"
+    "SIGTERM stops the run; the requests made so far are reported).\n";
 
 enum { O_CONNECTIONS = 256, O_IN_FLIGHT, O_TARGET, O_TIMEOUT, O_JSON };
 
@@ -196,8 +198,17 @@ static int print_json(const cmd_run_opts_t *o, const run_result_t *r)
     return 0;
 }
 
+/* SIGINT/SIGTERM: strategies start no new request, the run ends and what
+ * was made is reported (run_abort_set is a lock-free atomic store). */
+static void on_signal(int sig)
+{
+    (void)sig;
+    run_abort_set(1);
+}
+
 int cmd_run(int argc, char **argv)
 {
+    struct sigaction sa = {.sa_handler = on_signal};
     cmd_run_opts_t o;
     char err[OPT_ERR_LEN > RUN_ERR_LEN ? OPT_ERR_LEN : RUN_ERR_LEN] = "";
     run_result_t r;
@@ -208,6 +219,8 @@ int cmd_run(int argc, char **argv)
     case CMD_RUN_ERROR: fprintf(stderr, "agent: %s\n", err); return CMD_EXIT_USAGE;
     }
     raise_fd_limit();
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (run_result_init(&r) != 0) {
         fprintf(stderr, "agent: run: out of memory\n");
         return CMD_EXIT_USAGE;
@@ -217,7 +230,7 @@ int cmd_run(int argc, char **argv)
         run_result_close(&r);
         return CMD_EXIT_USAGE;
     }
-    code = cmd_run_exit_code(&r.tally);
+    code = run_aborted() ? 130 : cmd_run_exit_code(&r.tally);
     report_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
     if (o.json && print_json(&o, &r) != 0) code = CMD_EXIT_USAGE;
     run_result_close(&r);

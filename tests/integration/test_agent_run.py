@@ -13,6 +13,7 @@ import json
 import os
 import re
 import resource
+import signal
 import socket
 import time
 import unittest
@@ -144,6 +145,24 @@ class TestStrategies(AgentCase):
         self.assertEqual(status, 0, err)
         self.assertEqual(json.loads(out)["target"], target)
         self.assertIsNone(fbtest.sanitizer_report(err), err)
+
+
+class TestInterrupt(AgentCase):
+    def test_sigint_stops_the_run_and_reports(self):
+        """SIGINT: no new request, what was made is reported, exit 130."""
+        _, target = self.target("--delay", "20")
+        for strategy in ("threads-reuse", "async-for"):
+            with self.subTest(strategy=strategy):
+                proc = fbtest.spawn_process(self, [fbtest.binary("agent"), "run", strategy, "-r",
+                                                   "100000", "-c", "4", "--connections", "4",
+                                                   "--target", target, "--json"])
+                time.sleep(1.0)
+                proc.popen.send_signal(signal.SIGINT)
+                self.assertEqual(proc.wait(10 * fbtest.SLOW), 130, proc.stderr())
+                rec = json.loads(proc.wait_stdout())
+                self.assertEqual(rec["requests"], 100000)  # asked for
+                self.assertGreater(rec["ok"], 0)           # made before the signal
+                self.assertLess(rec["ok"] + rec["failed"], 100000)
 
 
 class TestFailures(AgentCase):

@@ -4,6 +4,8 @@
 # leak report. A flat RSS and a clean exit are the result. Loopback only.
 #
 # Usage: bench/soak.sh [MINUTES (default 10)] [CONNECTIONS (default 100)]
+# FB_SOAK_SANITIZE=address (default) or "" (a plain build: RSS without ASan's
+# quarantine of freed memory, which grows with every reconnect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +16,9 @@ conns=${2:-100}
     exit 1
 }
 scripts/install-deps.sh --bench
-build=build-soak
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFB_SANITIZE=address >/dev/null
+san=${FB_SOAK_SANITIZE-address}
+build=build-soak${san:+-$san}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFB_SANITIZE="$san" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target target-server >/dev/null
 
 tmp=$(mktemp -d)
@@ -34,7 +37,7 @@ url="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/out")/multiply?numbe
 [[ "$url" == http* ]] || { echo "soak: target-server did not start" >&2; cat "$tmp/err" >&2; exit 1; }
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
-echo "soak: $minutes min of wrk -t1 -c$conns against $url (ASan build)"
+echo "soak: $minutes min of wrk -t1 -c$conns against $url (sanitizer: ${san:-none})"
 printf '%8s %12s %14s\n' "minute" "RSS (KiB)" "requests"
 total=0
 for m in $(seq "$minutes"); do

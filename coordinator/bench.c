@@ -1,11 +1,23 @@
 #include "bench.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const k_causes[BENCH_CAUSE__COUNT] = {"connect", "timeout", "transport",
                                                          "status",  "body",    "result"};
+
+void bench_print_causes(FILE *out, const bench_stats_t *s)
+{
+    const char *sep = "";
+
+    for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
+        if (s->failed[c] == 0) continue;
+        fprintf(out, "%s%s: %" PRIu64, sep, bench_cause_name((bench_cause_t)c), s->failed[c]);
+        sep = ", ";
+    }
+}
 
 const char *bench_cause_name(bench_cause_t c)
 {

@@ -12,6 +12,7 @@
 #include "stats.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define BENCH_STR 128 /* as the wire's PROTO_STR, so facts copy straight over */
@@ -108,6 +109,9 @@ typedef struct {
 
 /* "connect", "timeout", "transport", "status", "body", "result". */
 const char *bench_cause_name(bench_cause_t c);
+/* "connect: 1, status: 2": the causes with failures, for the summary and
+ * the report. */
+void bench_print_causes(FILE *out, const bench_stats_t *s);
 
 /* NULL when out of memory or nagents is 0. command is copied. */
 bench_t *bench_new(const char *command, const bench_params_t *params, size_t nagents);

@@ -471,7 +471,6 @@ static void put_notes(const page_t *pg)
 
     for (size_t i = 0; i < pg->t.nbench; i++) {
         const bench_stats_t *s = &pg->t.stats[i];
-        const char *sep = "";
         if (s->failed_total == 0 && s->runs_lost == 0 && s->runs_unmeasured == 0) continue;
         fputs(any ? "" : "<ul class=\"notes\">\n", out);
         any = 1;
@@ -481,11 +480,7 @@ static void put_notes(const page_t *pg)
         if (s->failed_total > 0) {
             fprintf(out, " %" PRIu64 " of %" PRIu64 " requests failed (", s->failed_total,
                     s->ok + s->failed_total);
-            for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
-                if (s->failed[c] == 0) continue;
-                fprintf(out, "%s%s: %" PRIu64, sep, bench_cause_name(c), s->failed[c]);
-                sep = ", ";
-            }
+            bench_print_causes(out, s);
             fputs(").", out);
         }
         if (s->runs_lost > 0) fprintf(out, " An agent was lost in %zu runs.", s->runs_lost);

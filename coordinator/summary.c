@@ -172,11 +172,7 @@ static void print_extra(FILE *out, const bench_set_t *set, const bench_t *b, con
         paint(out, color, SGR_RED, "Failed:");
         fprintf(out, " %" PRIu64 " of %" PRIu64 " requests (", s->failed_total,
                 s->ok + s->failed_total);
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
-            if (s->failed[c] == 0) continue;
-            fprintf(out, "%s%s: %" PRIu64, sep, bench_cause_name(c), s->failed[c]);
-            sep = ", ";
-        }
+        bench_print_causes(out, s);
         fputc(')', out);
         sep = "    ";
     }

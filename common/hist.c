@@ -1,5 +1,7 @@
 #include "hist.h"
 
+#include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,4 +234,110 @@ int hist_set_extremes(hist_t *h, uint64_t min, uint64_t max, uint64_t sum_ns)
     h->max = max;
     h->sum = sum_ns;
     return 0;
+}
+
+/* ---- HdrHistogram's percentile distribution ----------------------------
+ * The same walk and arithmetic as HdrHistogram_c's percentile iterator and
+ * hdr_percentiles_print, so that the text matches its output exactly. */
+
+#define HDR_TICKS_PER_HALF_DISTANCE 5
+
+static uint64_t bucket_high(size_t i)
+{
+    return hist_bucket_low(i + 1) - 1;
+}
+
+static uint64_t bucket_mid(size_t i)
+{
+    uint64_t lo = hist_bucket_low(i);
+
+    return lo + (hist_bucket_low(i + 1) - lo) / 2;
+}
+
+/* The next percentile to report: HDR_TICKS_PER_HALF_DISTANCE steps between
+ * p and the point halfway from p to 100 %. */
+static double hdr_next_percentile(double p)
+{
+    int64_t temp = (int64_t)(log(100 / (100.0 - p)) / log(2)) + 1;
+    int64_t half_distance = (int64_t)pow(2, (double)temp);
+
+    return p + 100.0 / (double)(HDR_TICKS_PER_HALF_DISTANCE * half_distance);
+}
+
+/* hdr_mean and hdr_stddev: from the midpoints of the buckets. */
+static void hdr_moments(const hist_t *h, double *mean, double *stddev)
+{
+    unsigned __int128 total = 0;
+    double dev_total = 0.0;
+    size_t i;
+
+    *mean = *stddev = 0.0;
+    if (h->count == 0) return;
+    for (i = 0; i < HIST_BUCKETS; i++)
+        total += (unsigned __int128)h->counts[i] * bucket_mid(i);
+    *mean = (double)total / (double)h->count;
+    for (i = 0; i < HIST_BUCKETS; i++) {
+        double dev = (double)bucket_mid(i) - *mean;
+        if (h->counts[i] != 0) dev_total += (dev * dev) * (double)h->counts[i];
+    }
+    *stddev = sqrt(dev_total / (double)h->count);
+}
+
+/* HdrHistogram's bucket_count and sub_bucket_count for 1 ns .. HIGHEST. */
+static int hdr_bucket_count(void)
+{
+    uint64_t untrackable = 2u * SUB;
+    int n = 1;
+
+    for (; untrackable <= HIST_HIGHEST_NS; untrackable <<= 1)
+        n++;
+    return n;
+}
+
+static int hdr_line(FILE *out, int decimals, double unit, uint64_t value, double percentile,
+                    uint64_t cumulative)
+{
+    double p = percentile / 100.0;
+
+    return fprintf(out, "%12.*f %12f %12" PRIu64 " %12.2f\n", decimals, (double)value / unit, p,
+                   cumulative, 1.0 / (1.0 - p)) < 0
+               ? -1
+               : 0;
+}
+
+int hist_write_hdr_percentiles(FILE *out, const hist_t *h, double unit_ratio, int decimals)
+{
+    uint64_t cumulative = 0, last_value = 0;
+    double next = 0.0, mean, stddev;
+    size_t i;
+    int rc = 0;
+
+    if (fprintf(out, "%12s %12s %12s %12s\n\n", "Value", "Percentile", "TotalCount",
+                "1/(1-Percentile)") < 0)
+        return -1;
+    /* A bucket is reported again for each percentile step it covers; the
+     * walk ends at the bucket that completes the count, then a last line at
+     * 100 % repeats it. */
+    for (i = 0; i < HIST_BUCKETS && cumulative < h->count && rc == 0; i++) {
+        if (h->counts[i] == 0) continue;
+        cumulative += h->counts[i];
+        last_value = bucket_high(i);
+        while (rc == 0 && next <= 100.0 * (double)cumulative / (double)h->count) {
+            rc = hdr_line(out, decimals, unit_ratio, last_value, next, cumulative);
+            next = hdr_next_percentile(next);
+            if (cumulative >= h->count) break;
+        }
+    }
+    if (rc == 0) rc = hdr_line(out, decimals, unit_ratio, last_value, 100.0, cumulative);
+    hdr_moments(h, &mean, &stddev);
+    if (rc == 0 &&
+        fprintf(out,
+                "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n"
+                "#[Max     = %12.3f, Total count    = %12" PRIu64 "]\n"
+                "#[Buckets = %12d, SubBuckets     = %12d]\n",
+                mean / unit_ratio, stddev / unit_ratio,
+                h->count ? (double)bucket_high(hist_bucket_index(h->max)) / unit_ratio : 0.0,
+                h->count, hdr_bucket_count(), (int)(2 * SUB)) < 0)
+        rc = -1;
+    return rc;
 }

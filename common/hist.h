@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define HIST_VERSION 1
 #define HIST_SUB_BITS 7
@@ -88,5 +89,18 @@ int hist_add_bucket(hist_t *h, uint32_t idx, uint64_t count);
  * non-empty bucket, and max + (n-1)*min <= sum <= min + (n-1)*max; an empty
  * histogram accepts only zeros. */
 int hist_set_extremes(hist_t *h, uint64_t min, uint64_t max, uint64_t sum_ns);
+
+/* HdrHistogram's percentile distribution (hdr_percentiles_print with 5
+ * ticks per half distance, CLASSIC format): the `Value Percentile
+ * TotalCount 1/(1-Percentile)` table and its #[Mean ...], #[Max ...],
+ * #[Buckets ...] footer, which HdrHistogram's plotters read. Values are ns /
+ * unit_ratio (1e6: milliseconds) printed with `decimals` decimals. Within
+ * 1 us .. 60 s the buckets are those of an HdrHistogram(1, 60 s, 2 digits),
+ * and for such values the text is byte for byte what HdrHistogram_c prints
+ * (decimals 2 is its own choice for 2 digits): each line's value is the
+ * highest value of its bucket, Mean and StdDeviation are computed from the
+ * bucket midpoints, Max is the highest value of the max's bucket. -1 if a
+ * write failed. */
+int hist_write_hdr_percentiles(FILE *out, const hist_t *h, double unit_ratio, int decimals);
 
 #endif

@@ -1,1 +1,3 @@
 fb_unit(test_hist fbcommon m)
+# HdrHistogram_c's own output, compared byte for byte (unit/hdr/README.md).
+target_compile_definitions(test_hist PRIVATE HDR_REF_DIR="${CMAKE_CURRENT_SOURCE_DIR}/unit/hdr")

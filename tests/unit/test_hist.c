@@ -499,6 +499,109 @@ static void test_set_extremes_rejects(void **s)
     hist_free(&h);
 }
 
+/* ---- HdrHistogram's percentile text, against HdrHistogram_c's own output
+ * (tests/unit/hdr/README.md says how the files were made). */
+
+static hist_t *hdr_spread(void)
+{
+    hist_t *h = hist_new();
+
+    assert_non_null(h);
+    rng_state = 42;
+    for (int i = 0; i < 20000; i++) {
+        uint64_t r = rng_next();
+        hist_record(h, 1000 + ((r % 4096) << ((r >> 59) % 21)));
+    }
+    return h;
+}
+
+static char *slurp(const char *name)
+{
+    char path[512];
+    FILE *f;
+    char *buf = malloc(65536);
+    size_t n;
+
+    snprintf(path, sizeof path, "%s/%s", HDR_REF_DIR, name);
+    f = fopen(path, "r");
+    if (f == NULL) fail_msg("cannot open %s", path);
+    assert_non_null(buf);
+    n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void check_hdr_text(const hist_t *h, double unit, int decimals, const char *ref)
+{
+    char *got = NULL, *want = slurp(ref);
+    size_t len = 0;
+    FILE *mem = open_memstream(&got, &len);
+
+    assert_non_null(mem);
+    assert_int_equal(hist_write_hdr_percentiles(mem, h, unit, decimals), 0);
+    fclose(mem);
+    if (strcmp(got, want) != 0) fail_msg("%s differs; got:\n%s", ref, got);
+    free(got);
+    free(want);
+}
+
+static void test_hdr_spread(void **s)
+{
+    hist_t *h = hdr_spread();
+
+    (void)s;
+    check_hdr_text(h, 1e6, 2, "spread_ms_2.txt");
+    check_hdr_text(h, 1e3, 3, "spread_us_3.txt");
+    hist_free(&h);
+}
+
+static void test_hdr_few(void **s)
+{
+    hist_t *h = hist_new();
+
+    (void)s;
+    assert_non_null(h);
+    hist_record(h, 123456);
+    check_hdr_text(h, 1e6, 2, "one_ms_2.txt");
+    hist_reset(h);
+    hist_record(h, 1000);
+    hist_record(h, 5000000);
+    hist_record(h, 60000000000ULL);
+    check_hdr_text(h, 1e6, 3, "three_ms_3.txt");
+    hist_free(&h);
+}
+
+/* No values: the header, one 100 % line of zeros and a footer of zeros
+ * (HdrHistogram_c would print a NaN mean). A failed write is -1. */
+static void test_hdr_empty_and_errors(void **s)
+{
+    static const char want[] = "       Value   Percentile   TotalCount 1/(1-Percentile)\n\n"
+                               "       0.000     1.000000            0          inf\n"
+                               "#[Mean    =        0.000, StdDeviation   =        0.000]\n"
+                               "#[Max     =        0.000, Total count    =            0]\n"
+                               "#[Buckets =           29, SubBuckets     =          256]\n";
+    hist_t *h = hist_new();
+    char *got = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&got, &len), *full;
+
+    (void)s;
+    assert_non_null(h);
+    assert_non_null(mem);
+    assert_int_equal(hist_write_hdr_percentiles(mem, h, 1e6, 3), 0);
+    fclose(mem);
+    assert_string_equal(got, want);
+    free(got);
+    full = fopen("/dev/full", "w");
+    assert_non_null(full);
+    setvbuf(full, NULL, _IONBF, 0); /* the first fprintf fails, not fclose */
+    hist_record(h, 5000);
+    assert_int_equal(hist_write_hdr_percentiles(full, h, 1e6, 3), -1);
+    fclose(full);
+    hist_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +620,9 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_add_bucket_rejects),
         cmocka_unit_test(test_set_extremes_rejects),
+        cmocka_unit_test(test_hdr_spread),
+        cmocka_unit_test(test_hdr_few),
+        cmocka_unit_test(test_hdr_empty_and_errors),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

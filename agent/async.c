@@ -3,10 +3,12 @@
 #include "request.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -14,6 +16,12 @@ struct async_s {
     uv_loop_t loop;
     uv_timer_t timer; /* curl's next timeout, when it is > 0 ms */
     uv_idle_t kick;   /* curl's next timeout, when it is 0 ms */
+    /* With a rate: a timerfd wakes the loop when the next request is due,
+     * to the microsecond (a uv timer has 1 ms steps, which would make every
+     * request up to 1 ms late). Watched only while armed. */
+    int pace_fd;
+    uv_poll_t pace_poll;
+    int pace_armed;
     CURLM *multi;
     req_t *slots; /* one easy handle each, recycled */
     size_t nslots;
@@ -308,12 +316,32 @@ static int slots_setup(async_t *a, const run_params_t *p, char *err)
     return 0;
 }
 
+static int pace_setup(async_t *a, char *err)
+{
+    int e;
+
+    a->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (a->pace_fd < 0) {
+        snprintf(err, RUN_ERR_LEN, "timerfd_create: %s", strerror(errno));
+        return -1;
+    }
+    if ((e = uv_poll_init(&a->loop, &a->pace_poll, a->pace_fd)) != 0) {
+        close(a->pace_fd);
+        a->pace_fd = -1;
+        snprintf(err, RUN_ERR_LEN, "uv_poll_init(timerfd): %s", uv_strerror(e));
+        return -1;
+    }
+    a->pace_poll.data = a;
+    return 0;
+}
+
 async_t *async_new(const run_params_t *p, char *err)
 {
     async_t *a = calloc(1, sizeof *a);
     int e;
 
-    if (a == NULL || tally_init(&a->tally) != 0) {
+    if (a == NULL || tally_init(&a->tally) != 0 || (p->rate > 0 && tally_pace(&a->tally) != 0)) {
+        if (a != NULL) tally_close(&a->tally);
         free(a);
         snprintf(err, RUN_ERR_LEN, "out of memory");
         return NULL;
@@ -327,7 +355,10 @@ async_t *async_new(const run_params_t *p, char *err)
     uv_timer_init(&a->loop, &a->timer);
     uv_idle_init(&a->loop, &a->kick);
     a->timer.data = a->kick.data = a;
-    if (multi_setup(a, p, err) != 0 || slots_setup(a, p, err) != 0) async_free(&a);
+    a->pace_fd = -1;
+    if (multi_setup(a, p, err) != 0 || slots_setup(a, p, err) != 0 ||
+        (p->rate > 0 && pace_setup(a, err) != 0))
+        async_free(&a);
     return a;
 }
 
@@ -350,9 +381,11 @@ void async_free(async_t **ap)
     }
     for (size_t i = 0; i < a->nslots; i++)
         req_close(&a->slots[i]);
+    if (a->pace_fd >= 0) uv_close((uv_handle_t *)&a->pace_poll, NULL); /* not a socket watcher */
     uv_walk(&a->loop, close_handle, NULL);
     uv_run(&a->loop, UV_RUN_DEFAULT); /* the close callbacks */
     uv_loop_close(&a->loop);
+    if (a->pace_fd >= 0) close(a->pace_fd);
     tally_close(&a->tally);
     free(a->owned);
     free(a->slots);
@@ -390,6 +423,66 @@ int async_submit(async_t *a, uint64_t number, const char *url, char *err)
         if (async_step(a, err) != 0) return -1;
     r = a->idle[--a->nidle];
     req_start(r, number, url);
+    if ((mc = curl_multi_add_handle(a->multi, r->easy)) != CURLM_OK) {
+        a->idle[a->nidle++] = r;
+        snprintf(err, RUN_ERR_LEN, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        return -1;
+    }
+    a->active++;
+    return async_error(a, err);
+}
+
+/* The timerfd fired: it only wakes the loop (async_submit_paced looks at
+ * the clock). Read to clear it; unwatched until armed again. */
+static void on_pace(uv_poll_t *h, int status, int events)
+{
+    async_t *a = h->data;
+    uint64_t expirations;
+
+    (void)status;
+    (void)events;
+    while (read(a->pace_fd, &expirations, sizeof expirations) == (ssize_t)sizeof expirations)
+        ;
+    uv_poll_stop(h);
+    a->pace_armed = 0;
+}
+
+static int pace_arm(async_t *a, uint64_t due_ns, char *err)
+{
+    struct itimerspec when = {
+        .it_value = {(time_t)(due_ns / 1000000000u), (long)(due_ns % 1000000000u)}};
+    int e;
+
+    if (timerfd_settime(a->pace_fd, TFD_TIMER_ABSTIME, &when, NULL) != 0) {
+        snprintf(err, RUN_ERR_LEN, "timerfd_settime: %s", strerror(errno));
+        return -1;
+    }
+    if (!a->pace_armed) {
+        if ((e = uv_poll_start(&a->pace_poll, UV_READABLE, on_pace)) != 0) {
+            snprintf(err, RUN_ERR_LEN, "uv_poll_start(timerfd): %s", uv_strerror(e));
+            return -1;
+        }
+        a->pace_armed = 1;
+    }
+    return 0;
+}
+
+int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char *url, char *err)
+{
+    uint64_t due = pace_due(s, number), now;
+    req_t *r;
+    CURLMcode mc;
+
+    for (;;) {
+        if (run_aborted()) return 0; /* not made, not counted: the run is dropped */
+        now = run_now_ns();
+        if (pace_expire(s, due, now, &a->tally)) return async_error(a, err);
+        if (now >= due && a->nidle > 0) break;
+        if (now < due && pace_arm(a, due, err) != 0) return -1;
+        if (async_step(a, err) != 0) return -1;
+    }
+    r = a->idle[--a->nidle];
+    req_start_due(r, number, url, due, s->timeout_ns / 1000000u);
     if ((mc = curl_multi_add_handle(a->multi, r->easy)) != CURLM_OK) {
         a->idle[a->nidle++] = r;
         snprintf(err, RUN_ERR_LEN, "curl_multi_add_handle: %s", curl_multi_strerror(mc));

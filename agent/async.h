@@ -12,6 +12,7 @@
 #ifndef AGENT_ASYNC_H
 #define AGENT_ASYNC_H
 
+#include "pace.h"
 #include "run.h"
 #include "tally.h"
 
@@ -29,6 +30,12 @@ void async_free(async_t **a);
  * is free, running the loop until then. -1 with err if the loop or curl
  * failed (not if the request fails: that is counted). */
 int async_submit(async_t *a, uint64_t number, const char *url, char *err);
+/* With a rate: runs the loop until request number (whose due time s
+ * gives) is due and a handle is free, then adds it; due requests beyond
+ * the handles wait, and their wait counts in their latency. One whose
+ * timeout ran out while it waited is counted, not sent. A timerfd wakes
+ * the loop at the due time. */
+int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char *url, char *err);
 /* Runs the loop until every submitted request is finished. */
 int async_drain(async_t *a, char *err);
 /* Adds the loop's tally into t. */

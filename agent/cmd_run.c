@@ -1,9 +1,12 @@
 #include "cmd_run.h"
 
 #include "cmd.h"
+#include "hist.h"
 #include "report.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +16,15 @@ static const char k_usage[] =
     "Usage: agent run STRATEGY [OPTIONS]\n"
     "\n"
     "Makes requests GET /multiply?number=i, i = 0 .. N-1, to the target with one\n"
-    "strategy, checks every answer (result == 2i) and reports the run.\n"
+    "strategy, checks every answer (result == 2i) and reports the run. By default\n"
+    "as fast as the strategy goes (closed loop); with --rate, request i falls due\n"
+    "at i/R s whatever the target does (open loop), and latency counts from then.\n"
     "\n"
     "Options:\n"
     "  -r, --requests N      requests to make (default 100)\n"
+    "      --rate R          open loop: R requests per second on a fixed schedule;\n"
+    "                        N = R x S (needs --duration, excludes --requests)\n"
+    "      --duration S      with --rate: seconds of schedule (fractions allowed)\n"
     "  -c, --chunk C         threads-recreate, threads-reuse: numbers per chunk, the\n"
     "                        thread count (default 100)\n"
     "      --connections K   async-*: connections to the target at most (default 100)\n"
@@ -24,9 +32,14 @@ static const char k_usage[] =
     "                        at once and curl queues them (default: K)\n"
     "      --target HOST[:PORT]  the target server (default $BENCHMARK_SERVER_HOST:\n"
     "                        $BENCHMARK_SERVER_PORT, else 127.0.0.1:8080)\n"
-    "      --timeout MS      per request, connecting included (default 10000)\n"
+    "      --timeout MS      per request, connecting included (default 10000); with\n"
+    "                        --rate it counts from the request's due time, so a run\n"
+    "                        ends by S + MS\n"
     "      --json            print the full record as JSON on stdout (the summary\n"
     "                        line goes to stderr)\n"
+    "      --export-hdr FILE write the latency histogram (with --rate: corrected,\n"
+    "                        from the due times) as HdrHistogram's percentile\n"
+    "                        distribution, in ms\n"
     "  -h, --help            this text\n"
     "\n"
     "Strategies:\n";
@@ -38,7 +51,12 @@ static const char k_usage_tail[] =
     "unreachable (every request failed to connect); 130 interrupted (SIGINT or\n"
     "SIGTERM stops the run; the requests made so far are reported).\n";
 
-enum { O_CONNECTIONS = 256, O_IN_FLIGHT, O_TARGET, O_TIMEOUT, O_JSON };
+enum { O_CONNECTIONS = 256, O_IN_FLIGHT, O_TARGET, O_TIMEOUT, O_JSON, O_RATE, O_DURATION, O_HDR };
+
+/* Options seen, for the checks across options. */
+enum { SEEN_REQUESTS = 1, SEEN_IN_FLIGHT = 2, SEEN_RATE = 4, SEEN_DURATION = 8 };
+
+#define REQUESTS_MAX 100000000 /* a run's requests, --rate x --duration included */
 
 static const struct option k_opts[] = {
     {"requests", required_argument, NULL, 'r'},
@@ -48,6 +66,9 @@ static const struct option k_opts[] = {
     {"target", required_argument, NULL, O_TARGET},
     {"timeout", required_argument, NULL, O_TIMEOUT},
     {"json", no_argument, NULL, O_JSON},
+    {"rate", required_argument, NULL, O_RATE},
+    {"duration", required_argument, NULL, O_DURATION},
+    {"export-hdr", required_argument, NULL, O_HDR},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -86,18 +107,33 @@ static int env_defaults(run_params_t *p, char *err)
     return 0;
 }
 
-static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_set, char *err)
+static int parse_one(cmd_run_opts_t *o, int c, const char *arg, unsigned *seen, char *err)
 {
     run_params_t *p = &o->params;
     char host[sizeof p->host];
 
     switch (c) {
-    case 'r': return opt_u64("--requests", arg, 1, 100000000, &p->requests, err);
+    case 'r':
+        *seen |= SEEN_REQUESTS;
+        return opt_u64("--requests", arg, 1, REQUESTS_MAX, &p->requests, err);
     case 'c': return opt_u64("--chunk", arg, 1, 1000000, &p->chunk, err);
     case O_CONNECTIONS: return opt_u64("--connections", arg, 1, 100000, &p->connections, err);
     case O_IN_FLIGHT:
-        *in_flight_set = 1;
+        *seen |= SEEN_IN_FLIGHT;
         return opt_u64("--in-flight", arg, 0, 100000000, &p->in_flight, err);
+    case O_RATE:
+        *seen |= SEEN_RATE;
+        return opt_double("--rate", arg, 0.001, 10000000, &p->rate, err);
+    case O_DURATION:
+        *seen |= SEEN_DURATION;
+        return opt_double("--duration", arg, 0.001, 86400, &p->duration_s, err);
+    case O_HDR:
+        if (arg[0] == '\0') {
+            snprintf(err, OPT_ERR_LEN, "--export-hdr: needs a file name");
+            return -1;
+        }
+        o->export_hdr = arg;
+        return 0;
     case O_TIMEOUT: return opt_u64("--timeout", arg, 1, 3600000, &p->timeout_ms, err);
     case O_JSON: o->json = 1; return 0;
     case O_TARGET:
@@ -136,9 +172,46 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
     return 0;
 }
 
+/* --rate and --duration go together and make N = R x S requests (request
+ * i is due at i/R < S). */
+static int finish_rate(run_params_t *p, unsigned seen, char *err)
+{
+    double n;
+
+    if (!(seen & (SEEN_RATE | SEEN_DURATION))) return 0;
+    if (!(seen & SEEN_RATE)) {
+        snprintf(err, OPT_ERR_LEN, "--duration needs --rate (it sets an open-loop run's length)");
+        return -1;
+    }
+    if (!(seen & SEEN_DURATION)) {
+        snprintf(err, OPT_ERR_LEN, "--rate needs --duration S (requests = rate x duration)");
+        return -1;
+    }
+    if (seen & SEEN_REQUESTS) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--requests and --rate exclude each other (with --rate, requests = rate x "
+                 "duration)");
+        return -1;
+    }
+    n = ceil(p->rate * p->duration_s - 1e-9); /* 0.1 x 30 is 3.0000000000000004 */
+    if (n < 1) {
+        snprintf(err, OPT_ERR_LEN, "--rate %g x --duration %g is less than one request", p->rate,
+                 p->duration_s);
+        return -1;
+    }
+    if (n > REQUESTS_MAX) {
+        snprintf(err, OPT_ERR_LEN, "--rate %g x --duration %g is %.0f requests, more than %d",
+                 p->rate, p->duration_s, n, REQUESTS_MAX);
+        return -1;
+    }
+    p->requests = (uint64_t)n;
+    return 0;
+}
+
 int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err)
 {
-    int c, in_flight_set = 0;
+    unsigned seen = 0;
+    int c;
 
     memset(o, 0, sizeof *o);
     run_params_defaults(&o->params);
@@ -156,11 +229,12 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
                      argv[optind - 1]);
             return CMD_RUN_ERROR;
         default:
-            if (parse_one(o, c, optarg, &in_flight_set, err) != 0) return CMD_RUN_ERROR;
+            if (parse_one(o, c, optarg, &seen, err) != 0) return CMD_RUN_ERROR;
         }
     }
     if (pick_strategy(o, argc, argv, err) != 0) return CMD_RUN_ERROR;
-    if (!in_flight_set) o->params.in_flight = o->params.connections;
+    if (finish_rate(&o->params, seen, err) != 0) return CMD_RUN_ERROR;
+    if (!(seen & SEEN_IN_FLIGHT)) o->params.in_flight = o->params.connections;
     if (run_params_finish(&o->params, err) != 0) return CMD_RUN_ERROR;
     return CMD_RUN_OK;
 }
@@ -198,6 +272,16 @@ static int print_json(const cmd_run_opts_t *o, const run_result_t *r)
     return 0;
 }
 
+/* The latency histogram in ms, 3 decimals as wrk2 prints; closes f. */
+static int write_hdr(FILE *f, const char *path, const run_result_t *r)
+{
+    int rc = hist_write_hdr_percentiles(f, r->tally.latency, 1e6, 3);
+
+    if (fclose(f) != 0) rc = -1;
+    if (rc != 0) fprintf(stderr, "agent: --export-hdr: writing '%s' failed\n", path);
+    return rc;
+}
+
 /* SIGINT/SIGTERM: strategies start no new request, the run ends and what
  * was made is reported (run_abort_set is a lock-free atomic store). */
 static void on_signal(int sig)
@@ -212,27 +296,37 @@ int cmd_run(int argc, char **argv)
     cmd_run_opts_t o;
     char err[OPT_ERR_LEN > RUN_ERR_LEN ? OPT_ERR_LEN : RUN_ERR_LEN] = "";
     run_result_t r;
+    FILE *hdr = NULL;
     int code;
 
     switch (cmd_run_parse(&o, argc, argv, stdout, err)) {
     case CMD_RUN_EXIT: return CMD_EXIT_OK;
     case CMD_RUN_ERROR: fprintf(stderr, "agent: %s\n", err); return CMD_EXIT_USAGE;
     }
+    /* opened before the run, so that a bad path costs no run */
+    if (o.export_hdr != NULL && (hdr = fopen(o.export_hdr, "w")) == NULL) {
+        fprintf(stderr, "agent: --export-hdr: cannot write '%s': %s\n", o.export_hdr,
+                strerror(errno));
+        return CMD_EXIT_USAGE;
+    }
     raise_fd_limit();
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (run_result_init(&r) != 0) {
         fprintf(stderr, "agent: run: out of memory\n");
+        if (hdr) fclose(hdr);
         return CMD_EXIT_USAGE;
     }
     if (run_execute(o.strategy, &o.params, &r) != 0) {
         fprintf(stderr, "agent: run: %s: %s\n", o.strategy->name, r.err);
         run_result_close(&r);
+        if (hdr) fclose(hdr);
         return CMD_EXIT_USAGE;
     }
     code = run_aborted() ? 130 : cmd_run_exit_code(&r.tally);
     report_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
     if (o.json && print_json(&o, &r) != 0) code = CMD_EXIT_USAGE;
+    if (hdr && write_hdr(hdr, o.export_hdr, &r) != 0) code = CMD_EXIT_USAGE;
     run_result_close(&r);
     return code;
 }

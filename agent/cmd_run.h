@@ -13,7 +13,8 @@
 typedef struct {
     const strategy_t *strategy;
     run_params_t params;
-    int json; /* --json: the record on stdout, the line on stderr */
+    int json;               /* --json: the record on stdout, the line on stderr */
+    const char *export_hdr; /* --export-hdr FILE: the latency histogram, HdrHistogram's text */
 } cmd_run_opts_t;
 
 enum { CMD_RUN_OK, CMD_RUN_EXIT, CMD_RUN_ERROR };

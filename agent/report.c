@@ -31,6 +31,22 @@ static void print_causes(FILE *out, const tally_t *t)
     if (sep[0] == ',') fputc(')', out);
 }
 
+/* An open-loop run: requests sent and finished per second, from the
+ * schedule's start to the last completion. */
+static double achieved_rate(const run_result_t *r)
+{
+    const tally_t *t = &r->tally;
+
+    return t->last_ns > r->pace_start_ns
+               ? per_second(tally_total(t) - t->expired, t->last_ns - r->pace_start_ns)
+               : 0.0;
+}
+
+static double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
 void report_line(FILE *out, const strategy_t *s, const run_params_t *p, const run_result_t *r)
 {
     const tally_t *t = &r->tally;
@@ -38,13 +54,22 @@ void report_line(FILE *out, const strategy_t *s, const run_params_t *p, const ru
     fprintf(out, "%s N=%llu", s->name, (unsigned long long)p->requests);
     if (s->uses_chunk) fprintf(out, " C=%llu", (unsigned long long)p->chunk);
     if (s->uses_connections) fprintf(out, " K=%llu", (unsigned long long)p->connections);
-    fprintf(out, ": %.4f s, %.0f req/s, ok %llu, failed %llu", secs(r->wall_ns),
-            per_second(tally_total(t), r->wall_ns), (unsigned long long)t->count[REQ_OK],
+    if (p->rate > 0) fprintf(out, " at %g/s for %g s", p->rate, p->duration_s);
+    fprintf(out, ": %.4f s, %.0f req/s", secs(r->wall_ns),
+            p->rate > 0 ? achieved_rate(r) : per_second(tally_total(t), r->wall_ns));
+    fprintf(out, ", ok %llu, failed %llu", (unsigned long long)t->count[REQ_OK],
             (unsigned long long)tally_failed(t));
     print_causes(out, t);
-    fprintf(out, ", latency p50 %.3f ms p99 %.3f ms\n",
-            (double)hist_percentile(t->latency, 50) / 1e6,
-            (double)hist_percentile(t->latency, 99) / 1e6);
+    fprintf(out, ", latency p50 %.3f ms p99 %.3f ms", ms(hist_percentile(t->latency, 50)),
+            ms(hist_percentile(t->latency, 99)));
+    if (p->rate > 0 && t->service && t->lateness)
+        fprintf(out,
+                " (from due), service p50 %.3f ms p99 %.3f ms, sent late p99 %.3f ms max "
+                "%.3f ms, never sent %llu",
+                ms(hist_percentile(t->service, 50)), ms(hist_percentile(t->service, 99)),
+                ms(hist_percentile(t->lateness, 99)), ms(hist_max(t->lateness)),
+                (unsigned long long)t->expired);
+    fputc('\n', out);
 }
 
 /* Out of memory shows as -1 from a setter (jansson takes a NULL object or
@@ -125,6 +150,16 @@ static json_t *versions_json(void)
                      "jansson", jansson_version_str());
 }
 
+/* An open-loop run: what was asked and what was achieved. */
+static json_t *rate_json(const run_params_t *p, const run_result_t *r)
+{
+    json_t *o = json_object();
+    int bad = set_real(o, "target", p->rate) | set_real(o, "achieved", achieved_rate(r)) |
+              set_real(o, "duration_s", p->duration_s) | set_u64(o, "never_sent", r->tally.expired);
+
+    return complete(o, bad);
+}
+
 json_t *report_json(const strategy_t *s, const run_params_t *p, const run_result_t *r)
 {
     const tally_t *t = &r->tally;
@@ -148,5 +183,8 @@ json_t *report_json(const strategy_t *s, const run_params_t *p, const run_result
            set(o, "failures", failures_json(t)) | set_u64(o, "bytes_received", t->bytes) |
            set_u64(o, "connections_opened", t->connects) |
            set(o, "latency", latency_json(t->latency)) | set(o, "versions", versions_json());
+    if (p->rate > 0 && t->service && t->lateness)
+        bad |= set(o, "rate", rate_json(p, r)) | set(o, "service", latency_json(t->service)) |
+               set(o, "lateness", latency_json(t->lateness));
     return complete(o, bad);
 }

@@ -100,9 +100,23 @@ void req_start(req_t *r, uint64_t number, const char *url)
     r->start_ns = run_now_ns();
 }
 
+void req_start_due(req_t *r, uint64_t number, const char *url, uint64_t due_ns, uint64_t timeout_ms)
+{
+    uint64_t deadline = due_ns + timeout_ms * 1000000u, now;
+    long ms;
+
+    req_start(r, number, url);
+    r->due_ns = due_ns;
+    r->paced = 1;
+    now = r->start_ns;
+    /* whole ms, rounded up: the transfer never ends before the deadline */
+    ms = deadline > now ? (long)((deadline - now + 999999u) / 1000000u) : 1;
+    curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, ms);
+}
+
 req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t)
 {
-    uint64_t latency = run_now_ns() - r->start_ns;
+    uint64_t now = run_now_ns();
     long status = 0, header_bytes = 0, connects = 0;
     curl_off_t body_bytes = 0;
     req_outcome_t o;
@@ -112,7 +126,12 @@ req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t)
     curl_easy_getinfo(r->easy, CURLINFO_SIZE_DOWNLOAD_T, &body_bytes);
     curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &connects);
     o = req_classify(rc, status, r->body, r->len, r->overflow, r->number);
-    tally_record(t, o, latency, (uint64_t)header_bytes + (uint64_t)body_bytes, (uint64_t)connects);
+    if (r->paced)
+        tally_record_paced(t, o, r->due_ns, r->start_ns, now,
+                           (uint64_t)header_bytes + (uint64_t)body_bytes, (uint64_t)connects);
+    else
+        tally_record(t, o, now - r->start_ns, (uint64_t)header_bytes + (uint64_t)body_bytes,
+                     (uint64_t)connects);
     return o;
 }
 

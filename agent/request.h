@@ -35,6 +35,8 @@ typedef struct req_s {
     CURL *easy;
     uint64_t number;
     uint64_t start_ns;
+    uint64_t due_ns;   /* --rate: when the request fell due (req_start_due) */
+    int paced;         /* --rate: latency counts from due_ns, service time from start_ns */
     size_t prefix_len; /* url[0..prefix_len) is the run's base URL */
     size_t len;        /* body bytes kept */
     int overflow;      /* the body did not fit: it is a bad body */
@@ -56,6 +58,12 @@ void req_close(req_t *r);
 /* Readies r for number: the URL (url, or built from the base when NULL), an
  * empty body, the start time. Then perform it or add it to a multi. */
 void req_start(req_t *r, uint64_t number, const char *url);
+/* req_start for a request of an open-loop run that fell due at due_ns: its
+ * latency counts from due_ns, and its transfer may take until due_ns +
+ * timeout_ms (the caller checked that this is still ahead; at least 1 ms
+ * is given). */
+void req_start_due(req_t *r, uint64_t number, const char *url, uint64_t due_ns,
+                   uint64_t timeout_ms);
 /* Classifies the finished transfer and counts it, its latency, bytes and
  * new connections in t. */
 req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t);

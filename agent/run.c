@@ -72,6 +72,10 @@ int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r)
     uint64_t t0;
     int rc;
 
+    if (p->rate > 0 && tally_pace(&r->tally) != 0) {
+        snprintf(r->err, RUN_ERR_LEN, "out of memory for the histograms");
+        return -1;
+    }
     getrusage(RUSAGE_SELF, &before);
     t0 = run_now_ns();
     r->start_ns = t0;

@@ -19,7 +19,11 @@ typedef struct {
     uint64_t chunk;             /* C: threads-recreate and threads-reuse */
     uint64_t connections;       /* async: connections to the target at most */
     uint64_t in_flight;         /* async: transfers in the multi at once; 0: all N */
-    uint64_t timeout_ms;        /* per request, connect included */
+    uint64_t timeout_ms;        /* per request, connect included; with a rate, counted
+                                   from the request's due time */
+    double rate;                /* open loop: requests per second on a fixed schedule
+                                   (agent/pace.h); 0: closed loop, as fast as it goes */
+    double duration_s;          /* with a rate: requests = rate x duration_s */
     char base_url[REQ_URL_MAX]; /* derived by run_params_finish */
 } run_params_t;
 
@@ -29,6 +33,7 @@ typedef struct {
     uint64_t wall_ns;         /* CLOCK_MONOTONIC around the strategy */
     uint64_t user_ns, sys_ns; /* getrusage(RUSAGE_SELF) difference */
     uint64_t threads;         /* threads that made requests (1 for async) */
+    uint64_t pace_start_ns;   /* with a rate: when request 0 fell due (pace_init) */
     char err[RUN_ERR_LEN];    /* why the strategy could not run */
 } run_result_t;
 
@@ -44,7 +49,8 @@ void run_result_close(run_result_t *r);
 
 /* Runs s with p and measures it into r (initialised by the caller). -1 when
  * the strategy could not run (r->err says why); failed requests are not an
- * error here, they are counted in r->tally. */
+ * error here, they are counted in r->tally. With p->rate, r->tally keeps the
+ * open-loop histograms too (tally_pace). */
 int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r);
 
 /* CLOCK_MONOTONIC in ns. */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* Enough for curl_easy_perform on a numeric host; threads-map starts N of
  * them. Sanitizers grow frames several times. */
@@ -22,8 +24,9 @@ static worker_t *worker_new(const run_params_t *params, char *err)
         snprintf(err, RUN_ERR_LEN, "out of memory for a worker");
         return NULL;
     }
-    if (tally_init(&w->tally) != 0) {
+    if (tally_init(&w->tally) != 0 || (params->rate > 0 && tally_pace(&w->tally) != 0)) {
         snprintf(err, RUN_ERR_LEN, "out of memory for a histogram");
+        tally_close(&w->tally);
         free(w);
         return NULL;
     }
@@ -136,6 +139,38 @@ int worker_spawn(pthread_t *t, int detached, void *(*fn)(void *), void *arg, uin
         return -1;
     }
     return 0;
+}
+
+static void lower_limit(uint64_t *limit, const char **what, uint64_t v, const char *name)
+{
+    if (v < *limit) {
+        *limit = v;
+        *what = name;
+    }
+}
+
+static uint64_t read_u64_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    unsigned long long v = 0;
+
+    if (f == NULL) return UINT64_MAX;
+    if (fscanf(f, "%llu", &v) != 1) v = ULLONG_MAX;
+    fclose(f);
+    return v;
+}
+
+uint64_t worker_thread_limit(const char **what)
+{
+    uint64_t limit = UINT64_MAX;
+    struct rlimit rl;
+
+    *what = "no known limit";
+    lower_limit(&limit, what, read_u64_file("/proc/sys/kernel/threads-max"), "kernel.threads-max");
+    lower_limit(&limit, what, read_u64_file("/proc/sys/kernel/pid_max"), "kernel.pid_max");
+    if (geteuid() != 0 && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        lower_limit(&limit, what, (uint64_t)rl.rlim_cur, "ulimit -u");
+    return limit;
 }
 
 void worker_latch_init(worker_latch_t *l, uint64_t count)

@@ -54,6 +54,11 @@ void worker_pool_merge(worker_pool_t *p, tally_t *t);
 int worker_spawn(pthread_t *t, int detached, void *(*fn)(void *), void *arg, uint64_t index,
                  uint64_t total, char *err);
 
+/* The most threads the system lets this process have at once, as far as
+ * it says: the least of kernel.threads-max, kernel.pid_max and (but for
+ * root) ulimit -u; what names the limit that binds. */
+uint64_t worker_thread_limit(const char **what);
+
 /* A counter the main thread can wait on until it reaches zero. */
 typedef struct {
     pthread_mutex_t lock;

@@ -2,7 +2,8 @@
  * mapping a constructor over the numbers (the seed's map(create_task,
  * range(N))), then handed to the same loop. Kept for parity: the only
  * difference is that every request exists, URL built, before the first one
- * starts. */
+ * starts. With a rate, each is handed to the loop when it falls due, as in
+ * async-for. */
 #include "async.h"
 #include "request.h"
 #include "strategy.h"
@@ -28,6 +29,7 @@ static int run(const run_params_t *p, run_result_t *r)
     transfer_t *ts = calloc(p->requests, sizeof *ts);
     char *urls = calloc(p->requests, stride);
     async_t *a = NULL;
+    pace_t pace;
     int rc = -1;
 
     if (ts == NULL || urls == NULL) {
@@ -39,8 +41,14 @@ static int run(const run_params_t *p, run_result_t *r)
         ts[i] = make_transfer(i, urls + i * stride, stride, p->base_url);
     if ((a = async_new(p, r->err)) == NULL) goto out;
     rc = 0;
-    for (uint64_t i = 0; i < p->requests && rc == 0; i++)
-        rc = async_submit(a, ts[i].number, ts[i].url, r->err);
+    if (p->rate > 0) {
+        pace_init(&pace, p, r);
+        for (uint64_t i = 0; i < p->requests && rc == 0; i++)
+            rc = async_submit_paced(a, &pace, ts[i].number, ts[i].url, r->err);
+    } else {
+        for (uint64_t i = 0; i < p->requests && rc == 0; i++)
+            rc = async_submit(a, ts[i].number, ts[i].url, r->err);
+    }
     if (rc == 0) rc = async_drain(a, r->err);
     r->threads = 1;
     async_merge(a, &r->tally);

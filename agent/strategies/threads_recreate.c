@@ -2,7 +2,14 @@
  * one blocking request, and join them all before the next chunk; the seed
  * made a new ThreadPoolExecutor(C) per chunk and shut it down. Thread j of
  * every chunk uses worker j, so a connection outlives its thread and is
- * reused by thread j of the next chunk. */
+ * reused by thread j of the next chunk.
+ *
+ * With a rate, the chunks are chunks of C due requests: C new threads each
+ * sleep until their request is due and make it, and the next chunk's
+ * threads start only when the slowest of this chunk is joined. A request
+ * slower than the chunk's span (C / rate) therefore delays the whole next
+ * chunk: its lateness and corrected latency show what this model costs. */
+#include "pace.h"
 #include "strategy.h"
 #include "workers.h"
 
@@ -11,24 +18,28 @@
 typedef struct {
     worker_t *w;
     uint64_t number;
+    const pace_t *pace; /* with a rate, else NULL */
 } job_t;
 
 static void *do_job(void *arg)
 {
     job_t *job = arg;
 
-    req_perform(&job->w->req, job->number, &job->w->tally);
+    if (job->pace != NULL)
+        pace_perform(job->pace, &job->w->req, job->number, &job->w->tally);
+    else
+        req_perform(&job->w->req, job->number, &job->w->tally);
     return NULL;
 }
 
 /* One chunk: numbers base .. base+m-1 on m new threads, joined. */
 static int run_chunk(worker_pool_t *pool, pthread_t *tids, job_t *jobs, uint64_t base, uint64_t m,
-                     uint64_t n, char *err)
+                     uint64_t n, const pace_t *pace, char *err)
 {
     uint64_t started = 0;
 
     for (; started < m; started++) {
-        jobs[started] = (job_t){pool->all[started], base + started};
+        jobs[started] = (job_t){pool->all[started], base + started, pace};
         if (worker_spawn(&tids[started], 0, do_job, &jobs[started], base + started, n, err) != 0)
             break;
     }
@@ -43,6 +54,7 @@ static int run(const run_params_t *p, run_result_t *r)
     pthread_t *tids = calloc(c, sizeof *tids);
     job_t *jobs = calloc(c, sizeof *jobs);
     worker_pool_t pool;
+    pace_t pace;
     int rc = -1;
 
     if (tids == NULL || jobs == NULL || worker_pool_init(&pool, p, c, r->err) != 0) {
@@ -53,8 +65,10 @@ static int run(const run_params_t *p, run_result_t *r)
     }
     if (worker_pool_fill(&pool, c, r->err) == 0) {
         rc = 0;
+        if (p->rate > 0) pace_init(&pace, p, r);
         for (uint64_t base = 0; base < n && rc == 0; base += c)
-            rc = run_chunk(&pool, tids, jobs, base, n - base < c ? n - base : c, n, r->err);
+            rc = run_chunk(&pool, tids, jobs, base, n - base < c ? n - base : c, n,
+                           p->rate > 0 ? &pace : NULL, r->err);
     }
     r->threads = n;
     worker_pool_merge(&pool, &r->tally);

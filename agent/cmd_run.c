@@ -193,12 +193,9 @@ static int finish_rate(run_params_t *p, unsigned seen, char *err)
                  "duration)");
         return -1;
     }
-    n = ceil(p->rate * p->duration_s - 1e-9); /* 0.1 x 30 is 3.0000000000000004 */
-    if (n < 1) {
-        snprintf(err, OPT_ERR_LEN, "--rate %g x --duration %g is less than one request", p->rate,
-                 p->duration_s);
-        return -1;
-    }
+    /* request 0 is due at 0 < S, so n >= 1; 0.1 x 30 is 3.0000000000000004 */
+    n = ceil(p->rate * p->duration_s - 1e-9);
+    if (n < 1) n = 1;
     if (n > REQUESTS_MAX) {
         snprintf(err, OPT_ERR_LEN, "--rate %g x --duration %g is %.0f requests, more than %d",
                  p->rate, p->duration_s, n, REQUESTS_MAX);

@@ -153,6 +153,48 @@ static void test_help(void **state)
     assert_int_equal(parse("async-for", "-h", NULL), CMD_RUN_EXIT);
 }
 
+static void test_rate(void **state)
+{
+    assert_int_equal(parse("async-for", "--rate", "2000", "--duration", "2", NULL), CMD_RUN_OK);
+    assert_true(g_opts.params.rate == 2000.0);
+    assert_true(g_opts.params.duration_s == 2.0);
+    assert_int_equal(g_opts.params.requests, 4000); /* due at i/R < S */
+    assert_int_equal(parse("async-for", "--rate=0.1", "--duration=30", NULL), CMD_RUN_OK);
+    assert_int_equal(g_opts.params.requests, 3); /* not 4: 0.1 x 30 is 3.0000000000000004 */
+    assert_int_equal(parse("threads-map", "--rate", "3", "--duration", "0.5", NULL), CMD_RUN_OK);
+    assert_int_equal(g_opts.params.requests, 2); /* due at 0 and 1/3 s */
+    assert_int_equal(parse("threads-map", "--rate", "0.001", "--duration", "0.001", NULL),
+                     CMD_RUN_OK);
+    assert_int_equal(g_opts.params.requests, 1); /* request 0 is always due */
+    assert_int_equal(parse("threads-reuse", "-r", "10", NULL), CMD_RUN_OK);
+    assert_true(g_opts.params.rate == 0.0); /* closed loop by default */
+    assert_null(g_opts.export_hdr);
+    assert_int_equal(parse("threads-reuse", "--export-hdr", "/tmp/x.hdr", NULL), CMD_RUN_OK);
+    assert_string_equal(g_opts.export_hdr, "/tmp/x.hdr");
+}
+
+static void test_rate_errors(void **state)
+{
+    assert_int_equal(parse("async-for", "--rate", "100", NULL), CMD_RUN_ERROR);
+    assert_non_null(strstr(g_err, "--rate needs --duration"));
+    assert_int_equal(parse("async-for", "--duration", "1", NULL), CMD_RUN_ERROR);
+    assert_non_null(strstr(g_err, "--duration needs --rate"));
+    assert_int_equal(parse("async-for", "-r", "5", "--rate", "1", "--duration", "1", NULL),
+                     CMD_RUN_ERROR);
+    assert_non_null(strstr(g_err, "--requests and --rate exclude each other"));
+    assert_int_equal(parse("async-for", "--rate", "0", "--duration", "1", NULL), CMD_RUN_ERROR);
+    assert_non_null(strstr(g_err, "--rate"));
+    assert_int_equal(parse("async-for", "--rate", "fast", "--duration", "1", NULL), CMD_RUN_ERROR);
+    assert_non_null(strstr(g_err, "--rate"));
+    assert_int_equal(parse("async-for", "--rate", "10", "--duration", "-1", NULL), CMD_RUN_ERROR);
+    assert_non_null(strstr(g_err, "--duration"));
+    assert_int_equal(parse("async-for", "--rate", "1000000", "--duration", "86400", NULL),
+                     CMD_RUN_ERROR);
+    assert_non_null(strstr(g_err, "more than 100000000"));
+    assert_int_equal(parse("async-for", "--export-hdr", "", NULL), CMD_RUN_ERROR);
+    assert_non_null(strstr(g_err, "--export-hdr"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +205,8 @@ int main(void)
         cmocka_unit_test_setup(test_bad_numbers_name_the_flag, setup),
         cmocka_unit_test_setup(test_strategy_errors_list_the_valid_ones, setup),
         cmocka_unit_test_setup(test_help, setup),
+        cmocka_unit_test_setup(test_rate, setup),
+        cmocka_unit_test_setup(test_rate_errors, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

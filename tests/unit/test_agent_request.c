@@ -142,6 +142,41 @@ static void test_tally_and_exit_code(void **state)
     tally_close(&a);
 }
 
+/* Open loop: corrected latency from the due time, service time from the
+ * send, lateness between them; a request never sent is a timeout counted
+ * only in the corrected view; merging keeps all of it. */
+static void test_tally_paced(void **state)
+{
+    tally_t a, b;
+
+    assert_int_equal(tally_init(&a), 0);
+    assert_int_equal(tally_init(&b), 0);
+    assert_null(a.service); /* closed loop: nothing extra */
+    assert_int_equal(tally_pace(&a), 0);
+    assert_int_equal(tally_pace(&a), 0); /* idempotent */
+    assert_int_equal(tally_pace(&b), 0);
+    /* due at 1 s, sent 2 ms late, answered 3 ms after the send */
+    tally_record_paced(&a, REQ_OK, 1000000000, 1002000000, 1005000000, 140, 1);
+    tally_record_paced(&a, REQ_OK, 1000500000, 1000500000, 1000600000, 140, 0);
+    tally_record_expired(&b, 2000000000, 2300000000u);
+    assert_int_equal(hist_max(a.latency), 5000000);
+    assert_int_equal(hist_max(a.service), 3000000);
+    assert_int_equal(hist_max(a.lateness), 2000000);
+    assert_int_equal(hist_min(a.lateness), 0);
+    assert_int_equal(a.last_ns, 1005000000);
+    tally_merge(&a, &b);
+    assert_int_equal(tally_total(&a), 3);
+    assert_int_equal(a.count[REQ_TIMEOUT], 1);
+    assert_int_equal(a.expired, 1);
+    assert_int_equal(hist_count(a.latency), 3);
+    assert_int_equal(hist_max(a.latency), 300000000);
+    assert_int_equal(hist_count(a.service), 2); /* never sent: no service time */
+    assert_int_equal(hist_count(a.lateness), 2);
+    assert_int_equal(a.last_ns, 1005000000); /* an expiry is no completion */
+    tally_close(&a);
+    tally_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_body_bad),      cmocka_unit_test(test_classify_transport),
         cmocka_unit_test(test_classify_http), cmocka_unit_test(test_outcome_names),
         cmocka_unit_test(test_urls),          cmocka_unit_test(test_tally_and_exit_code),
+        cmocka_unit_test(test_tally_paced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

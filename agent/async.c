@@ -478,7 +478,10 @@ int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char 
         now = run_now_ns();
         if (pace_expire(s, due, now, &a->tally)) return async_error(a, err);
         if (now >= due && a->nidle > 0) break;
-        if (now < due && pace_arm(a, due, err) != 0) return -1;
+        /* at most PACE_SLICE_NS ahead, so that run_abort_set is seen */
+        if (now < due &&
+            pace_arm(a, due - now > PACE_SLICE_NS ? now + PACE_SLICE_NS : due, err) != 0)
+            return -1;
         if (async_step(a, err) != 0) return -1;
     }
     r = a->idle[--a->nidle];

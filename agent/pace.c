@@ -2,8 +2,6 @@
 
 #include <time.h>
 
-#define PACE_SLICE_NS 50000000u /* longest sleep between two looks at run_aborted */
-
 void pace_init(pace_t *s, const run_params_t *p, run_result_t *r)
 {
     s->start_ns = run_now_ns();

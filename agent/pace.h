@@ -14,6 +14,9 @@
 
 #include <stdint.h>
 
+/* The longest a waiting strategy sleeps between two looks at run_aborted. */
+#define PACE_SLICE_NS 50000000u
+
 typedef struct {
     uint64_t start_ns; /* when request 0 falls due */
     double rate;       /* requests per second */

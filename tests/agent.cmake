@@ -8,3 +8,7 @@ fb_unit(test_agent_cli agentcore)
 fb_integration(test_agent_run 900)
 # The threaded strategies also run under ThreadSanitizer (scripts/test.sh).
 set_tests_properties(integration.test_agent_run PROPERTIES LABELS "integration;tsan")
+# Open-loop runs (--rate): the schedule, a frozen target, timeouts from the
+# due time, --export-hdr. About a minute on a plain build.
+fb_integration(test_agent_rate 900)
+set_tests_properties(integration.test_agent_rate PROPERTIES LABELS "integration;tsan")

@@ -188,6 +188,15 @@ static curl_socket_t on_open(void *clientp, curlsocktype purpose, struct curl_so
     async_sock_t *s;
 
     if (fd == CURL_SOCKET_BAD) return fd; /* curl reports errno as a connect error */
+    if ((s = owned_get(a, fd)) != NULL) {
+        /* The last socket with this number was closed without on_close:
+         * libcurl 7.88 to 8.1 close a socket whose connect was cut short
+         * (by a timeout) without CURLOPT_CLOSESOCKETFUNCTION (fixed in 8.2,
+         * curl PR 11439). Its watcher would make uv_poll_init_socket fail
+         * with EEXIST. */
+        a->owned[fd] = NULL;
+        watcher_close(s);
+    }
     if ((s = watcher_new(a, fd, 1)) == NULL) {
         close(fd);
         return CURL_SOCKET_BAD;

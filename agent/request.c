@@ -109,8 +109,11 @@ void req_start_due(req_t *r, uint64_t number, const char *url, uint64_t due_ns, 
     r->due_ns = due_ns;
     r->paced = 1;
     now = r->start_ns;
-    /* whole ms, rounded up: the transfer never ends before the deadline */
-    ms = deadline > now ? (long)((deadline - now + 999999u) / 1000000u) : 1;
+    /* whole ms, rounded up; at least 2: libcurl 7.88's multi interface
+     * gives a 1 ms timeout about 200 ms (its 1 ms expiry fires while the
+     * transfer is connecting, and the next one it sets is 200 ms away) */
+    ms = deadline > now ? (long)((deadline - now + 999999u) / 1000000u) : 2;
+    if (ms < 2) ms = 2;
     curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, ms);
 }
 

@@ -60,8 +60,8 @@ void req_close(req_t *r);
 void req_start(req_t *r, uint64_t number, const char *url);
 /* req_start for a request of an open-loop run that fell due at due_ns: its
  * latency counts from due_ns, and its transfer may take until due_ns +
- * timeout_ms (the caller checked that this is still ahead; at least 1 ms
- * is given). */
+ * timeout_ms (the caller checked that this is still ahead; at least 2 ms
+ * are given). */
 void req_start_due(req_t *r, uint64_t number, const char *url, uint64_t due_ns,
                    uint64_t timeout_ms);
 /* Classifies the finished transfer and counts it, its latency, bytes and

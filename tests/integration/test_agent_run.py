@@ -206,6 +206,18 @@ class TestFailures(AgentCase):
                 self.assertLess(elapsed, bound, f"{strategy} took {elapsed:.2f} s")
                 self.assertGreaterEqual(rec["latency"]["min"], timeout_ms * 1e6 * 0.9)
 
+    def test_timeouts_that_cut_connects_short(self):
+        """2 ms timeouts against a stalled server cut some connects short;
+        libcurl 7.88 then closes the socket without the agent's close
+        callback and the next socket gets the same number. The event loop
+        must drop the stale watcher (it failed with EEXIST from
+        uv_poll_init_socket before)."""
+        _, target = self.target("--fault", "stall:1")
+        for strategy in ("async-for", "async-map"):
+            with self.subTest(strategy=strategy):
+                rec = self.run_json(strategy, target, 2000, 1, "--timeout", "2", expect=2)
+                self.assert_all_failed_as(rec, 2000, "timeout")
+
     def test_fractional_faults(self):
         n = 400
         _, target = self.target("--fault", "wrong-result:0.25", "--fault", "status-500:0.25",

@@ -71,12 +71,18 @@ while (($#)); do
   *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
-[[ "$RATE" =~ ^[1-9][0-9]*$ ]] && ((RATE <= 100000)) || die "--rate: '$RATE' is not in 1..100000"
-[[ "$DURATION" =~ ^[1-9][0-9]*$ ]] && ((DURATION <= 600)) || die "--duration: '$DURATION' is not in 1..600 s"
-[[ "$CONC" =~ ^[1-9][0-9]*$ ]] && ((CONC <= 10000)) || die "--concurrency: '$CONC' is not in 1..10000"
-[[ "$FREEZE" =~ ^[0-9]+$ ]] && ((FREEZE < DURATION * 1000)) || die "--freeze: '$FREEZE' is not in 0..duration"
-[[ "$DELAY" =~ ^[0-9]+$ ]] && ((DELAY <= 10000)) || die "--delay: '$DELAY' is not in 0..10000 ms"
-[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds: '$ROUNDS' is not a positive integer"
+# in_range NAME VALUE MIN MAX: VALUE is a decimal integer in MIN..MAX.
+in_range() {
+  if ! [[ "$2" =~ ^(0|[1-9][0-9]*)$ ]] || (($2 < $3 || $2 > $4)); then
+    die "$1: '$2' is not an integer in $3..$4"
+  fi
+}
+in_range --rate "$RATE" 1 100000
+in_range --duration "$DURATION" 1 600
+in_range --concurrency "$CONC" 1 10000
+in_range --freeze "$FREEZE" 0 $((DURATION * 1000 - 1))
+in_range --delay "$DELAY" 0 10000
+in_range --rounds "$ROUNDS" 1 1000
 IFS=, read -r -a STRATS <<<"$STRATEGIES"
 for s in "${STRATS[@]}"; do
   case "$s" in

@@ -41,9 +41,9 @@ void tally_record_paced(tally_t *t, req_outcome_t o, uint64_t due, uint64_t sent
     if (done > t->last_ns) t->last_ns = done;
 }
 
-void tally_record_expired(tally_t *t, uint64_t due, uint64_t now)
+void tally_record_expired(tally_t *t, uint64_t timeout_ns)
 {
-    tally_record(t, REQ_TIMEOUT, now > due ? now - due : 0, 0, 0);
+    tally_record(t, REQ_TIMEOUT, timeout_ns, 0, 0);
     t->expired++;
 }
 

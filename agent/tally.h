@@ -36,9 +36,10 @@ void tally_record(tally_t *t, req_outcome_t o, uint64_t latency_ns, uint64_t byt
  * sent when it was sent, done when it finished (CLOCK_MONOTONIC ns). */
 void tally_record_paced(tally_t *t, req_outcome_t o, uint64_t due, uint64_t sent, uint64_t done,
                         uint64_t bytes, uint64_t connects);
-/* A request never sent: its --timeout ran out at now while it waited for
- * the client. A timeout, with latency now - due; no service time. */
-void tally_record_expired(tally_t *t, uint64_t due, uint64_t now);
+/* A request never sent: its --timeout ran out while it waited for the
+ * client. A timeout whose latency is that timeout (as for one sent); no
+ * service time. */
+void tally_record_expired(tally_t *t, uint64_t timeout_ns);
 /* Adds src into dst (the open-loop parts when both have them). */
 void tally_merge(tally_t *dst, const tally_t *src);
 uint64_t tally_total(const tally_t *t);

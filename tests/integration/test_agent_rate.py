@@ -5,8 +5,9 @@ target does, and measure latency both from each request's due time
 (corrected for coordinated omission) and from its actual send (service
 time).  Checked here:
 
-* the rate is held: N = R x S requests exactly, all passing, the achieved
-  rate within 5 % of R, and a run never faster than its schedule;
+* the rate is held: N = R x S requests exactly (2000/s for 5 s), all
+  passing, the achieved rate within 5 % of R, and a run never faster than
+  its schedule;
 * a target frozen (SIGSTOP, then SIGCONT) for half a second in the middle
   of a run shows in the corrected latency in full.  With a bounded number
   of threads or connections (threads-recreate, threads-reuse, async-*:
@@ -47,7 +48,10 @@ BOUNDED = ["threads-recreate", "threads-reuse", "async-for", "async-map"]
 ASYNC = {"async-for", "async-map"}
 READY = r"^target-server: listening on http://\S+:(?P<port>\d+) "
 RATE = 2000       # requests per second
-DURATION = 2      # seconds
+DURATION = 2      # seconds (the freeze and timeout tests)
+# The rate test runs longer: a machine busy with other jobs can delay the
+# last completions by 100 ms or more, which is 5 % of 2 s but 2 % of 5 s.
+RATE_DURATION = 5
 FREEZE = 0.5      # seconds the target is stopped
 CONC = 20         # -c / --connections in the freeze test
 REPEAT = int(os.environ.get("FB_RATE_REPEAT", "1"))
@@ -120,11 +124,11 @@ class RateCase(fbtest.FbTestCase):
 class TestRateIsHeld(RateCase):
     def test_every_strategy_holds_the_rate(self):
         _, target = self.target()
-        n = RATE * DURATION
+        n = RATE * RATE_DURATION
         for _ in range(REPEAT):
             for strategy in STRATEGIES:
                 with self.subTest(strategy=strategy):
-                    rec = self.run_rate(strategy, target, RATE, DURATION)
+                    rec = self.run_rate(strategy, target, RATE, RATE_DURATION)
                     r = rec["rate"]
                     print(f"\n  {strategy}: achieved {r['achieved']:.1f}/s of {RATE}, "
                           f"corrected p50/p99 {rec['latency']['p50'] / 1e6:.3f}/"
@@ -135,7 +139,7 @@ class TestRateIsHeld(RateCase):
                     self.assertEqual(rec["ok"], n, rec["failures"])
                     self.assertEqual(r["never_sent"], 0)
                     self.assertEqual(r["target"], RATE)
-                    self.assertEqual(r["duration_s"], DURATION)
+                    self.assertEqual(r["duration_s"], RATE_DURATION)
                     self.check_counts(rec, n)
                     self.check_corrected_dominates(rec)
                     self.assertLess(abs(r["achieved"] - RATE), 0.05 * RATE, r)
@@ -225,7 +229,7 @@ class TestTimeoutFromDue(RateCase):
                 self.check_counts(rec, n)
                 # corrected latency of a timeout: its --timeout from the due time
                 # (curl counts whole ms, so up to 1 ms early; a loaded machine
-                # wakes late)
+                # wakes late); a request never sent counts its --timeout
                 self.assertGreaterEqual(rec["latency"]["min"], (timeout_ms - 1) * 1e6)
                 self.assertLess(rec["latency"]["max"], (timeout_ms + 200 * fbtest.SLOW) * 1e6,
                                 brief(rec["latency"]))

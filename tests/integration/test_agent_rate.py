@@ -15,8 +15,8 @@ time).  Checked here:
   wait for it in their service time; the requests that fell due meanwhile
   wait in the client, so only the corrected view sees them.  threads-map
   starts a thread per request at its due time, so it keeps sending into the
-  frozen target: there the service time sees the freeze as well, and the
-  agent stays on schedule (small lateness);
+  frozen target: there the service time sees the freeze as well, and on a
+  plain build the agent stays on schedule (small lateness);
 * a request's --timeout counts from its due time, so a run against a
   stalled target ends by S + --timeout, and requests that cannot be sent in
   time are counted as timeouts without being sent;
@@ -196,12 +196,16 @@ class TestFreeze(RateCase):
         self.assertGreaterEqual(lat["p90"], tail, brief(lat))
         if strategy == "threads-map":
             # It sent each request at its due time, into the frozen target:
-            # the service time saw the freeze too, and most requests went out
-            # on time (a thread and a connection per request cost a loaded
-            # machine some lateness, far less than the freeze).
+            # the service time saw the freeze too.
             self.assertGreaterEqual(n_srv, 0.5 * RATE * frozen)
             self.assertGreaterEqual(srv["max"], 0.8 * frozen * 1e9, brief(srv))
-            self.assertLess(late["p90"], tail, brief(late))
+            # And most requests went out on time: a thread and a connection
+            # per request cost some lateness, far less than the freeze. Not
+            # under sanitizers: there the ~1000 threads that end together at
+            # the thaw (thread exit is several times dearer) starve the thread
+            # that starts the next ones, and the rest of the run goes out late.
+            if not fbtest.SANITIZE:
+                self.assertLess(late["p90"], tail, brief(late))
         else:
             # At most CONC requests were in flight when the target froze; the
             # rest waited in the client, where only the corrected view counts

@@ -5,8 +5,8 @@ target does, and measure latency both from each request's due time
 (corrected for coordinated omission) and from its actual send (service
 time).  Checked here:
 
-* the rate is held: N = R x S requests exactly (2000/s for 5 s), all
-  passing, the achieved rate within 5 % of R, and a run never faster than
+* the rate is held: N = R x S requests exactly (2000/s for 5 s; 500/s
+  under ThreadSanitizer), all passing, the achieved rate within 5 % of R, and a run never faster than
   its schedule;
 * a target frozen (SIGSTOP, then SIGCONT) for half a second in the middle
   of a run shows in the corrected latency in full.  With a bounded number
@@ -47,7 +47,10 @@ STRATEGIES = ["threads-recreate", "threads-reuse", "threads-map", "async-for", "
 BOUNDED = ["threads-recreate", "threads-reuse", "async-for", "async-map"]
 ASYNC = {"async-for", "async-map"}
 READY = r"^target-server: listening on http://\S+:(?P<port>\d+) "
-RATE = 2000       # requests per second
+# Requests per second. ThreadSanitizer makes starting a thread so dear that
+# threads-recreate (a thread per request) and threads-map fall behind 2000/s
+# on 2 CPUs; the race checks need the code paths, not the rate.
+RATE = 500 if fbtest.SANITIZE == "thread" else 2000
 DURATION = 2      # seconds (the freeze and timeout tests)
 # The rate test runs longer: a machine busy with other jobs can delay the
 # last completions by 100 ms or more, which is 5 % of 2 s but 2 % of 5 s.

@@ -31,15 +31,16 @@ static void print_causes(FILE *out, const tally_t *t)
     if (sep[0] == ',') fputc(')', out);
 }
 
-/* An open-loop run: requests sent and finished per second, from the
- * schedule's start to the last completion. */
-static double achieved_rate(const run_result_t *r)
+/* An open-loop run: requests sent and finished per second, over the
+ * schedule's S seconds or, when the last one finished later, until then. */
+static double achieved_rate(const run_params_t *p, const run_result_t *r)
 {
     const tally_t *t = &r->tally;
+    uint64_t span = (uint64_t)(p->duration_s * 1e9);
 
-    return t->last_ns > r->pace_start_ns
-               ? per_second(tally_total(t) - t->expired, t->last_ns - r->pace_start_ns)
-               : 0.0;
+    if (t->last_ns > r->pace_start_ns && t->last_ns - r->pace_start_ns > span)
+        span = t->last_ns - r->pace_start_ns;
+    return per_second(tally_total(t) - t->expired, span);
 }
 
 static double ms(uint64_t ns)
@@ -56,7 +57,7 @@ void report_line(FILE *out, const strategy_t *s, const run_params_t *p, const ru
     if (s->uses_connections) fprintf(out, " K=%llu", (unsigned long long)p->connections);
     if (p->rate > 0) fprintf(out, " at %g/s for %g s", p->rate, p->duration_s);
     fprintf(out, ": %.4f s, %.0f req/s", secs(r->wall_ns),
-            p->rate > 0 ? achieved_rate(r) : per_second(tally_total(t), r->wall_ns));
+            p->rate > 0 ? achieved_rate(p, r) : per_second(tally_total(t), r->wall_ns));
     fprintf(out, ", ok %llu, failed %llu", (unsigned long long)t->count[REQ_OK],
             (unsigned long long)tally_failed(t));
     print_causes(out, t);
@@ -154,7 +155,7 @@ static json_t *versions_json(void)
 static json_t *rate_json(const run_params_t *p, const run_result_t *r)
 {
     json_t *o = json_object();
-    int bad = set_real(o, "target", p->rate) | set_real(o, "achieved", achieved_rate(r)) |
+    int bad = set_real(o, "target", p->rate) | set_real(o, "achieved", achieved_rate(p, r)) |
               set_real(o, "duration_s", p->duration_s) | set_u64(o, "never_sent", r->tally.expired);
 
     return complete(o, bad);

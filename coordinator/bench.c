@@ -209,8 +209,48 @@ void bench_set_init(bench_set_t *s)
     memset(s, 0, sizeof *s);
 }
 
+static int measured(const bench_t *b)
+{
+    for (size_t i = 0; i < b->nruns; i++)
+        if (b->runs[i].measured) return 1;
+    return 0;
+}
+
+int bench_set_view(const bench_set_t *s, bench_set_t *view)
+{
+    size_t m = s->nbench ? s->nbench : 1;
+
+    *view = *s;
+    view->view = 1;
+    view->nbench = view->nleft_out = 0;
+    view->benches = malloc(m * sizeof *view->benches);
+    view->left_out = malloc(m * sizeof *view->left_out);
+    if (view->benches == NULL || view->left_out == NULL) {
+        bench_set_view_close(view);
+        return -1;
+    }
+    view->cap = m;
+    for (size_t i = 0; i < s->nbench; i++)
+        if (measured(s->benches[i]))
+            view->benches[view->nbench++] = s->benches[i];
+        else
+            view->left_out[view->nleft_out++] = s->benches[i];
+    return 0;
+}
+
+void bench_set_view_close(bench_set_t *view)
+{
+    free(view->benches);
+    free(view->left_out);
+    memset(view, 0, sizeof *view);
+}
+
 void bench_set_close(bench_set_t *s)
 {
+    if (s->view) {
+        bench_set_view_close(s);
+        return;
+    }
     for (size_t i = 0; i < s->nbench; i++)
         bench_free(&s->benches[i]);
     free(s->benches);

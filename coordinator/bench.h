@@ -74,13 +74,19 @@ typedef struct {    /* one agent's facts, as its WELCOME told them */
 } bench_host_t;
 
 typedef struct {
-    bench_t **benches; /* owned: bench_set_close frees them */
+    bench_t **benches; /* owned: bench_set_close frees them (a view borrows) */
     size_t nbench, cap;
+    bench_t **left_out; /* a view's: the benchmarks it leaves out, borrowed */
+    size_t nleft_out;
+    int view;
     bench_host_t *agents; /* owned copies, in the order of bench_agent_run_t */
     size_t nagents;
     char target[256]; /* HOST:PORT */
     char date[64];    /* ISO 8601, when the matrix started */
     char mode[16];    /* "lockstep" or "serial" */
+    char order[16];   /* "interleave", "shuffle" or "sequential" */
+    uint64_t seed;    /* shuffle's, when seeded */
+    int seeded;
     unsigned warmup;
 } bench_set_t;
 
@@ -130,6 +136,13 @@ void bench_table_close(bench_table_t *t);
 void bench_set_init(bench_set_t *s);
 /* Frees every benchmark and host; s is empty and reusable afterwards. */
 void bench_set_close(bench_set_t *s);
+/* view: the benchmarks of s with at least one measured run, and in
+ * view->left_out the others, both borrowed from s (which must outlive the
+ * view), with s's facts. What the exports show: hyperfine's scripts cannot
+ * read a result without a time. -1 when out of memory. */
+int bench_set_view(const bench_set_t *s, bench_set_t *view);
+/* Frees what a view holds (never the benchmarks). */
+void bench_set_view_close(bench_set_t *view);
 /* Takes ownership of b, also on failure (-1: out of memory, b freed). */
 int bench_set_add(bench_set_t *s, bench_t *b);
 /* Copies h. -1 when out of memory. */

@@ -198,6 +198,19 @@ static json_t *host_json(const bench_host_t *h)
                      "version", h->version);
 }
 
+/* The benchmarks a view left out: no measured run, so no result. */
+static json_t *left_out_json(const bench_set_t *set)
+{
+    json_t *a = json_array();
+    int rc = a ? 0 : -1;
+
+    for (size_t i = 0; rc == 0 && i < set->nleft_out; i++)
+        rc = json_array_append_new(a, json_pack("{s:s, s:I}", "command", set->left_out[i]->command,
+                                                "runs", (json_int_t)set->left_out[i]->nruns));
+    if (rc != 0) json_decref(a);
+    return rc == 0 ? a : NULL;
+}
+
 static json_t *top_json(const bench_set_t *set)
 {
     json_t *agents = json_array();
@@ -209,9 +222,11 @@ static json_t *top_json(const bench_set_t *set)
         json_decref(agents);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "version", FB_VERSION, "target", set->target,
-                     "date", set->date, "mode", set->mode, "warmup", (json_int_t)set->warmup,
-                     "agents", agents);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o}", "version", FB_VERSION,
+                     "target", set->target, "date", set->date, "mode", set->mode, "order",
+                     set->order[0] ? set->order : "sequential", "seed",
+                     set->seeded ? json_integer((json_int_t)set->seed) : json_null(), "warmup",
+                     (json_int_t)set->warmup, "agents", agents, "unfinished", left_out_json(set));
 }
 
 static json_t *root_json(const bench_set_t *set, const bench_table_t *t)

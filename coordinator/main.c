@@ -63,7 +63,24 @@ static void set_meta(bench_set_t *set, const opts_t *o)
     snprintf(set->target, sizeof set->target, strchr(o->target_host, ':') ? "[%s]:%d" : "%s:%d",
              o->target_host, o->target_port);
     snprintf(set->mode, sizeof set->mode, "%s", o->mode == MODE_SERIAL ? "serial" : "lockstep");
+    snprintf(set->order, sizeof set->order, "%s", order_name(o->order));
+    set->seed = o->seed;
+    set->seeded = o->order == ORDER_SHUFFLE;
     set->warmup = o->warmup;
+}
+
+/* shuffle with no --seed: one at random, written into the journal's command
+ * line so that --resume keeps the order. */
+static void pick_seed(opts_t *o)
+{
+    struct timespec ts;
+
+    if (o->seed_set || o->order != ORDER_SHUFFLE) return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    o->seed = (((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+               ((uint64_t)getpid() << 40)) &
+              INT64_MAX; /* JSON integers are signed */
+    o->seed_set = 1;
 }
 
 /* coordinator keygen PREFIX */
@@ -118,7 +135,19 @@ static int open_journal(runner_t *r, opts_t *o, journal_t *j, int argc, char **a
         o->journal = path;
     }
     if (o->resume == NULL) {
-        if (journal_create(j, o->journal, argc, argv, jerr) == 0) return 0;
+        char seed[32], **args = malloc(((size_t)argc + 1) * sizeof *args);
+        if (args == NULL) {
+            snprintf(err, FLEET_ERR_LEN, "out of memory");
+            return -1;
+        }
+        memcpy(args, argv, (size_t)argc * sizeof *argv);
+        if (o->order == ORDER_SHUFFLE) {
+            snprintf(seed, sizeof seed, "--seed=%llu", (unsigned long long)o->seed);
+            args[argc++] = seed; /* a later --seed wins: the one in use */
+        }
+        rc = journal_create(j, o->journal, argc, args, jerr);
+        free(args);
+        if (rc == 0) return 0;
     } else {
         /* a second pass for the runs; o keeps pointing into the first's argv */
         rc = journal_load(o->resume, &runs, jerr);
@@ -157,6 +186,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "coordinator: %s\n", err);
         return 1;
     }
+    pick_seed(&o);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);

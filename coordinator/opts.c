@@ -26,6 +26,12 @@ static const char k_usage[] =
     "  --runs N                    timed runs per benchmark (default 10)\n"
     "  --mode lockstep|serial      all agents at once after one go (default), or one\n"
     "                              agent after another\n"
+    "  --order interleave|shuffle|sequential  when each benchmark's runs are made:\n"
+    "                              spread over the matrix so a drift cancels (default),\n"
+    "                              rounds in a random order, or one benchmark after\n"
+    "                              another\n"
+    "  --seed N                    the random order of --order shuffle (default: random,\n"
+    "                              recorded in the JSON)\n"
     "  --on-agent-loss continue|abort  go on without a lost agent (default) or stop\n"
     "  --heartbeat MS              heartbeat interval (default 1000)\n"
     "  --liveness MS               an agent silent this long is lost (default 5000)\n"
@@ -67,7 +73,9 @@ enum {
     O_RESUME,
     O_KEY,
     O_KNOWN,
-    O_REPORT
+    O_REPORT,
+    O_ORDER,
+    O_SEED
 };
 
 static const struct option k_opts[] = {
@@ -80,6 +88,8 @@ static const struct option k_opts[] = {
     {"warmup", required_argument, NULL, 'w'},
     {"runs", required_argument, NULL, O_RUNS},
     {"mode", required_argument, NULL, O_MODE},
+    {"order", required_argument, NULL, O_ORDER},
+    {"seed", required_argument, NULL, O_SEED},
     {"on-agent-loss", required_argument, NULL, O_LOSS},
     {"heartbeat", required_argument, NULL, O_HB},
     {"liveness", required_argument, NULL, O_LIVE},
@@ -178,6 +188,11 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
         if (parse_choice("--mode", arg, "lockstep", "serial", &choice, err) != 0) return -1;
         o->mode = choice ? MODE_SERIAL : MODE_LOCKSTEP;
         return 0;
+    case O_ORDER:
+        if (order_parse(arg, &o->order) == 0) return 0;
+        snprintf(err, OPT_ERR_LEN, "--order: '%s' is not interleave, shuffle or sequential", arg);
+        return -1;
+    case O_SEED: o->seed_set = 1; return opt_u64("--seed", arg, 0, INT64_MAX, &o->seed, err);
     case O_LOSS:
         if (parse_choice("--on-agent-loss", arg, "continue", "abort", &choice, err) != 0) return -1;
         o->on_loss = choice ? LOSS_ABORT : LOSS_CONTINUE;

@@ -3,6 +3,7 @@
 #define CO_OPTS_H
 
 #include "matrix.h"
+#include "order.h"
 
 #include <stdio.h>
 
@@ -21,6 +22,9 @@ typedef struct {
     matrix_list_t requests, chunks, connections;
     unsigned warmup, runs;
     opts_mode_t mode;
+    order_kind_t order; /* --order: when each benchmark's runs are made */
+    uint64_t seed;      /* --seed: shuffle's; chosen at random when not given */
+    int seed_set;
     opts_loss_t on_loss;
     unsigned heartbeat_ms, liveness_ms, timeout_ms;
     const char *export_json, *export_md, *export_csv;

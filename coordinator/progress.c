@@ -110,25 +110,36 @@ static void draw(const progress_t *p, size_t done, double estimate_s)
     fprintf(p->out, "%s  ", pad);
     if (bar >= 5) put_bar(p, done, bar);
     fputs(count, p->out);
-    if (eta) put_eta(p->out, done < p->total ? estimate_s * (double)(p->total - done) : 0);
+    if (eta)
+        put_eta(p->out, done < p->total
+                            ? (p->pace_s > 0 ? p->pace_s : estimate_s) * (double)(p->total - done)
+                            : 0);
     fputs(ERASE_TO_END, p->out);
     fflush(p->out);
 }
 
-void progress_start(progress_t *p, size_t bench, const char *command, size_t total)
+void progress_bench(progress_t *p, size_t bench, const char *command, size_t done,
+                    double estimate_s)
 {
     char head[48];
 
-    progress_end(p);
-    p->total = total;
-    if (!p->tty) return;
+    if (!p->tty || (p->shown && p->bench == bench)) return;
+    if (p->shown) fputs("\r" ERASE_LINE CURSOR_UP ERASE_LINE, p->out); /* back to the header */
     snprintf(head, sizeof head, "Benchmark %zu", bench + 1);
     paint(p, SGR_BOLD, head);
     fputs(": ", p->out);
     put_cut(p->out, command, p->cols > strlen(head) + 3 ? p->cols - strlen(head) - 3 : 1);
     fputc('\n', p->out);
     p->shown = 1;
-    draw(p, 0, NAN);
+    p->bench = bench;
+    draw(p, done, estimate_s);
+}
+
+void progress_start(progress_t *p, size_t bench, const char *command, size_t total)
+{
+    progress_end(p);
+    p->total = total;
+    progress_bench(p, bench, command, 0, NAN);
 }
 
 void progress_run(progress_t *p, size_t done, double estimate_s)

@@ -2,6 +2,7 @@
 
 #include "export.h"
 #include "facts.h"
+#include "order.h"
 #include "summary.h"
 
 #include <math.h>
@@ -197,26 +198,25 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
     return bench_add_run(b, agents);
 }
 
-/* benches[idx], made from the matrix entry if it is not there yet. The set
- * holds benchmarks in matrix order: a journal replays them in that order. */
+/* benches[idx]; the set holds every benchmark of the matrix, in matrix
+ * order, made from its entry when first asked for (runs come in any order). */
 static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
 {
-    const matrix_entry_t *e = &r->matrix->e[idx];
-    bench_params_t params;
-    bench_t *b;
-
-    if (idx < r->set->nbench) return r->set->benches[idx];
-    if (idx != r->set->nbench) return NULL;
-    memset(&params, 0, sizeof params);
-    snprintf(params.strategy, sizeof params.strategy, "%s", e->strategy);
-    params.requests = e->requests;
-    params.chunk = e->chunk;
-    params.connections = e->connections;
-    params.uses_chunk = e->uses_chunk;
-    params.uses_connections = e->uses_connections;
-    b = bench_new(e->command, &params, nagents);
-    if (b == NULL || bench_set_add(r->set, b) != 0) return NULL;
-    return b;
+    while (r->set->nbench <= idx) {
+        const matrix_entry_t *e = &r->matrix->e[r->set->nbench];
+        bench_params_t params;
+        bench_t *b;
+        memset(&params, 0, sizeof params);
+        snprintf(params.strategy, sizeof params.strategy, "%s", e->strategy);
+        params.requests = e->requests;
+        params.chunk = e->chunk;
+        params.connections = e->connections;
+        params.uses_chunk = e->uses_chunk;
+        params.uses_connections = e->uses_connections;
+        b = bench_new(e->command, &params, nagents);
+        if (b == NULL || bench_set_add(r->set, b) != 0) return NULL;
+    }
+    return r->set->benches[idx];
 }
 
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
@@ -253,34 +253,69 @@ int runner_export(const runner_t *r)
               {o->export_csv, EXPORT_CSV},
               {o->report, EXPORT_HTML}};
     char err[EXPORT_ERR_LEN];
+    bench_set_t view; /* a benchmark with no measured run is left out */
     int rc = 0;
 
+    if (bench_set_view(r->set, &view) != 0) {
+        fprintf(stderr, "coordinator: exports: out of memory\n");
+        return -1;
+    }
     for (size_t i = 0; i < sizeof ex / sizeof *ex; i++)
-        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, r->set, err) != 0) {
+        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, &view, err) != 0) {
             fprintf(stderr, "coordinator: %s\n", err);
             rc = -1;
         }
+    bench_set_view_close(&view);
     return rc;
 }
 
-static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
+/* The blocks of the benchmarks done, in matrix order whatever the run
+ * order: from *printed on, up to the first one not done (all when `all`:
+ * the matrix ended early). */
+static void print_done(runner_t *r, size_t *printed, int all)
 {
-    bench_t *b = bench_at(r, idx, r->fleet->n);
-    unsigned warmup = r->opts->warmup, k;
-
-    if (b == NULL) return -1;
-    progress_start(&r->progress, idx, b->command, r->opts->runs);
-    /* resumed: the runs in the journal are done; warm up again before more */
-    for (k = 0; b->nruns < r->opts->runs; k++) {
-        int warm = k < warmup;
-        if (one_run(r, b, (uint32_t)idx, k, warm, agents) != 0) return -1;
-        if (!warm) progress_run(&r->progress, b->nruns, progress_estimate(b));
+    for (; *printed < r->set->nbench; (*printed)++) {
+        size_t i = *printed;
+        if (r->set->benches[i]->nruns < r->opts->runs && !all) break;
+        if (r->set->benches[i]->nruns == 0) continue;
+        progress_end(&r->progress);
+        summary_bench(r->out, r->set, i, r->color);
+        fflush(r->out);
     }
-    progress_end(&r->progress);
-    summary_bench(r->out, r->set, idx, r->color);
-    fflush(r->out);
-    runner_export(r); /* after every benchmark, as hyperfine: a crash keeps them */
-    return 0;
+}
+
+/* Walks the order's steps; a step whose run the journal already holds is
+ * skipped (a benchmark's timed runs come in their own order, so its first
+ * nruns are done), and so are the warmups of a benchmark with nothing left. */
+static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
+{
+    unsigned runs = r->opts->runs, warmup = r->opts->warmup;
+    size_t total = 0, done = 0;
+    uint64_t t0 = fleet_now();
+    order_step_t st;
+    order_t ord;
+    int rc = 0;
+
+    if (bench_at(r, r->matrix->n - 1, r->fleet->n) == NULL ||
+        order_init(&ord, r->matrix->n, warmup, runs, r->opts->order, r->opts->seed) != 0)
+        return -1;
+    for (size_t i = 0; i < r->set->nbench; i++)
+        total += runs - r->set->benches[i]->nruns;
+    r->progress.total = total;
+    while (rc == 0 && order_next(&ord, &st)) {
+        bench_t *b = r->set->benches[st.bench];
+        if (st.warm ? b->nruns >= runs : b->nruns > st.run) continue;
+        progress_bench(&r->progress, st.bench, b->command, done, progress_estimate(b));
+        rc = one_run(r, b, st.bench, st.warm ? st.run : warmup + st.run, st.warm, agents);
+        if (rc != 0 || st.warm) continue;
+        r->progress.pace_s = (double)(fleet_now() - t0) / 1e9 / (double)++done;
+        progress_run(&r->progress, done, progress_estimate(b));
+        print_done(r, printed, 0);
+        if (st.round_end)
+            runner_export(r); /* as hyperfine after each benchmark: a crash keeps them */
+    }
+    order_close(&ord);
+    return rc;
 }
 
 /* The worst thing that happened, in SPEC 7's order of precedence. */
@@ -300,6 +335,7 @@ int runner_run(runner_t *r)
 {
     fleet_t *f = r->fleet;
     bench_agent_run_t *agents = calloc(f->n, sizeof *agents);
+    size_t printed = 0;
     int rc = 0;
 
     if (agents == NULL || (r->run_latency = hist_new()) == NULL) {
@@ -310,9 +346,9 @@ int runner_run(runner_t *r)
     if (fleet_hello(f, "coordinator") != 0) goto done;
     hosts_from_facts(r);
     if (send_plan(r, false) != 0) goto done;
-    for (size_t i = 0; i < r->matrix->n && rc == 0; i++)
-        rc = one_bench(r, i, agents);
+    rc = run_order(r, agents, &printed);
 done:
+    print_done(r, &printed, 1); /* what the runs that finished measured */
     progress_end(&r->progress); /* a run failed or was interrupted mid-benchmark */
     /* tell the agents, whatever happened; they go idle */
     memset(f->out, 0, sizeof *f->out);

@@ -1,4 +1,5 @@
 fb_unit(test_stats coord)
+fb_unit(test_order coord)
 fb_unit(test_summary coord)
 fb_unit(test_export coord)
 

@@ -17,9 +17,10 @@ static const char k_usage[] =
     "\n"
     "Options:\n"
     "  -r, --requests N      requests to make (default 100)\n"
-    "  -c, --chunk C         threads-recreate, threads-reuse: numbers per chunk, the\n"
-    "                        thread count (default 100)\n"
-    "      --connections K   async-*: connections to the target at most (default 100)\n"
+    "  -c, --chunk C         the concurrency: threads-recreate, threads-reuse: numbers\n"
+    "                        per chunk, the thread count; async-*: connections to the\n"
+    "                        target at most, unless --connections (default 100)\n"
+    "      --connections K   async-*: connections to the target at most (default: -c)\n"
     "      --in-flight M     async-*: transfers handed to curl at once; 0 adds all N\n"
     "                        at once and curl queues them (default: K)\n"
     "      --target HOST[:PORT]  the target server (default $BENCHMARK_SERVER_HOST:\n"
@@ -138,7 +139,7 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
 
 int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err)
 {
-    int c, in_flight_set = 0;
+    int c, in_flight_set = 0, chunk_set = 0, conns_set = 0;
 
     memset(o, 0, sizeof *o);
     run_params_defaults(&o->params);
@@ -156,10 +157,21 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
                      argv[optind - 1]);
             return CMD_RUN_ERROR;
         default:
+            chunk_set |= c == 'c';
+            conns_set |= c == O_CONNECTIONS;
             if (parse_one(o, c, optarg, &in_flight_set, err) != 0) return CMD_RUN_ERROR;
         }
     }
     if (pick_strategy(o, argc, argv, err) != 0) return CMD_RUN_ERROR;
+    /* -c is the concurrency of every strategy, as the coordinator's */
+    if (chunk_set && !conns_set && o->strategy->uses_connections) {
+        if (o->params.chunk > 100000) {
+            snprintf(err, OPT_ERR_LEN, "--chunk: %s takes at most 100000 connections",
+                     o->strategy->name);
+            return CMD_RUN_ERROR;
+        }
+        o->params.connections = o->params.chunk;
+    }
     if (!in_flight_set) o->params.in_flight = o->params.connections;
     if (run_params_finish(&o->params, err) != 0) return CMD_RUN_ERROR;
     return CMD_RUN_OK;

@@ -20,8 +20,11 @@ static const char k_usage[] =
     "  --target HOST:PORT          the server under load, as the agents reach it\n"
     "  --matrix SPEC               all, threads, async or NAME[,NAME...] (default all)\n"
     "  -r, --requests LIST         requests per run, e.g. 100,1000 (default 100)\n"
-    "  -c, --chunk LIST            chunk size of the threads strategies (default 100)\n"
-    "  --connections LIST          connections of the async strategies (default 100)\n"
+    "  -c, --concurrency LIST      concurrency of every strategy: the chunk (threads)\n"
+    "                              of threads-recreate and threads-reuse, the connection\n"
+    "                              limit of async-*; threads-map has a thread per\n"
+    "                              request (default 100; --chunk is the same flag)\n"
+    "  --connections LIST          async-*: connections instead of -c's\n"
     "  -w, --warmup N              warmup runs per benchmark, not kept (default 3)\n"
     "  --runs N                    timed runs per benchmark (default 10)\n"
     "  --mode lockstep|serial      all agents at once after one go (default), or one\n"
@@ -83,6 +86,7 @@ static const struct option k_opts[] = {
     {"target", required_argument, NULL, O_TARGET},
     {"matrix", required_argument, NULL, O_MATRIX},
     {"requests", required_argument, NULL, 'r'},
+    {"concurrency", required_argument, NULL, 'c'},
     {"chunk", required_argument, NULL, 'c'},
     {"connections", required_argument, NULL, O_CONNS},
     {"warmup", required_argument, NULL, 'w'},
@@ -178,7 +182,8 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
         strcpy(o->matrix_spec, arg);
         return 0;
     case 'r': return matrix_list_parse(&o->requests, "--requests", arg, 1, PROTO_MAX_REQUESTS, err);
-    case 'c': return matrix_list_parse(&o->chunks, "--chunk", arg, 1, PROTO_MAX_REQUESTS, err);
+    case 'c':
+        return matrix_list_parse(&o->chunks, "--concurrency", arg, 1, PROTO_MAX_REQUESTS, err);
     case O_CONNS:
         return matrix_list_parse(&o->connections, "--connections", arg, 1, PROTO_MAX_CONNECTIONS,
                                  err);
@@ -223,7 +228,7 @@ static void opts_defaults(opts_t *o)
     strcpy(o->matrix_spec, "all");
     o->requests = (matrix_list_t){{100}, 1};
     o->chunks = (matrix_list_t){{100}, 1};
-    o->connections = (matrix_list_t){{100}, 1};
+    o->connections.n = 0; /* not given: the async strategies take -c */
     o->warmup = 3;
     o->runs = 10;
     o->heartbeat_ms = 1000;

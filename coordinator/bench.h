@@ -103,13 +103,27 @@ typedef struct {
     double skew_median, skew_max; /* NAN without measured runs */
 } bench_stats_t;
 
+/* Benchmarks that may be compared: the same request count, the same
+ * concurrency, the same agents in their runs. Ranking anything else would
+ * turn a difference of setup into a verdict. */
+typedef struct {
+    size_t fastest; /* the reference: the fastest mean among the members */
+    size_t n;       /* members, all measured */
+    uint64_t requests, concurrency;
+    size_t agents;   /* agents in each run; 0 when that varied between runs */
+    char label[256]; /* "-r 100, concurrency 100, 2 agents" */
+} bench_group_t;
+
 /* Every benchmark of a set side by side, as the comparison and the
  * exporters need them: computed once, read by all. */
 typedef struct {
     size_t nbench;
     bench_stats_t *stats; /* one per benchmark */
-    size_t fastest;       /* the reference: fastest mean; nbench if none measured */
-    stats_ratio_t *rel;   /* each one against the fastest (NAN ratio if unmeasured) */
+    size_t ngroups;       /* in the order of their first member */
+    bench_group_t *groups;
+    size_t *group;        /* per benchmark: its group; ngroups if unmeasured */
+    stats_ratio_t *rel;   /* each against its group's fastest (NAN ratio if unmeasured) */
+    stats_welch_t *welch; /* each against its group's fastest (NANs for that one) */
     size_t *order;        /* by mean, ties in matrix order, unmeasured last */
 } bench_table_t;
 
@@ -129,8 +143,14 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents);
 /* -1 when out of memory. */
 int bench_stats(const bench_t *b, bench_stats_t *s);
 
+/* What a benchmark's concurrency is: the chunk of the threads strategies,
+ * the connections of the async ones, a thread per request for threads-map. */
+uint64_t bench_concurrency(const bench_params_t *p);
+
 /* -1 when out of memory (t is then closed). */
 int bench_table_init(bench_table_t *t, const bench_set_t *s);
+/* benches[i] is its group's reference. */
+int bench_table_is_ref(const bench_table_t *t, size_t i);
 void bench_table_close(bench_table_t *t);
 
 void bench_set_init(bench_set_t *s);

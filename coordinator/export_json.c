@@ -134,8 +134,22 @@ static json_t *setup_json(const bench_t *b)
     return rc == 0 ? o : NULL;
 }
 
-static json_t *extras_json(const bench_set_t *set, const bench_t *b, const bench_stats_t *s)
+/* Against its group's reference: the ratio of the means and Welch's p
+ * (null for the reference itself, or where a side has one run). */
+static json_t *comparison_json(const bench_set_t *set, const bench_table_t *t, size_t i)
 {
+    size_t g = t->group[i];
+
+    if (g >= t->ngroups) return json_null();
+    return json_pack("{s:I, s:s, s:o, s:o, s:o}", "group", (json_int_t)g, "reference",
+                     set->benches[t->groups[g].fastest]->command, "ratio", jnum(t->rel[i].ratio),
+                     "ratio_stddev", jnum(t->rel[i].stddev), "welch_p", jnum(t->welch[i].p));
+}
+
+static json_t *extras_json(const bench_set_t *set, const bench_table_t *t, size_t i)
+{
+    const bench_t *b = set->benches[i];
+    const bench_stats_t *s = &t->stats[i];
     json_t *agents = json_array(), *o;
     int rc = agents ? 0 : -1;
 
@@ -146,14 +160,15 @@ static json_t *extras_json(const bench_set_t *set, const bench_t *b, const bench
         return NULL;
     }
     o = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:o, "
-                  "s:{s:o, s:o}, s:o}",
+                  "s:{s:o, s:o}, s:o, s:o}",
                   "setup", setup_json(b), "runs", "measured", (json_int_t)s->time.n, "failed",
                   (json_int_t)s->runs_failed, "lost", (json_int_t)s->runs_lost, "unmeasured",
                   (json_int_t)s->runs_unmeasured, "throughput", jnum(s->throughput), "requests",
                   "ok", (json_int_t)s->ok, "failed", (json_int_t)s->failed_total, "bytes",
                   (json_int_t)s->bytes, "connections", (json_int_t)s->connections, "failures",
                   counts_json(s), "latency", latency_json(b->latency), "skew", "p50",
-                  jnum(s->skew_median), "max", jnum(s->skew_max), "agents", agents);
+                  jnum(s->skew_median), "max", jnum(s->skew_max), "agents", agents, "comparison",
+                  comparison_json(set, t, i));
     return o;
 }
 
@@ -174,8 +189,9 @@ static json_t *params_json(const bench_set_t *set, size_t i, int *rc)
     return *rc == 0 ? o : NULL;
 }
 
-static json_t *result_json(const bench_set_t *set, size_t i, const bench_stats_t *s)
+static json_t *result_json(const bench_set_t *set, const bench_table_t *t, size_t i)
 {
+    const bench_stats_t *s = &t->stats[i];
     const bench_t *b = set->benches[i];
     int rc;
     json_t *params = params_json(set, i, &rc);
@@ -187,7 +203,7 @@ static json_t *result_json(const bench_set_t *set, size_t i, const bench_stats_t
                      "median", jnum(s->time.median), "user", jnum(s->user), "system",
                      jnum(s->system), "min", jnum(s->time.min), "max", jnum(s->time.max), "times",
                      per_run(b, run_time, 0), "exit_codes", per_run(b, run_exit, 0), "parameters",
-                     params, "fleetbench", extras_json(set, b, s));
+                     params, "fleetbench", extras_json(set, t, i));
 }
 
 static json_t *host_json(const bench_host_t *h)
@@ -211,7 +227,32 @@ static json_t *left_out_json(const bench_set_t *set)
     return rc == 0 ? a : NULL;
 }
 
-static json_t *top_json(const bench_set_t *set)
+/* The groups of comparable benchmarks: what each one's members share. */
+static json_t *groups_json(const bench_set_t *set, const bench_table_t *t)
+{
+    json_t *a = json_array();
+    int rc = a ? 0 : -1;
+
+    for (size_t g = 0; rc == 0 && g < t->ngroups; g++) {
+        const bench_group_t *x = &t->groups[g];
+        json_t *members = json_array();
+        for (size_t i = 0; members && i < t->nbench; i++)
+            if (t->group[i] == g &&
+                json_array_append_new(members, json_string(set->benches[i]->command)) != 0) {
+                json_decref(members);
+                members = NULL;
+            }
+        rc = json_array_append_new(
+            a, json_pack("{s:s, s:I, s:I, s:o, s:s, s:o}", "label", x->label, "requests",
+                         (json_int_t)x->requests, "concurrency", (json_int_t)x->concurrency,
+                         "agents", x->agents ? json_integer((json_int_t)x->agents) : json_null(),
+                         "reference", set->benches[x->fastest]->command, "benchmarks", members));
+    }
+    if (rc != 0) json_decref(a);
+    return rc == 0 ? a : NULL;
+}
+
+static json_t *top_json(const bench_set_t *set, const bench_table_t *t)
 {
     json_t *agents = json_array();
     int rc = agents ? 0 : -1;
@@ -222,11 +263,12 @@ static json_t *top_json(const bench_set_t *set)
         json_decref(agents);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o}", "version", FB_VERSION,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:o}", "version", FB_VERSION,
                      "target", set->target, "date", set->date, "mode", set->mode, "order",
                      set->order[0] ? set->order : "sequential", "seed",
                      set->seeded ? json_integer((json_int_t)set->seed) : json_null(), "warmup",
-                     (json_int_t)set->warmup, "agents", agents, "unfinished", left_out_json(set));
+                     (json_int_t)set->warmup, "agents", agents, "groups", groups_json(set, t),
+                     "unfinished", left_out_json(set));
 }
 
 static json_t *root_json(const bench_set_t *set, const bench_table_t *t)
@@ -235,12 +277,12 @@ static json_t *root_json(const bench_set_t *set, const bench_table_t *t)
     int rc = results ? 0 : -1;
 
     for (size_t i = 0; rc == 0 && i < set->nbench; i++)
-        rc = json_array_append_new(results, result_json(set, i, &t->stats[i]));
+        rc = json_array_append_new(results, result_json(set, t, i));
     if (rc != 0) {
         json_decref(results);
         return NULL;
     }
-    return json_pack("{s:o, s:o}", "results", results, "fleetbench", top_json(set));
+    return json_pack("{s:o, s:o}", "results", results, "fleetbench", top_json(set, t));
 }
 
 int export_json(FILE *out, const bench_set_t *set, char *err)

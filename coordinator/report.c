@@ -422,7 +422,7 @@ static void put_relative(FILE *out, const page_t *pg, size_t i, double max_mean)
             "<td><span class=\"rb\"><i style=\"width:%.1f%%;background:%s\"></i></span>"
             "<span class=\"rv\">",
             max_mean > 0 ? 100 * mean / max_mean : 0, bench_color(i));
-    if (i == pg->t.fastest)
+    if (bench_table_is_ref(&pg->t, i))
         fprintf(out, "<b>%.2f</b>", r->ratio);
     else if (isnan(r->stddev))
         fprintf(out, "%.2f", r->ratio);
@@ -439,7 +439,7 @@ static void put_summary_row(const page_t *pg, size_t i, double max_mean)
     summary_unit_t u = summary_unit_for(s->time.mean);
     char a[64], c[64];
 
-    fprintf(out, "<tr%s>", i == pg->t.fastest ? " class=\"best\"" : "");
+    fprintf(out, "<tr%s>", bench_table_is_ref(&pg->t, i) ? " class=\"best\"" : "");
     put_command_cell(out, i, b->command);
     if (s->time.n == 0) {
         fputs("<td class=\"dim\">N/A</td><td class=\"dim\">N/A</td><td class=\"dim\">N/A</td>"
@@ -453,6 +453,11 @@ static void put_summary_row(const page_t *pg, size_t i, double max_mean)
                 summary_time(a, sizeof a, s->time.min, u),
                 summary_time(c, sizeof c, s->time.max, u));
         put_relative(out, pg, i, max_mean);
+    }
+    if (pg->t.ngroups > 1) {
+        fputs("<td class=\"l\">", out);
+        if (pg->t.group[i] < pg->t.ngroups) put_esc(out, pg->t.groups[pg->t.group[i]].label);
+        fputs("</td>", out);
     }
     fprintf(out, "<td>%zu</td>", s->time.n);
     if (isfinite(s->throughput))
@@ -492,30 +497,31 @@ static void put_notes(const page_t *pg)
     if (any) fputs("</ul>\n", out);
 }
 
-/* "X ran / N ± σ times faster than Y", as summary_compare says it. */
-static void put_ratios(const page_t *pg)
+/* One group's "X ran / N ± σ times faster than Y", as summary_compare says
+ * it, with Welch's verdict when the difference is not significant. */
+static void put_group_ratios(const page_t *pg, size_t g)
 {
     FILE *out = pg->out;
     const bench_table_t *t = &pg->t;
-    size_t measured = 0;
+    size_t ref = t->groups[g].fastest;
 
-    for (size_t i = 0; i < t->nbench; i++)
-        measured += t->stats[i].time.n > 0;
-    if (measured < 2) return;
-    fputs("<div class=\"ratios\">\n", out);
-    if (t->stats[t->fastest].time.mean == 0) {
-        fputs("<p>The comparison could not be computed as some benchmark times are zero.</p>"
-              "</div>\n",
+    if (t->ngroups > 1) {
+        fputs("<h3>", out);
+        put_esc(out, t->groups[g].label);
+        fputs("</h3>\n", out);
+    }
+    if (t->stats[ref].time.mean == 0) {
+        fputs("<p>The comparison could not be computed as some benchmark times are zero.</p>\n",
               out);
         return;
     }
     fputs("<p><code>", out);
-    put_esc(out, pg->set->benches[t->fastest]->command);
+    put_esc(out, pg->set->benches[ref]->command);
     fputs("</code> ran</p>\n<ul>\n", out);
     for (size_t k = 0; k < t->nbench; k++) {
         size_t i = t->order[k];
         const stats_ratio_t *r = &t->rel[i];
-        if (i == t->fastest || t->stats[i].time.n == 0) continue;
+        if (i == ref || t->group[i] != g) continue;
         fprintf(out, r->order == 0 ? "<li>As fast (<b>%.2f</b>" : "<li><b>%.2f</b>", r->ratio);
         if (!isnan(r->stddev)) fprintf(out, " ± %.2f", r->stddev);
         fputs(r->order == 0  ? ") as <code>"
@@ -523,9 +529,37 @@ static void put_ratios(const page_t *pg)
                              : " times slower than <code>",
               out);
         put_esc(out, pg->set->benches[i]->command);
-        fputs("</code></li>\n", out);
+        fputs("</code>", out);
+        if (t->stats[i].time.n < 2 || t->stats[ref].time.n < 2)
+            fputs(" <span class=\"dim\">(one run: significance not tested)</span>", out);
+        else if (!(t->welch[i].p < STATS_ALPHA))
+            fprintf(out, " <span class=\"notes\">(not statistically significant, p = %.2f)</span>",
+                    t->welch[i].p);
+        fputs("</li>\n", out);
     }
-    fputs("</ul>\n</div>\n", out);
+    fputs("</ul>\n", out);
+}
+
+/* Each group of comparable benchmarks gets its ratios; nothing is ranked
+ * across groups (the table's throughput is what compares them). */
+static void put_ratios(const page_t *pg)
+{
+    FILE *out = pg->out;
+    const bench_table_t *t = &pg->t;
+    int any = 0;
+
+    for (size_t g = 0; g < t->ngroups; g++) {
+        if (t->groups[g].n < 2) continue;
+        if (!any) fputs("<div class=\"ratios\">\n", out);
+        any = 1;
+        put_group_ratios(pg, g);
+    }
+    if (t->ngroups > 1)
+        fputs(any ? "<p class=\"dim\">Benchmarks in different groups (requests, concurrency or "
+                    "agents differ) are not ranked: compare their requests/s.</p>\n"
+                  : "",
+              out);
+    if (any) fputs("</div>\n", out);
 }
 
 static void put_summary(const page_t *pg)
@@ -542,13 +576,16 @@ static void put_summary(const page_t *pg)
         return;
     }
     fputs("<p class=\"lead\">Time of a run: first agent's start to last agent's end. "
-          "Relative: mean over the fastest mean, σ by error propagation.</p>\n",
+          "Relative: mean over the fastest mean of the same group (the same requests, "
+          "concurrency and agents; others are not compared), σ by error propagation. A "
+          "difference Welch's t-test does not find significant (p ≥ 0.05) says so.</p>\n",
           out);
     fputs("<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">Command</th><th>Mean ± "
           "σ</th><th>Min</th>"
-          "<th>Max</th><th>Relative</th><th>Runs</th><th>Requests/s</th><th>Exit codes</th>"
-          "</tr></thead>\n<tbody>\n",
+          "<th>Max</th><th>Relative</th>",
           out);
+    if (pg->t.ngroups > 1) fputs("<th class=\"l\">Group</th>", out);
+    fputs("<th>Runs</th><th>Requests/s</th><th>Exit codes</th></tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < pg->set->nbench; i++)
         put_summary_row(pg, i, max_mean);
     fputs("</tbody>\n</table></div>\n", out);

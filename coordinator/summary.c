@@ -1,7 +1,6 @@
 #include "summary.h"
 
 #include "text.h"
-#include "text.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -278,6 +277,23 @@ int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color)
     return ferror(out) ? -1 : 0;
 }
 
+/* Welch's verdict on a ratio, when it is not "significant". */
+static void print_significance(FILE *out, const bench_table_t *t, size_t i, size_t ref, int color)
+{
+    const stats_welch_t *w = &t->welch[i];
+    char p[32];
+
+    if (t->stats[i].time.n < 2 || t->stats[ref].time.n < 2) {
+        fputs(" ", out);
+        paint(out, color, SGR_DIM, "(one run: significance not tested)");
+    } else if (!(w->p < STATS_ALPHA)) {
+        snprintf(p, sizeof p, "p = %.2f", w->p);
+        fputs(" (", out);
+        paint(out, color, SGR_YELLOW, "not statistically significant");
+        fprintf(out, ", %s)", p);
+    }
+}
+
 /* "    1.57 ± 0.01 times faster than CMD", or "As fast" for an equal mean. */
 static void print_ratio(FILE *out, const stats_ratio_t *r, const char *command, int color)
 {
@@ -300,14 +316,17 @@ static void print_ratio(FILE *out, const stats_ratio_t *r, const char *command, 
                          : " times slower than ",
           out);
     paint(out, color, SGR_PURPLE, command);
-    fputc('\n', out);
 }
 
-static void print_comparison(FILE *out, const bench_set_t *set, const bench_table_t *t, int color)
+/* One group's "Summary": its fastest, and how much faster it ran than each
+ * other member, by mean. labelled: there are other groups, so it says which
+ * requests, concurrency and agents it is about. */
+static void print_group(FILE *out, const bench_set_t *set, const bench_table_t *t, size_t g,
+                        int labelled, int color)
 {
-    const bench_t *ref = set->benches[t->fastest];
+    const bench_group_t *x = &t->groups[g];
 
-    if (t->stats[t->fastest].time.mean == 0) {
+    if (t->stats[x->fastest].time.mean == 0) {
         paint(out, color, SGR_BOLD_RED, "Note");
         fputs(": The benchmark comparison could not be computed as some benchmark times are "
               "zero.\n",
@@ -315,25 +334,53 @@ static void print_comparison(FILE *out, const bench_set_t *set, const bench_tabl
         return;
     }
     paint(out, color, SGR_BOLD, "Summary");
+    if (labelled) fprintf(out, " (%s)", x->label);
     fputs("\n  ", out);
-    paint(out, color, SGR_CYAN, ref->command);
+    paint(out, color, SGR_CYAN, set->benches[x->fastest]->command);
     fputs(" ran\n", out);
     for (size_t k = 0; k < t->nbench; k++) {
         size_t i = t->order[k];
-        if (i == t->fastest || t->stats[i].time.n == 0) continue;
+        if (t->group[i] != g || i == x->fastest) continue;
         print_ratio(out, &t->rel[i], set->benches[i]->command, color);
+        print_significance(out, t, i, x->fastest, color);
+        fputc('\n', out);
+    }
+}
+
+/* Benchmarks that may not be compared side by side: their throughput,
+ * group by group, and no ranking. */
+static void print_throughputs(FILE *out, const bench_set_t *set, const bench_table_t *t, int color)
+{
+    char v[64], w[64];
+
+    paint(out, color, SGR_BOLD, "Throughput");
+    fputs(" (not compared: the groups differ in requests, concurrency or agents)\n", out);
+    for (size_t g = 0; g < t->ngroups; g++) {
+        fprintf(out, "  %s\n", t->groups[g].label);
+        for (size_t i = 0; i < t->nbench; i++) {
+            if (t->group[i] != g) continue;
+            snprintf(v, sizeof v, "%.1f req/s", t->stats[i].throughput);
+            fprintf(out, "    %s  %s\n", ralign(w, sizeof w, v, 16), set->benches[i]->command);
+        }
     }
 }
 
 int summary_compare(FILE *out, const bench_set_t *set, int color)
 {
     bench_table_t t;
-    size_t measured = 0;
+    int first = 1;
 
     if (bench_table_init(&t, set) != 0) return -1;
-    for (size_t i = 0; i < t.nbench; i++)
-        measured += t.stats[i].time.n > 0;
-    if (measured >= 2) print_comparison(out, set, &t, color);
+    for (size_t g = 0; g < t.ngroups; g++) {
+        if (t.groups[g].n < 2) continue;
+        if (!first) fputc('\n', out);
+        print_group(out, set, &t, g, t.ngroups > 1, color);
+        first = 0;
+    }
+    if (t.ngroups > 1) {
+        if (!first) fputc('\n', out);
+        print_throughputs(out, set, &t, color);
+    }
     bench_table_close(&t);
     return ferror(out) ? -1 : 0;
 }

@@ -33,8 +33,13 @@ char *summary_time(char *buf, size_t len, double seconds, summary_unit_t u);
 /* The block of benchmark set->benches[i], numbered i + 1: header, Time,
  * Range, the fleetbench lines, warnings, and the " " line that ends it. */
 int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color);
-/* "Summary", the fastest benchmark and how much faster it ran than each
- * other one, by mean; nothing with fewer than two measured benchmarks. */
+/* For each group of comparable benchmarks (bench_group_t: the same
+ * requests, concurrency and agents) with two or more measured: "Summary",
+ * its fastest benchmark and how much faster it ran than each other one, by
+ * mean, saying so when Welch's t-test finds the difference not significant
+ * (p >= 0.05). One group: hyperfine's block as it is; more: each headed by
+ * what it is about, then a throughput table of every group that ranks
+ * nothing across them. */
 int summary_compare(FILE *out, const bench_set_t *set, int color);
 /* Every block, then the comparison. */
 int summary_print(FILE *out, const bench_set_t *set, int color);

@@ -143,7 +143,8 @@ static json_t *comparison_json(const bench_set_t *set, const bench_table_t *t, s
     if (g >= t->ngroups) return json_null();
     return json_pack("{s:I, s:s, s:o, s:o, s:o}", "group", (json_int_t)g, "reference",
                      set->benches[t->groups[g].fastest]->command, "ratio", jnum(t->rel[i].ratio),
-                     "ratio_stddev", jnum(t->rel[i].stddev), "welch_p", jnum(t->welch[i].p));
+                     "ratio_stddev", jnum(bench_table_is_ref(t, i) ? NAN : t->rel[i].stddev),
+                     "welch_p", jnum(t->welch[i].p));
 }
 
 static json_t *extras_json(const bench_set_t *set, const bench_table_t *t, size_t i)
@@ -263,9 +264,9 @@ static json_t *top_json(const bench_set_t *set, const bench_table_t *t)
         json_decref(agents);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:o}", "version", FB_VERSION,
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o}", "version", FB_VERSION,
                      "target", set->target, "date", set->date, "mode", set->mode, "order",
-                     set->order[0] ? set->order : "sequential", "seed",
+                     set->order[0] ? json_string(set->order) : json_null(), "seed",
                      set->seeded ? json_integer((json_int_t)set->seed) : json_null(), "warmup",
                      (json_int_t)set->warmup, "agents", agents, "groups", groups_json(set, t),
                      "unfinished", left_out_json(set));

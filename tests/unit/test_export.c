@@ -139,6 +139,29 @@ static void test_markdown_edges(void **state)
     bench_set_close(&s);
 }
 
+/* More than one group: each Relative is against its own group's fastest,
+ * and a last column names the group. */
+static void test_markdown_groups(void **state)
+{
+    const double fast[] = {0.1, 0.1}, slow[] = {0.4, 0.4}, mid[] = {0.2, 0.2};
+    bench_set_t s;
+
+    bench_set_init(&s);
+    add(&s, "threads-reuse -r 100 -c 10", params("threads-reuse", 100, 10), slow, 2, 1);
+    add(&s, "threads-reuse -r 100 -c 20", params("threads-reuse", 100, 20), fast, 2, 1);
+    add(&s, "threads-reuse -r 100 -c 10 again", params("threads-reuse", 100, 10), mid, 2, 1);
+    expect(export_markdown, &s,
+           "| Command | Mean [ms] | Min [ms] | Max [ms] | Relative | Group |\n"
+           "|:---|---:|---:|---:|---:|:---|\n"
+           "| `threads-reuse -r 100 -c 10` | 400.0 ± 0.0 | 400.0 | 400.0 | 2.00 ± 0.00 | -r 100, "
+           "concurrency 10, 1 agent |\n"
+           "| `threads-reuse -r 100 -c 20` | 100.0 ± 0.0 | 100.0 | 100.0 | 1.00 | -r 100, "
+           "concurrency 20, 1 agent |\n"
+           "| `threads-reuse -r 100 -c 10 again` | 200.0 ± 0.0 | 200.0 | 200.0 | 1.00 | -r 100, "
+           "concurrency 10, 1 agent |\n");
+    bench_set_close(&s);
+}
+
 /* Columns as hyperfine; parameters are the scanned dimensions (chunk and
  * requests vary, strategy too; connections apply to one row only). */
 static void test_csv(void **state)
@@ -283,7 +306,14 @@ static void test_json_text(void **state)
            "            \"ok\": 200,\n"
            "            \"failed\": 1\n"
            "          }\n"
-           "        ]\n"
+           "        ],\n"
+           "        \"comparison\": {\n"
+           "          \"group\": 0,\n"
+           "          \"reference\": \"async-for -r 10\",\n"
+           "          \"ratio\": 1.0,\n"
+           "          \"ratio_stddev\": null,\n"
+           "          \"welch_p\": null\n"
+           "        }\n"
            "      }\n"
            "    },\n"
            "    {\n"
@@ -356,7 +386,14 @@ static void test_json_text(void **state)
            "            \"ok\": 100,\n"
            "            \"failed\": 0\n"
            "          }\n"
-           "        ]\n"
+           "        ],\n"
+           "        \"comparison\": {\n"
+           "          \"group\": 1,\n"
+           "          \"reference\": \"async-for -r 20\",\n"
+           "          \"ratio\": 1.0,\n"
+           "          \"ratio_stddev\": null,\n"
+           "          \"welch_p\": null\n"
+           "        }\n"
            "      }\n"
            "    }\n"
            "  ],\n"
@@ -365,6 +402,8 @@ static void test_json_text(void **state)
            "    \"target\": \"127.0.0.1:8080\",\n"
            "    \"date\": \"2024-05-01T12:00:00Z\",\n"
            "    \"mode\": \"lockstep\",\n"
+           "    \"order\": null,\n"
+           "    \"seed\": null,\n"
            "    \"warmup\": 3,\n"
            "    \"agents\": [\n"
            "      {\n"
@@ -378,7 +417,30 @@ static void test_json_text(void **state)
            "        \"libzmq\": \"4.3.4\",\n"
            "        \"version\": \"0.1.0\"\n"
            "      }\n"
-           "    ]\n"
+           "    ],\n"
+           "    \"groups\": [\n"
+           "      {\n"
+           "        \"label\": \"-r 10, concurrency 100, 1 agent\",\n"
+           "        \"requests\": 10,\n"
+           "        \"concurrency\": 100,\n"
+           "        \"agents\": 1,\n"
+           "        \"reference\": \"async-for -r 10\",\n"
+           "        \"benchmarks\": [\n"
+           "          \"async-for -r 10\"\n"
+           "        ]\n"
+           "      },\n"
+           "      {\n"
+           "        \"label\": \"-r 20, concurrency 100, 1 agent\",\n"
+           "        \"requests\": 20,\n"
+           "        \"concurrency\": 100,\n"
+           "        \"agents\": 1,\n"
+           "        \"reference\": \"async-for -r 20\",\n"
+           "        \"benchmarks\": [\n"
+           "          \"async-for -r 20\"\n"
+           "        ]\n"
+           "      }\n"
+           "    ],\n"
+           "    \"unfinished\": []\n"
            "  }\n"
            "}\n");
     bench_set_close(&s);
@@ -571,13 +633,52 @@ static void test_write(void **state)
     bench_set_close(&s);
 }
 
+/* An interrupted matrix: what the exports get is a view without the
+ * benchmarks that have no measured run, which the JSON lists apart. */
+static void test_json_view(void **state)
+{
+    const double two[] = {0.25, 0.75};
+    bench_agent_run_t lost = {.lost = 1};
+    bench_params_t p = params("async-for", 10, 0);
+    bench_set_t s, v;
+    json_t *root, *left;
+    char *text;
+
+    bench_set_init(&s);
+    assert_int_equal(bench_set_add(&s, bench_new("not started", &p, 1)), 0);
+    add(&s, "async-for -r 10", p, two, 2, 1);
+    assert_int_equal(bench_set_add(&s, bench_new("all lost", &p, 1)), 0);
+    assert_int_equal(bench_add_run(s.benches[2], &lost), 0);
+    assert_int_equal(bench_set_view(&s, &v), 0);
+    assert_int_equal(v.nbench, 1);
+    assert_ptr_equal(v.benches[0], s.benches[1]);
+    text = render(export_json, &v);
+    root = json_loads(text, 0, NULL);
+    assert_non_null(root);
+    assert_int_equal(json_array_size(get(root, "results", JSON_ARRAY)), 1);
+    left = get(get(root, "fleetbench", JSON_OBJECT), "unfinished", JSON_ARRAY);
+    assert_int_equal(json_array_size(left), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(left, 0), "command")),
+                        "not started");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(left, 0), "runs")), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(left, 1), "command")),
+                        "all lost");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(left, 1), "runs")), 1);
+    json_decref(root);
+    free(text);
+    bench_set_close(&v); /* a view: frees what it holds, never the benchmarks */
+    assert_int_equal(s.nbench, 3);
+    bench_set_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_markdown),    cmocka_unit_test(test_markdown_edges),
         cmocka_unit_test(test_csv),         cmocka_unit_test(test_json_text),
         cmocka_unit_test(test_json_agents), cmocka_unit_test(test_hyperfine_script_keys),
-        cmocka_unit_test(test_write),
+        cmocka_unit_test(test_write),       cmocka_unit_test(test_markdown_groups),
+        cmocka_unit_test(test_json_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int listen_one(const struct addrinfo *ai, int port, char *err)
@@ -152,7 +153,10 @@ int srv_worker_init(srv_worker_t *w, const config_t *cfg, int fd, unsigned idx,
     if (block < cfg->max_uri + 4096) block = cfg->max_uri + 4096;
     pool_init(&w->pool, block, 256); /* 4 MiB kept per thread at most */
     w->rng = (cfg->seed + 0x9e3779b97f4a7c15ull * (idx + 1)) | 1;
+    meter_init(&w->meter);
     rc = uv_loop_init(&w->loop);
+    /* idle time in epoll, for GET /stats's busy time; libuv reads it under a lock */
+    if (rc == 0) rc = uv_loop_configure(&w->loop, UV_METRICS_IDLE_TIME);
     if (rc == 0) rc = uv_tcp_init(&w->loop, &w->listener);
     if (rc == 0) rc = uv_tcp_open(&w->listener, fd);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&w->listener, 4096, on_connection);
@@ -185,6 +189,7 @@ int srv_worker_start(srv_worker_t *w, char *err)
     pthread_attr_t attr;
     int rc;
 
+    w->start_ns = uv_hrtime();
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     rc = pthread_create(&w->thread, &attr, worker_main, w);
@@ -195,6 +200,34 @@ int srv_worker_start(srv_worker_t *w, char *err)
     }
     w->started = 1;
     return 0;
+}
+
+size_t srv_stats_json(const srv_worker_t *w, char *buf, size_t cap)
+{
+    static meter_snapshot_t s; /* 4 KiB: off the small worker stacks (one at a time) */
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    struct timespec cpu;
+    uint64_t first = UINT64_MAX;
+    size_t n;
+
+    pthread_mutex_lock(&mu);
+    memset(&s, 0, sizeof s);
+    s.now_ns = uv_hrtime();
+    s.loops = w->nall;
+    s.cores = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0)
+        s.cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
+    for (unsigned i = 0; i < w->nall; i++) {
+        const srv_worker_t *x = &w->all[i];
+        uint64_t up = s.now_ns - x->start_ns, idle = uv_metrics_idle_time((uv_loop_t *)&x->loop);
+        meter_add(&s, &x->meter);
+        if (i < METER_MAX_LOOPS) s.busy_ns[i] = idle < up ? up - idle : 0;
+        if (x->start_ns < first) first = x->start_ns;
+    }
+    s.uptime_ns = first < s.now_ns ? s.now_ns - first : 0;
+    n = meter_json(&s, buf, cap);
+    pthread_mutex_unlock(&mu);
+    return n;
 }
 
 void srv_worker_stop(srv_worker_t *w)

@@ -5,6 +5,7 @@
 #include "probe.h"
 #include "run.h"
 #include "strategy.h"
+#include "tview.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -55,6 +56,10 @@ typedef struct {
     bool go;
     uint64_t start_at; /* GO's start time on our clock; 0: at once */
     atomic_int abort;
+
+    /* the target's own view: its GET /stats before the timed run */
+    tview_snap_t view_before;
+    int view_before_status; /* PROTO_VIEW_*; UNREACHABLE until read */
 
     proto_msg_t in, out; /* scratch, large: the daemon lives on the heap */
 } daemon_t;
@@ -324,6 +329,40 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     send_peer(d, PROTO_READY);
 }
 
+/* The target's GET /stats, before a timed run (kept) or after it (the
+ * difference sent). Here in the control thread: no run is going on, and a
+ * short timeout keeps our heartbeats on time. */
+static void on_stats_req(daemon_t *d, uint32_t phase)
+{
+    proto_stats_t *o = &d->out.u.stats;
+    uint32_t timeout = d->live_ms / 4 < 1000 ? d->live_ms / 4 : 1000;
+    tview_snap_t *after = malloc(sizeof *after);
+    int st;
+
+    memset(&d->out, 0, sizeof d->out);
+    if (!d->have_plan || after == NULL) {
+        free(after);
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STATE, "stats before a plan");
+        return;
+    }
+    st = tview_read(d->plan.target_host, (int)d->plan.target_port, timeout,
+                    phase == PROTO_VIEW_BEFORE ? &d->view_before : after, o->detail,
+                    sizeof o->detail);
+    if (phase == PROTO_VIEW_BEFORE)
+        d->view_before_status = st;
+    else if (st == PROTO_VIEW_OK && d->view_before_status == PROTO_VIEW_OK)
+        tview_delta(&d->view_before, after, o);
+    else if (st == PROTO_VIEW_OK) { /* no "before" to subtract */
+        st = PROTO_VIEW_UNREACHABLE;
+        snprintf(o->detail, sizeof o->detail, "GET /stats: no reading from before the run");
+    }
+    if (phase == PROTO_VIEW_AFTER) d->view_before_status = PROTO_VIEW_UNREACHABLE; /* used */
+    if (o->status == PROTO_VIEW_OK) o->status = (uint32_t)st;
+    o->phase = phase;
+    free(after);
+    send_peer(d, PROTO_STATS);
+}
+
 static void on_session_msg(daemon_t *d, const proto_msg_t *m)
 {
     switch (m->type) {
@@ -346,6 +385,10 @@ static void on_session_msg(daemon_t *d, const proto_msg_t *m)
         d->state = ST_RUNNING;
         d->start_at = m->u.step.clock_ns;
         run_release(d);
+        return;
+    case PROTO_STATS_REQ:
+        if (d->state != ST_IDLE) break;
+        on_stats_req(d, m->u.stats_req.phase);
         return;
     case PROTO_HEARTBEAT:
         d->out.u.heartbeat = m->u.heartbeat;
@@ -500,6 +543,7 @@ int daemon_run(const daemon_config_t *cfg)
 
     if (d == NULL) return 1;
     d->cfg = cfg;
+    d->view_before_status = PROTO_VIEW_UNREACHABLE;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -102,9 +102,59 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents)
     r->agents = malloc(b->nagents * sizeof *r->agents);
     if (r->agents == NULL) return -1;
     memcpy(r->agents, agents, b->nagents * sizeof *r->agents);
+    memset(&r->target, 0, sizeof r->target);
     run_derive(r, b->nagents);
     b->nruns++;
     return 0;
+}
+
+void bench_set_target(bench_t *b, const bench_target_t *t)
+{
+    if (b->nruns > 0) b->runs[b->nruns - 1].target = *t;
+}
+
+static double fraction(double part, double whole)
+{
+    return whole > 0 ? fmin(1.0, part / whole) : NAN;
+}
+
+/* The target's view of the measured runs that have one. */
+static void add_target(bench_stats_t *s, const bench_t *b)
+{
+    double load = 0, busy = 0, busy_max = 0, cpu = 0, loops_load = 0, cores_load = 0;
+
+    for (size_t i = 0; i < b->nruns; i++) {
+        const bench_run_t *r = &b->runs[i];
+        const bench_target_t *t = &r->target;
+        uint64_t asked = 0;
+        if (!r->measured || !t->seen) continue;
+        s->target_runs++;
+        s->target_requests += t->requests;
+        for (int c = 0; c < 5; c++)
+            s->target_codes[c] += t->codes[c];
+        s->target_dropped += t->dropped;
+        s->target_connections += t->connections;
+        s->target_loops = t->loops;
+        s->target_cores = t->cores;
+        load += (double)t->load_ns;
+        loops_load += (double)t->load_ns * t->loops;
+        cores_load += (double)t->load_ns * t->cores;
+        busy += (double)t->busy_ns;
+        busy_max += (double)t->busy_max_ns;
+        cpu += (double)t->cpu_ns;
+        if (r->exit_code == BENCH_EXIT_LOST) continue; /* a lost agent's requests: unknown */
+        for (size_t a = 0; a < b->nagents; a++) {
+            asked += r->agents[a].ok;
+            for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+                asked += r->agents[a].failed[c];
+        }
+        s->target_cmp += t->requests;
+        s->agents_cmp += asked;
+        s->target_cmp_runs++;
+    }
+    s->busy = fraction(busy, loops_load);
+    s->busy_max = fraction(busy_max, load);
+    s->cpu = fraction(cpu, cores_load);
 }
 
 static void add_counts(bench_stats_t *s, const bench_run_t *r, size_t nagents)
@@ -155,6 +205,7 @@ int bench_stats(const bench_t *b, bench_stats_t *s)
     s->system = stats_mean(y, n);
     s->skew_max = stats_max(k, n);
     s->throughput = busy > 0 ? (double)s->ok / busy : NAN;
+    add_target(s, b);
     if (stats_describe(t, n, &s->time) != 0 || stats_outliers(t, n, &s->outliers) != 0 ||
         stats_median(k, n, &s->skew_median) != 0)
         rc = -1;

@@ -39,6 +39,18 @@ typedef struct { /* one agent's part of one run */
     int lost;              /* the agent was lost: nothing above is a measurement */
 } bench_agent_run_t;
 
+/* The target's own count of one timed run: its GET /stats, read by one
+ * agent before and after the run, outside it (a fleetbench target-server;
+ * a third-party target has none). */
+typedef struct {
+    int seen; /* the target told it; nothing below is known otherwise */
+    uint64_t requests, codes[5], dropped, connections; /* codes: answered 1xx .. 5xx */
+    uint64_t cpu_ns, wall_ns;                          /* wall: between the two reads */
+    uint64_t busy_ns, busy_max_ns;                     /* all its event loops', the busiest's */
+    uint64_t load_ns; /* how long the agents' load lasted (busy's denominator) */
+    uint32_t loops, cores;
+} bench_target_t;
+
 typedef struct {
     double time_s;             /* makespan over the agents not lost */
     double user_s;             /* mean over those agents of each one's CPU time, so one */
@@ -47,6 +59,7 @@ typedef struct {
     double skew_s;             /* latest minus earliest start */
     int measured;              /* at least one agent was not lost; else time_s is NAN */
     bench_agent_run_t *agents; /* bench_t.nagents entries */
+    bench_target_t target;     /* the target's view, when it has one */
 } bench_run_t;
 
 typedef struct {
@@ -87,6 +100,7 @@ typedef struct {
     char order[16];   /* "interleave", "shuffle" or "sequential" */
     uint64_t seed;    /* shuffle's, when seeded */
     int seeded;
+    int target_view; /* the target told its own view (GET /stats) of some run */
     unsigned warmup;
 } bench_set_t;
 
@@ -101,6 +115,17 @@ typedef struct {
     uint64_t ok, failed[BENCH_CAUSE__COUNT], failed_total, bytes, connections;
     double throughput;            /* ok requests per second of run time */
     double skew_median, skew_max; /* NAN without measured runs */
+    /* the target's view, over the measured runs it covers */
+    size_t target_runs;
+    uint64_t target_requests, target_codes[5], target_dropped, target_connections;
+    /* over those of them no agent was lost in: with no other load on the
+     * target, the two are equal */
+    uint64_t target_cmp, agents_cmp;
+    int target_cmp_runs;
+    double busy;     /* its event loops' busy time over theirs under load, 0..1 */
+    double busy_max; /* the busiest loop's */
+    double cpu;      /* its CPU time over its cores' time under load, 0..1 */
+    uint32_t target_loops, target_cores;
 } bench_stats_t;
 
 /* Benchmarks that may be compared: the same request count, the same
@@ -140,6 +165,8 @@ void bench_free(bench_t **b);
 /* Appends one run from b->nagents agent measurements (copied) and derives its
  * time, CPU, exit code and skew. -1 when out of memory (b unchanged). */
 int bench_add_run(bench_t *b, const bench_agent_run_t *agents);
+/* The target's view of the run bench_add_run appended last. */
+void bench_set_target(bench_t *b, const bench_target_t *t);
 /* -1 when out of memory. */
 int bench_stats(const bench_t *b, bench_stats_t *s);
 

@@ -134,6 +134,24 @@ static json_t *setup_json(const bench_t *b)
     return rc == 0 ? o : NULL;
 }
 
+/* The target's own view (its GET /stats) of the runs that have one; null
+ * for a target without it. */
+static json_t *target_json(const bench_stats_t *s)
+{
+    if (s->target_runs == 0) return json_null();
+    return json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:I, "
+                     "s:I, s:I, s:I}",
+                     "requests", (json_int_t)s->target_requests, "busy", jnum(s->busy), "busy_max",
+                     jnum(s->busy_max), "cpu", jnum(s->cpu), "loops", (json_int_t)s->target_loops,
+                     "cores", (json_int_t)s->target_cores, "status", "1xx",
+                     (json_int_t)s->target_codes[0], "2xx", (json_int_t)s->target_codes[1], "3xx",
+                     (json_int_t)s->target_codes[2], "4xx", (json_int_t)s->target_codes[3], "5xx",
+                     (json_int_t)s->target_codes[4], "dropped", (json_int_t)s->target_dropped,
+                     "connections", (json_int_t)s->target_connections, "runs",
+                     (json_int_t)s->target_runs, "compared_runs", (json_int_t)s->target_cmp_runs,
+                     "agents_requests", (json_int_t)s->agents_cmp);
+}
+
 /* Against its group's reference: the ratio of the means and Welch's p
  * (null for the reference itself, or where a side has one run). */
 static json_t *comparison_json(const bench_set_t *set, const bench_table_t *t, size_t i)
@@ -161,7 +179,7 @@ static json_t *extras_json(const bench_set_t *set, const bench_table_t *t, size_
         return NULL;
     }
     o = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:o, "
-                  "s:{s:o, s:o}, s:o, s:o}",
+                  "s:{s:o, s:o}, s:o, s:o, s:o}",
                   "setup", setup_json(b), "runs", "measured", (json_int_t)s->time.n, "failed",
                   (json_int_t)s->runs_failed, "lost", (json_int_t)s->runs_lost, "unmeasured",
                   (json_int_t)s->runs_unmeasured, "throughput", jnum(s->throughput), "requests",
@@ -169,7 +187,7 @@ static json_t *extras_json(const bench_set_t *set, const bench_table_t *t, size_
                   (json_int_t)s->bytes, "connections", (json_int_t)s->connections, "failures",
                   counts_json(s), "latency", latency_json(b->latency), "skew", "p50",
                   jnum(s->skew_median), "max", jnum(s->skew_max), "agents", agents, "comparison",
-                  comparison_json(set, t, i));
+                  comparison_json(set, t, i), "target", target_json(s));
     return o;
 }
 
@@ -264,8 +282,9 @@ static json_t *top_json(const bench_set_t *set, const bench_table_t *t)
         json_decref(agents);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o}", "version", FB_VERSION,
-                     "target", set->target, "date", set->date, "mode", set->mode, "order",
+    return json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o}", "version",
+                     FB_VERSION, "target", set->target, "target_view", set->target_view, "date",
+                     set->date, "mode", set->mode, "order",
                      set->order[0] ? json_string(set->order) : json_null(), "seed",
                      set->seeded ? json_integer((json_int_t)set->seed) : json_null(), "warmup",
                      (json_int_t)set->warmup, "agents", agents, "groups", groups_json(set, t),

@@ -263,6 +263,8 @@ static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err, pr
         } else if (want == PROTO_RESULT) {
             proto_result_copy(a->result, &m->u.result);
             a->running = false;
+        } else if (want == PROTO_STATS) {
+            a->stats = m->u.stats;
         }
     } else if (m->type != PROTO_HEARTBEAT) {
         fprintf(stderr, "coordinator: agent %s sent an unexpected %s\n", a->name,

@@ -167,14 +167,104 @@ static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *o
             out[i].start_offset_s = (double)(start[i] - (int64_t)first) / 1e9;
 }
 
+/* ---- the target's own view: its GET /stats around each timed run -------- */
+
+#define VIEW_MAX_FAILS 3 /* reads failed in a row before we stop asking */
+
+/* Asks agent i to read the target's counters (phase PROTO_VIEW_*); its
+ * answer lands in f->a[i].stats. -1 on a fatal error or a stop. */
+static int view_ask(runner_t *r, size_t i, uint32_t phase)
+{
+    fleet_t *f = r->fleet;
+
+    memset(f->out, 0, sizeof *f->out);
+    f->out->type = PROTO_STATS_REQ;
+    f->out->u.stats_req.phase = phase;
+    f->a[i].stats.status = PROTO_VIEW_UNREACHABLE; /* unless it answers */
+    snprintf(f->a[i].stats.detail, sizeof f->a[i].stats.detail, "the agent did not answer");
+    fleet_send(f, i, true);
+    return fleet_wait(f, PROTO_STATS, fleet_now() + (uint64_t)f->live_ms * MS);
+}
+
+/* Before a timed run: the first live agent reads the target's counters;
+ * *reader is that agent, or SIZE_MAX when there will be no view of the run.
+ * A target without GET /stats is measured as any other, without it. */
+static int view_begin(runner_t *r, size_t *reader)
+{
+    fleet_t *f = r->fleet;
+    const proto_stats_t *s;
+    size_t i;
+
+    *reader = SIZE_MAX;
+    for (i = 0; i < f->n && f->a[i].state != AGENT_LIVE; i++) {
+    }
+    if (r->no_view || i == f->n) return 0;
+    if (view_ask(r, i, PROTO_VIEW_BEFORE) != 0) return -1;
+    s = &f->a[i].stats;
+    if (s->status == PROTO_VIEW_OK) {
+        *reader = i;
+        r->view_fails = 0;
+    } else if (s->status == PROTO_VIEW_NONE || ++r->view_fails == VIEW_MAX_FAILS) {
+        r->no_view = 1;
+        if (s->status != PROTO_VIEW_NONE)
+            fprintf(stderr, "coordinator: the target's own view is not recorded from here on: %s\n",
+                    s->detail);
+    }
+    return 0;
+}
+
+/* After every result of the run is in: the difference, into *t. */
+static int view_end(runner_t *r, size_t reader, bench_target_t *t)
+{
+    fleet_t *f = r->fleet;
+    const proto_stats_t *s = &f->a[reader < f->n ? reader : 0].stats;
+
+    memset(t, 0, sizeof *t);
+    if (reader >= f->n || f->a[reader].state != AGENT_LIVE) return 0;
+    if (view_ask(r, reader, PROTO_VIEW_AFTER) != 0) return -1;
+    if (s->status != PROTO_VIEW_OK || s->phase != PROTO_VIEW_AFTER) return 0;
+    *t = (bench_target_t){.seen = 1,
+                          .requests = s->requests,
+                          .dropped = s->dropped,
+                          .connections = s->connections,
+                          .cpu_ns = s->cpu_ns,
+                          .wall_ns = s->wall_ns,
+                          .busy_ns = s->busy_ns,
+                          .busy_max_ns = s->busy_max_ns,
+                          .loops = s->loops,
+                          .cores = s->cores};
+    memcpy(t->codes, s->codes, sizeof t->codes);
+    r->set->target_view = 1;
+    return 0;
+}
+
+/* How long the agents loaded the target in a run: the makespan in
+ * lockstep, every agent's time one after another in serial. */
+static uint64_t load_ns(const runner_t *r, const bench_agent_run_t *agents)
+{
+    double t = 0;
+
+    for (size_t i = 0; i < r->fleet->n; i++) {
+        if (agents[i].lost) continue;
+        if (r->opts->mode == MODE_SERIAL)
+            t += agents[i].wall_s;
+        else
+            t = fmax(t, agents[i].start_offset_s + agents[i].wall_s);
+    }
+    return (uint64_t)(t * 1e9);
+}
+
 static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
                    bench_agent_run_t *agents)
 {
     char err[JOURNAL_ERR_LEN];
+    bench_target_t target;
+    size_t reader = SIZE_MAX;
 
     fleet_t *f = r->fleet;
 
     if (any_rejoined(f) && send_plan(r, true) != 0) return -1;
+    if (!warm && view_begin(r, &reader) != 0) return -1;
     for (size_t i = 0; i < f->n; i++)
         f->a[i].result->run = UINT32_MAX; /* none yet */
     if (r->opts->mode == MODE_LOCKSTEP) {
@@ -187,15 +277,19 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
         }
     }
     if (warm) return 0;
+    if (view_end(r, reader, &target) != 0) return -1;
     hist_reset(r->run_latency);
     collect(r, SIZE_MAX, run, agents);
+    target.load_ns = target.seen ? load_ns(r, agents) : 0;
     /* on disk first: a run counts once a crash can no longer lose it */
-    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, err) != 0) {
+    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, &target, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         return -1;
     }
     hist_merge(b->latency, r->run_latency);
-    return bench_add_run(b, agents);
+    if (bench_add_run(b, agents) != 0) return -1;
+    bench_set_target(b, &target);
+    return 0;
 }
 
 /* benches[idx]; the set holds every benchmark of the matrix, in matrix
@@ -220,7 +314,7 @@ static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
 }
 
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, char *err)
+                  const hist_t *latency, const bench_target_t *target, char *err)
 {
     runner_t *r = runner;
     size_t want = r->opts->nagents ? r->opts->nagents : 1; /* 0: one embedded agent */
@@ -239,7 +333,12 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
         return -1;
     }
     hist_merge(b->latency, latency);
-    return bench_add_run(b, agents);
+    if (bench_add_run(b, agents) != 0) return -1;
+    if (target != NULL) {
+        bench_set_target(b, target);
+        r->set->target_view = 1;
+    }
+    return 0;
 }
 
 int runner_export(const runner_t *r)

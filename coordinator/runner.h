@@ -28,12 +28,14 @@ typedef struct {
     journal_t *journal;       /* every finished run goes here first */
     hist_t *run_latency;      /* scratch: one run's merged histogram */
     progress_t progress;      /* the live line on a TTY while a benchmark runs */
+    int no_view;              /* the target has no GET /stats, or stopped answering it */
+    unsigned view_fails;      /* reads of it that failed in a row */
 } runner_t;
 
 /* Adds a run read back from a journal to the set (creating its benchmark
  * from the matrix): the journal_load_t callback for --resume. */
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, char *err);
+                  const hist_t *latency, const bench_target_t *target, char *err);
 /* Writes every export asked for (atomically); -1 after printing why. */
 int runner_export(const runner_t *r);
 

@@ -181,6 +181,17 @@ static void print_extra(FILE *out, const bench_set_t *set, const bench_t *b, con
     fputc('\n', out);
 }
 
+/* The target's own view: what it counted, how busy it was. */
+static void print_target(FILE *out, const bench_stats_t *s)
+{
+    if (s->target_runs == 0) return;
+    fprintf(out,
+            "  Target: %" PRIu64 " requests in %zu run%s, event loops busy %.1f %% (busiest %.1f "
+                                 "%%), CPU %.1f %% of %u cores\n",
+            s->target_requests, s->target_runs, s->target_runs == 1 ? "" : "s", 100 * s->busy,
+            100 * s->busy_max, 100 * s->cpu, s->target_cores);
+}
+
 static void warn(FILE *out, int color, int *any, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -246,6 +257,22 @@ static void print_warnings(FILE *out, const bench_set_t *set, const bench_t *b,
     else if (s->outliers.count)
         warn(out, color, &any, k_outliers,
              set->warmup ? "" : " It might help to use the '--warmup' option.");
+    if (s->target_cmp_runs > 0 && s->target_cmp != s->agents_cmp)
+        warn(out, color, &any,
+             "The target counted %" PRIu64 " requests, the agents made %" PRIu64
+             " (ok + failed): something else loaded the target, or requests were lost on "
+             "the way.",
+             s->target_cmp, s->agents_cmp);
+    if (s->busy >= SUMMARY_BUSY_WARN)
+        warn(out, color, &any,
+             "The target's event loops were busy %.0f %% of the time: the target, not the "
+             "clients, bounded this benchmark.",
+             100 * s->busy);
+    else if (s->busy_max >= SUMMARY_BUSY_WARN && s->target_loops > 1)
+        warn(out, color, &any,
+             "One of the target's %u event loops was busy %.0f %% of the time: the target, "
+             "not the clients, may have bounded this benchmark.",
+             s->target_loops, 100 * s->busy_max);
     if (shows_skew(set, b, s) && s->skew_max > SUMMARY_SKEW_WARN * s->time.min)
         warn(out, color, &any,
              "The agents started up to %s apart, more than %.0f %% of the fastest run (%s): "
@@ -271,6 +298,7 @@ int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color)
         print_time(out, &s, color);
         print_load(out, b, &s);
         print_extra(out, set, b, &s, color);
+        print_target(out, &s);
         print_warnings(out, set, b, &s, color);
     }
     fputs(" \n", out);

@@ -16,6 +16,9 @@
 
 /* Lockstep skew above this fraction of the fastest run earns a warning. */
 #define SUMMARY_SKEW_WARN 0.05
+/* A target whose event loops were busy this fraction of the time under load
+ * bounded the run: the summary says so. */
+#define SUMMARY_BUSY_WARN 0.9
 
 /* hyperfine's time units: a benchmark's mean picks one, and every other time
  * of that benchmark (σ, range, user, system) is shown in it. */

@@ -115,6 +115,28 @@ static void test_round_trip_all(void **s)
     round_trip(m);
     m = msg_new(PROTO_ACCEPT);
     round_trip(m);
+    m = msg_new(PROTO_STATS_REQ);
+    m->u.stats_req.phase = PROTO_VIEW_AFTER;
+    round_trip(m);
+    m = msg_new(PROTO_STATS);
+    m->u.stats.phase = PROTO_VIEW_AFTER;
+    m->u.stats.status = PROTO_VIEW_OK;
+    m->u.stats.requests = 1000;
+    for (int i = 0; i < 5; i++)
+        m->u.stats.codes[i] = (uint64_t)i * 250;
+    m->u.stats.dropped = 0;
+    m->u.stats.connections = 100;
+    m->u.stats.cpu_ns = 12345678;
+    m->u.stats.wall_ns = UINT64_MAX;
+    m->u.stats.busy_ns = 1;
+    m->u.stats.busy_max_ns = 2;
+    m->u.stats.loops = 4;
+    m->u.stats.cores = 8;
+    round_trip(m);
+    m = msg_new(PROTO_STATS);
+    m->u.stats.status = PROTO_VIEW_NONE;
+    strcpy(m->u.stats.detail, "GET /stats: 404");
+    round_trip(m);
     m = msg_new(PROTO_ERROR);
     proto_error_init(m, 7, PROTO_ERR_BUSY, "agent busy with session %d", 3);
     round_trip(m);

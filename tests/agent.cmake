@@ -3,6 +3,7 @@
 fb_unit(test_agent_request agentcore)
 fb_unit(test_agent_strategy agentcore)
 fb_unit(test_agent_cli agentcore)
+fb_unit(test_agent_tview agentcore)
 # Sanitized builds are several times slower; the test scales its own
 # deadlines (fbtest.SLOW), this bounds the whole module.
 fb_integration(test_agent_run 900)

@@ -332,6 +332,63 @@ static void test_groups(void **state)
     bench_set_close(&s);
 }
 
+/* The target's own view: its count and how busy it was, under the block;
+ * a count that is not the agents' and a saturated target are warnings. */
+static void test_target_view(void **state)
+{
+    const double t[] = {0.5, 0.5};
+    bench_set_t s;
+    bench_t *b = mkbench("async-for -r 100", t, 2, 0.1, 0.1, 100);
+
+    for (size_t i = 0; i < 2; i++) {
+        bench_target_t v = {.seen = 1,
+                            .requests = 100 + i, /* one more than the agent made */
+                            .codes = {0, 100 + i, 0, 0, 0},
+                            .connections = 10,
+                            .cpu_ns = 500000000,      /* half of 2 cores for .5 s */
+                            .busy_ns = 950000000,     /* 95 % of 2 loops for .5 s */
+                            .busy_max_ns = 480000000, /* the busiest: 96 % */
+                            .load_ns = 500000000,
+                            .loops = 2,
+                            .cores = 2};
+        b->runs[i].target = v;
+    }
+    bench_set_init(&s);
+    strcpy(s.mode, "lockstep");
+    s.warmup = 1;
+    assert_int_equal(bench_set_add(&s, b), 0);
+    expect(summary_print, &s, 0,
+           "Benchmark 1: async-for -r 100\n"
+           "  Time (mean ± σ):     500.0 ms ±   0.0 ms    [User: 100.0 ms, System: 100.0 ms]\n"
+           "  Range (min … max):   500.0 ms … 500.0 ms    2 runs\n"
+           "  Throughput:                  200.0 req/s    [Latency: none recorded]\n"
+           "  Target: 201 requests in 2 runs, event loops busy 95.0 % (busiest 96.0 %), CPU "
+           "50.0 % of 2 cores\n"
+           " \n"
+           "  Warning: The target counted 201 requests, the agents made 200 (ok + failed): "
+           "something else loaded the target, or requests were lost on the way.\n"
+           "  Warning: The target's event loops were busy 95 % of the time: the target, not the "
+           "clients, bounded this benchmark.\n"
+           " \n");
+    /* one loop saturated, the other idle: said too */
+    for (size_t i = 0; i < 2; i++) {
+        b->runs[i].target.busy_ns = 500000000;
+        b->runs[i].target.requests = 100;
+    }
+    expect(summary_print, &s, 0,
+           "Benchmark 1: async-for -r 100\n"
+           "  Time (mean ± σ):     500.0 ms ±   0.0 ms    [User: 100.0 ms, System: 100.0 ms]\n"
+           "  Range (min … max):   500.0 ms … 500.0 ms    2 runs\n"
+           "  Throughput:                  200.0 req/s    [Latency: none recorded]\n"
+           "  Target: 200 requests in 2 runs, event loops busy 50.0 % (busiest 96.0 %), CPU "
+           "50.0 % of 2 cores\n"
+           " \n"
+           "  Warning: One of the target's 2 event loops was busy 96 % of the time: the target, "
+           "not the clients, may have bounded this benchmark.\n"
+           " \n");
+    bench_set_close(&s);
+}
+
 static void test_units(void **state)
 {
     char buf[64];
@@ -375,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_outliers_with_warmup),
         cmocka_unit_test(test_compare_edges),
         cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_target_view),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_write_error),
     };

@@ -330,11 +330,11 @@ class LockstepTests(CoordinatorCase):
         self.check_document(doc, names=names, target=target, mode="lockstep", warmup=1)
         results = doc["results"]
         self.assertEqual([r["command"] for r in results],
-                         ["threads-reuse -r 50 -c 100", "async-for -r 50 --connections 100"])
+                         ["threads-reuse -r 50 -c 100", "async-for -r 50 -c 100"])
         self.check_result(results[0], command="threads-reuse -r 50 -c 100", runs=3, requests=50,
                           names=names, setup={"strategy": "threads-reuse", "requests": 50,
                                               "chunk": 100})
-        self.check_result(results[1], command="async-for -r 50 --connections 100", runs=3,
+        self.check_result(results[1], command="async-for -r 50 -c 100", runs=3,
                           requests=50, names=names,
                           setup={"strategy": "async-for", "requests": 50, "connections": 100})
         # only the strategy differs between the two: the one scanned dimension
@@ -342,7 +342,7 @@ class LockstepTests(CoordinatorCase):
         self.assertEqual(results[1]["parameters"], {"strategy": "async-for"})
         # the terminal: hyperfine's blocks, then the comparison
         self.assertIn("Benchmark 1: threads-reuse -r 50 -c 100\n", run.out)
-        self.assertIn("Benchmark 2: async-for -r 50 --connections 100\n", run.out)
+        self.assertIn("Benchmark 2: async-for -r 50 -c 100\n", run.out)
         self.assertRegex(run.out, r"(?m)^  Time \(mean ± σ\): +\S+ (s|ms|µs) ± +\S+ (s|ms|µs) +"
                                   r"\[User: \S+ (s|ms|µs), System: \S+ (s|ms|µs)\]$")
         self.assertRegex(run.out, r"(?m)^  Range \(min … max\): .* 3 runs$")
@@ -363,9 +363,9 @@ class LockstepTests(CoordinatorCase):
         self.check_document(doc, names=names, target=target, mode="serial", warmup=1)
         self.assertEqual(len(doc["results"]), 2)
         for r, cmd in zip(doc["results"], ["threads-reuse -r 30 -c 100",
-                                           "async-for -r 30 --connections 100"]):
+                                           "async-for -r 30 -c 100"]):
             self.check_result(r, command=cmd, runs=3, requests=30, names=names, lockstep=False)
-        self.assertIn("Benchmark 2: async-for -r 30 --connections 100\n", run.out)
+        self.assertIn("Benchmark 2: async-for -r 30 -c 100\n", run.out)
 
     def test_cartesian_product(self):
         _, target = self.target()
@@ -425,7 +425,7 @@ class AgentLossTests(CoordinatorCase):
         self.assertEqual(fb["agents"][0]["ok"], 40, fb["agents"][0])  # the real agent's runs
         self.assertEqual(fb["requests"]["ok"], 40)
         self.check_latency(fb["latency"], 40)
-        self.assertIn("Benchmark 1: async-for -r 20 --connections 100\n", run.out)
+        self.assertIn("Benchmark 1: async-for -r 20 -c 100\n", run.out)
 
     def test_only_a_dead_port(self):
         dead = f"{self.host}:{fbtest.unused_port(self.host)}"
@@ -591,7 +591,7 @@ class RefusalTests(CoordinatorCase):
                                "-r", "10", "--runs", "1", "-w", "0")
         self.assert_exit(run, 0)
         doc = self.assert_json(run)
-        self.check_result(doc["results"][0], command="async-for -r 10 --connections 100",
+        self.check_result(doc["results"][0], command="async-for -r 10 -c 100",
                           runs=1, requests=10, names=[name])
 
     def test_target_unreachable(self):
@@ -617,8 +617,8 @@ class RefusalTests(CoordinatorCase):
                                "--runs", "2", "-w", "0")
         self.assert_exit(run, 2)
         doc = self.assert_json(run)
-        for r, cmd in zip(doc["results"], ["threads-reuse -r 20 -c 5",
-                                           "async-for -r 20 --connections 100"]):
+        for r, cmd in zip(doc["results"], ["threads-reuse -r 20 -c 5",  # -c: every strategy's
+                                           "async-for -r 20 -c 5"]):
             self.check_result(r, command=cmd, runs=2, requests=20, names=[name],
                               failed_cause="status")
         self.assertRegex(run.out, r"Failed:? 40 of 40 requests \(status: 40\)")
@@ -668,10 +668,10 @@ class EmbeddedTests(CoordinatorCase):
         self.assertRegex(doc["fleetbench"]["target"], r"^127\.0\.0\.\d+:\d+$")
         self.check_document(doc, names=[agents[0]["name"]], target=doc["fleetbench"]["target"],
                             mode="lockstep", warmup=0)
-        self.check_result(r, command="async-for -r 20 --connections 100", runs=2, requests=20,
+        self.check_result(r, command="async-for -r 20 -c 100", runs=2, requests=20,
                           names=[agents[0]["name"]])
         self.assertNotIn("parameters", r, "one benchmark: nothing scanned")
-        self.assertIn("Benchmark 1: async-for -r 20 --connections 100\n", run.out)
+        self.assertIn("Benchmark 1: async-for -r 20 -c 100\n", run.out)
         self.assertNotIn("Summary", run.out)
 
     def test_embedded_two_benchmarks(self):
@@ -681,7 +681,7 @@ class EmbeddedTests(CoordinatorCase):
         left = {pid: name for pid, name in seen.items() if fbtest.pid_alive(pid)}
         self.assertEqual(left, {}, "children survived the coordinator")
         self.assertIn("Benchmark 1: threads-reuse -r 20 -c 100\n", run.out)
-        self.assertIn("Benchmark 2: async-for -r 20 --connections 100\n", run.out)
+        self.assertIn("Benchmark 2: async-for -r 20 -c 100\n", run.out)
         self.assertRegex(run.out, r"(?m)^Summary$")
         self.assertRegex(run.out, r"times faster than ")
         self.assertEqual(len(self.assert_json(run)["results"]), 2)
@@ -703,7 +703,7 @@ class ExportTests(CoordinatorCase):
         doc = self.assert_json(run)
         commands = [r["command"] for r in doc["results"]]
         self.assertEqual(commands, ["threads-reuse -r 20 -c 100",
-                                    "async-for -r 20 --connections 100"])
+                                    "async-for -r 20 -c 100"])
         self.assertLessEqual({"results.csv", "results.json", "results.md"},
                              set(os.listdir(self.dir)))
         self.assertEqual([n for n in os.listdir(self.dir) if n.endswith(".tmp")], [])
@@ -826,7 +826,7 @@ class InterruptTests(CoordinatorCase):
         self.assert_exit(run, 0)
         self.assertLess(run.elapsed, 3 * LIVE_S + 3 * fbtest.SLOW, run.describe())
         self.check_result(self.assert_json(run)["results"][0],
-                          command="async-for -r 10 --connections 100", runs=1, requests=10,
+                          command="async-for -r 10 -c 100", runs=1, requests=10,
                           names=[name])
 
 

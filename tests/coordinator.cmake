@@ -20,5 +20,8 @@ set_tests_properties(integration.check_hyperfine_scripts PROPERTIES
 # coordinators over real ZeroMQ on 127.0.0.x (and network namespaces as root).
 fb_integration(test_coordinator 600)
 fb_integration(test_durability 600)
+# Comparisons: run order against a drifting target, the target's own view,
+# interrupted exports read as hyperfine's scripts read them.
+fb_integration(test_compare 600)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")

@@ -4,8 +4,8 @@ Usage: drift_server.py HOST BASE_MS SLOPE_MS_PER_S
 
 Answers GET /multiply?number=N with {"result": 2N} as target-server does
 (HTTP/1.1 keep-alive), each answer after BASE_MS + SLOPE_MS_PER_S * (seconds
-since start): whatever runs later is slower, which is the drift a run order
-must not turn into a difference between benchmarks. Any other path is a 404
+since the first such request): whatever runs later is slower, which is the
+drift a run order must not turn into a difference between benchmarks. Any other path is a 404
 (so it is also a third-party target without GET /stats). Listens on port 0
 and prints "drift-server: listening on http://HOST:PORT" when ready; stdlib
 only (asyncio), stops on SIGTERM.
@@ -28,6 +28,7 @@ def response(status, body, keep):
 
 
 async def serve(reader, writer, t0, base, slope):
+    """One connection; t0 is a one-element list: the first request's time."""
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -39,7 +40,10 @@ async def serve(reader, writer, t0, base, slope):
             params = dict(p.partition("=")[::2] for p in query.split("&") if p)
             if method == "GET" and path == "/multiply" and params.get("number", "").lstrip(
                     "-").isdigit():
-                await asyncio.sleep((base + slope * (time.monotonic() - t0)) / 1000.0)
+                now = time.monotonic()
+                if t0[0] is None:
+                    t0[0] = now
+                await asyncio.sleep((base + slope * (now - t0[0])) / 1000.0)
                 body = json.dumps({"result": 2 * int(params["number"])}).encode()
                 writer.write(response(200, body, keep))
             else:
@@ -54,7 +58,7 @@ async def serve(reader, writer, t0, base, slope):
 
 
 async def main(host, base, slope):
-    t0 = time.monotonic()
+    t0 = [None]
     server = await asyncio.start_server(lambda r, w: serve(r, w, t0, base, slope), host, 0,
                                         backlog=1024)
     port = server.sockets[0].getsockname()[1]

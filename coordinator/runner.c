@@ -283,7 +283,8 @@ static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
     return 0;
 }
 
-/* The worst thing that happened, in SPEC 7's order of precedence. */
+/* The worst thing that happened: a lost agent (3) outranks failed requests (2),
+ * as README.md's exit-code table orders them. */
 static int final_code(const runner_t *r)
 {
     int code = 0;

@@ -1,7 +1,7 @@
 #include "runner.h"
 
 #include "export.h"
-#include "facts.h"
+#include "clock.h"
 #include "summary.h"
 
 #include <math.h>
@@ -16,7 +16,7 @@ static void hosts_from_facts(runner_t *r)
 {
     char boot[PROTO_STR];
 
-    facts_boot_id(boot, sizeof boot);
+    clock_boot_id(boot, sizeof boot);
     for (size_t i = 0; i < r->fleet->n; i++) {
         const fleet_agent_t *a = &r->fleet->a[i];
         bench_host_t h;

@@ -29,3 +29,10 @@ fb_integration(test_durability 600 EXCLUDE Partition)
 fb_integration_part(test_durability Partition 300)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")
+
+# Layering: the coordinator gets the strategies' names from common/catalog.c
+# and links neither libcurl nor libuv (the agent's); it does need libzmq.
+add_test(NAME unit.coordinator_links_no_agent_libs
+         COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:coordinator>
+                 -DMUST=^libzmq -DMUST_NOT=^libcurl|^libuv -P ${CMAKE_CURRENT_SOURCE_DIR}/check_needed.cmake)
+set_tests_properties(unit.coordinator_links_no_agent_libs PROPERTIES TIMEOUT 60 LABELS unit)

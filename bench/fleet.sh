@@ -32,7 +32,7 @@ If the coordinator keeps a journal (--journal: one fsync'd line per timed run),
 it goes next to the JSON in a temporary directory under \$TMPDIR (or /tmp), as
 by default, so its fsync counts in the overhead; --journal-dir puts it
 elsewhere (e.g. /dev/shm: no disk flush) to see what the fsync costs.
-Aims (issue): skew p99 < 1 ms at 32 agents, overhead < 2 ms per run.
+Aims: skew p99 < 1 ms at 32 agents, overhead < 2 ms per run.
 
 Options:
   -k, --agents LIST     agent counts K (default \$AGENTS or 1,8,32; each 1..245)

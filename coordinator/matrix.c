@@ -1,7 +1,7 @@
 #include "matrix.h"
 
 #include "opt.h"
-#include "strategy.h"
+#include "catalog.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,8 +39,8 @@ static bool pick_token(const char *tok, size_t *pick, size_t *npick)
 {
     bool any = false;
 
-    for (size_t i = 0; i < strategy_count(); i++) {
-        const char *name = strategy_at(i)->name;
+    for (size_t i = 0; i < catalog_count(); i++) {
+        const char *name = catalog_at(i)->name;
         bool hit = strcmp(tok, "all") == 0 || strcmp(tok, name) == 0 ||
                    /* groups: "threads" and "async" are name prefixes */
                    (strncmp(name, tok, strlen(tok)) == 0 && name[strlen(tok)] == '-' &&
@@ -63,7 +63,7 @@ static int pick_spec(const char *spec, size_t *pick, size_t *npick, char *err)
     strcpy(buf, spec);
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
         if (!pick_token(tok, pick, npick)) {
-            strategy_names(names, sizeof names);
+            catalog_names(names, sizeof names);
             snprintf(err, OPT_ERR_LEN,
                      "--matrix: unknown strategy '%.64s'; valid: all, threads, async, %s", tok,
                      names);
@@ -71,7 +71,7 @@ static int pick_spec(const char *spec, size_t *pick, size_t *npick, char *err)
         }
     if (*npick > 0) return 0;
 bad:
-    strategy_names(names, sizeof names);
+    catalog_names(names, sizeof names);
     snprintf(err, OPT_ERR_LEN, "--matrix: empty or too long; valid: all, threads, async, %s",
              names);
     return -1;
@@ -79,8 +79,8 @@ bad:
 
 /* k: the async strategies' connections; by_conc: taken from -c, so the
  * command says -c as it does for the others. */
-static void entry_fill(matrix_entry_t *e, const strategy_t *s, uint64_t r, uint64_t c, uint64_t k,
-                       bool by_conc)
+static void entry_fill(matrix_entry_t *e, const catalog_entry_t *s, uint64_t r, uint64_t c,
+                       uint64_t k, bool by_conc)
 {
     int n;
 
@@ -129,7 +129,7 @@ int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
     m->n = 0;
     if (pick_spec(spec, pick, &npick, err) != 0) return -1;
     for (size_t p = 0; p < npick; p++) {
-        const strategy_t *s = strategy_at(pick[p]);
+        const catalog_entry_t *s = catalog_at(pick[p]);
         /* a parameter a strategy ignores is not a dimension for it */
         const matrix_list_t *dim = s->uses_chunk ? conc : s->uses_connections ? async_list : NULL;
         for (size_t a = 0; a < requests->n; a++)

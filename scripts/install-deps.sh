@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages fleetbench needs to build and test.
 # Idempotent: installs only what is missing, prints nothing when all is there.
 # Usage: scripts/install-deps.sh [--test] [--bench]
-#   --test   what the tests add: chromium (the HTML report screenshot), shellcheck
+#   --test   what the tests add: chromium (the HTML report screenshot), shellcheck,
+#            numpy, matplotlib and scipy (hyperfine's scripts read our exports)
 #   --bench  what the benchmarks add: wrk, nginx, hyperfine and the seed's Python client's
 #            libraries (python3-aiohttp, python3-requests)
 set -euo pipefail
@@ -13,7 +14,7 @@ pkgs=(build-essential cmake pkg-config clang
       python3 curl procps iproute2)
 for arg in "$@"; do
     case "$arg" in
-    --test) pkgs+=(chromium shellcheck) ;;
+    --test) pkgs+=(chromium shellcheck python3-numpy python3-matplotlib python3-scipy) ;;
     --bench) pkgs+=(wrk nginx-light hyperfine python3-aiohttp python3-requests) ;;
     *) echo "install-deps: unknown option '$arg' (--test, --bench)" >&2; exit 1 ;;
     esac

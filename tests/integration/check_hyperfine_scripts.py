@@ -4,7 +4,7 @@ Usage: check_hyperfine_scripts.py RESULTS.json [CLASS...]
 
 Always: reads the file the way hyperfine's scripts do (scripts/ in
 sharkdp/hyperfine: plot_whisker.py, plot_histogram.py, advanced_statistics.py,
-welch_ttest.py, plot_parametrized.py) and checks every key they touch has the
+welch_ttest.py, plot_parametrized.py, plot_progression.py) and checks every key they touch has the
 type they use it as. The file should hold exactly two results scanning one
 numeric parameter, which is what welch_ttest.py and plot_parametrized.py need
 (unit.test_export writes such a sample when FB_EXPORT_SAMPLE is set).
@@ -84,6 +84,7 @@ SCRIPTS = [
     ("plot_whisker.py", ["-o", "{out}"]),
     ("plot_histogram.py", ["-o", "{out}"]),
     ("plot_parametrized.py", ["-o", "{out}"]),
+    ("plot_progression.py", ["-o", "{out}"]),
 ]
 
 

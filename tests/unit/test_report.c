@@ -499,6 +499,41 @@ static void test_progress_tty(void **state)
     free(got);
 }
 
+/* Interleaved runs change benchmark at every run: the header is replaced in
+ * place (back over the two lines), the same benchmark again draws nothing,
+ * and after progress_end the lines come back without erasing anything. The
+ * bar counts the runs of the whole matrix; the ETA uses the pace given. */
+static void test_progress_switch(void **state)
+{
+    mem_t m;
+    progress_t p;
+    char *got;
+
+    mem_open(&m);
+    progress_init(&p, m.f, 1, 0);
+    progress_start(&p, 0, "a", 4);
+    progress_bench(&p, 1, "b", 1, 2.5);
+    progress_bench(&p, 1, "b", 1, 2.5); /* already shown */
+    p.pace_s = 10;
+    progress_run(&p, 2, 2.5);
+    progress_end(&p);
+    progress_bench(&p, 0, "a", 3, 1.0);
+    progress_end(&p);
+    got = mem_close(&m);
+    assert_string_equal(
+        got, "Benchmark 1: a\n"
+             "\r  Current estimate: …          ░░░░░░░░░░░░░░░░░░░░░░░░  0/4  ETA --:--:--\x1b[K"
+             "\r\x1b[2K\x1b[1A\x1b[2K"
+             "Benchmark 2: b\n"
+             "\r  Current estimate: 2.500 s    ██████░░░░░░░░░░░░░░░░░░  1/4  ETA 00:00:08\x1b[K"
+             "\r  Current estimate: 2.500 s    ████████████░░░░░░░░░░░░  2/4  ETA 00:00:20\x1b[K"
+             "\r\x1b[2K\x1b[1A\x1b[2K"
+             "Benchmark 1: a\n"
+             "\r  Current estimate: 1.000 s    ██████████████████░░░░░░  3/4  ETA 00:00:10\x1b[K"
+             "\r\x1b[2K\x1b[1A\x1b[2K");
+    free(got);
+}
+
 /* NO_COLOR: no SGR at all, only the line's own control (\r, erase, up). */
 static void test_progress_no_color(void **state)
 {
@@ -614,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_write),
         cmocka_unit_test(test_progress_tty),
+        cmocka_unit_test(test_progress_switch),
         cmocka_unit_test(test_progress_no_color),
         cmocka_unit_test(test_progress_plain),
         cmocka_unit_test(test_progress_cut),

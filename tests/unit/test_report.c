@@ -441,6 +441,58 @@ static void test_write(void **state)
     bench_set_close(&s);
 }
 
+/* What the page says about comparisons: the run order, one list of ratios
+ * per group of comparable benchmarks with Welch's verdict, nothing ranked
+ * across groups, and the target's own view with its warnings. */
+static void test_comparisons(void **state)
+{
+    static const double a[] = {1.0, 1.1, 0.9, 1.05, 0.95};
+    static const double b[] = {1.02, 1.12, 0.97, 1.0, 1.08, 0.99, 1.05};
+    bench_set_t s;
+    bench_target_t v = {.seen = 1,
+                        .requests = 101,
+                        .codes = {0, 101, 0, 0, 0},
+                        .busy_ns = 1900000000,
+                        .busy_max_ns = 960000000,
+                        .cpu_ns = 1,
+                        .load_ns = 1000000000,
+                        .loops = 2,
+                        .cores = 2};
+    char *html;
+
+    bench_set_init(&s);
+    meta(&s);
+    strcpy(s.order, "interleave");
+    s.target_view = 1;
+    add_host(&s, "127.0.0.1:5555", "box-1", "cpu");
+    add(&s, "a -c 100", a, N(a), 1);
+    add(&s, "b -c 100", b, N(b), 1);
+    add(&s, "c -c 10", k_sleep01, N(k_sleep01), 1);
+    add(&s, "d -c 10", k_sleep2, N(k_sleep2), 1);
+    s.benches[2]->params.connections = s.benches[3]->params.connections = 10;
+    for (size_t i = 0; i < s.benches[0]->nruns; i++)
+        s.benches[0]->runs[i].target = v; /* one request more than the agent made */
+    html = render(&s);
+    has(html, "runs <b>interleave</b>");
+    has(html, "spread over the whole matrix");
+    has(html, "<h3>-r 100, concurrency 100, 1 agent</h3>");
+    has(html, "<h3>-r 100, concurrency 10, 1 agent</h3>");
+    has(html, "<th class=\"l\">Group</th>");
+    has(html, "times faster than <code>b -c 100</code> <span class=\"notes\">(not "
+              "statistically significant, p = 0.45)</span>");
+    has(html, "times faster than <code>d -c 10</code></li>"); /* significant: no note */
+    has(html, "<code>c -c 10</code> ran");
+    has(html, "<code>a -c 100</code> ran");
+    assert_null(strstr(html, "than <code>c -c 10")); /* the references */
+    assert_null(strstr(html, "than <code>a -c 100"));
+    has(html, "<th>Target requests</th><th>Target busy</th>");
+    has(html, "<td>505</td><td>95 %</td>");
+    has(html, "The target counted 505 requests, the agents made 500");
+    has(html, "bounded this benchmark");
+    free(html);
+    bench_set_close(&s);
+}
+
 /* ---- progress ----------------------------------------------------------- */
 
 typedef struct {
@@ -648,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_write),
+        cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_progress_tty),
         cmocka_unit_test(test_progress_switch),
         cmocka_unit_test(test_progress_no_color),

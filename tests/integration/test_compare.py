@@ -206,26 +206,31 @@ class InterruptedExportTests(CoordinatorCase):
         return run, self.assert_json(run)
 
     def check_scripts(self, path):
-        """check_hyperfine_scripts.py on the file: its key checks, and hyperfine's
-        own scripts when HYPERFINE_SCRIPTS names them (skipped there otherwise)."""
-        p = subprocess.run([sys.executable, os.path.join(HERE, "check_hyperfine_scripts.py"),
-                            path], capture_output=True, text=True, timeout=300)
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        print("\n" + "\n".join(line for line in p.stderr.splitlines()
-                                if " ... " in line), file=sys.stderr)
+        """check_hyperfine_scripts.py on the file: its key checks always, and
+        hyperfine's own scripts when HYPERFINE_SCRIPTS names them."""
+        parts = ["KeysTheScriptsRead"]
+        if os.environ.get("HYPERFINE_SCRIPTS"):
+            parts.append("HyperfineScriptsRun")
+        for part in parts:
+            p = subprocess.run([sys.executable, os.path.join(HERE, "check_hyperfine_scripts.py"),
+                                path, part], capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            print("\n" + "\n".join(line for line in p.stderr.splitlines() if " ... " in line),
+                  file=sys.stderr)
 
     def test_sigint_during_a_first_run(self):
-        """Two benchmarks done (sequential: two runs each, so each has a σ, which
-        plot_parametrized.py needs), the third interrupted in its first run."""
+        """Two benchmarks done (sequential: five runs each, as hyperfine's
+        plot_parametrized.py needs a σ and plot_progression.py five runs), the
+        third interrupted in its first run."""
         _, target = self.target("--delay", "20")
         _, name = self.agent()
-        run, doc = self.interrupt_after(4, "--agents", name, "--target", target,
+        run, doc = self.interrupt_after(10, "--agents", name, "--target", target,
                                         "--matrix", "async-for", "-r", "2,3,400", "-c", "1",
-                                        "--runs", "2", "-w", "0", "--order", "sequential")
+                                        "--runs", "5", "-w", "0", "--order", "sequential")
         self.assertEqual([r["command"] for r in doc["results"]],
                          ["async-for -r 2 -c 1", "async-for -r 3 -c 1"])
         for r in doc["results"]:
-            self.assertEqual(len(r["times"]), 2, r)
+            self.assertEqual(len(r["times"]), 5, r)
             self.assertEqual(r["parameters"], {"requests": r["command"].split()[2]})
         self.assertEqual(doc["fleetbench"]["unfinished"],
                          [{"command": "async-for -r 400 -c 1", "runs": 0}])

@@ -205,6 +205,7 @@ int srv_worker_start(srv_worker_t *w, char *err)
 size_t srv_stats_json(const srv_worker_t *w, char *buf, size_t cap)
 {
     static meter_snapshot_t s; /* 4 KiB: off the small worker stacks (one at a time) */
+    static uint64_t last_busy[METER_MAX_LOOPS];
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     struct timespec cpu;
     uint64_t first = UINT64_MAX;
@@ -212,18 +213,26 @@ size_t srv_stats_json(const srv_worker_t *w, char *buf, size_t cap)
 
     pthread_mutex_lock(&mu);
     memset(&s, 0, sizeof s);
-    s.now_ns = uv_hrtime();
     s.loops = w->nall;
     s.cores = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0)
         s.cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
     for (unsigned i = 0; i < w->nall; i++) {
         const srv_worker_t *x = &w->all[i];
-        uint64_t up = s.now_ns - x->start_ns, idle = uv_metrics_idle_time((uv_loop_t *)&x->loop);
+        /* idle time first, then the clock: the loop's idle time counts up to
+         * a moment before ours, never after it */
+        uint64_t idle = uv_metrics_idle_time((uv_loop_t *)&x->loop), now = uv_hrtime();
+        uint64_t up = now - x->start_ns, busy = idle < up ? up - idle : 0;
         meter_add(&s, &x->meter);
-        if (i < METER_MAX_LOOPS) s.busy_ns[i] = idle < up ? up - idle : 0;
+        if (i < METER_MAX_LOOPS) {
+            /* what is left of the gap between the two clock reads could make
+             * a quiet loop's busy time step back: it never does */
+            if (busy < last_busy[i]) busy = last_busy[i];
+            s.busy_ns[i] = last_busy[i] = busy;
+        }
         if (x->start_ns < first) first = x->start_ns;
     }
+    s.now_ns = uv_hrtime();
     s.uptime_ns = first < s.now_ns ? s.now_ns - first : 0;
     n = meter_json(&s, buf, cap);
     pthread_mutex_unlock(&mu);

@@ -52,6 +52,8 @@ static const struct option k_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+static const opt_cli_t k_cli = {"agent run --help", k_opts, NULL};
+
 static void print_usage(FILE *out)
 {
     fputs(k_usage, out);
@@ -123,8 +125,7 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
         return -1;
     }
     if (optind + 1 < argc) {
-        snprintf(err, OPT_ERR_LEN, "run: unexpected argument '%.64s' (see agent run --help)",
-                 argv[optind + 1]);
+        opt_unexpected(&k_cli, argv[optind + 1], err);
         return -1;
     }
     o->strategy = strategy_find(argv[optind]);
@@ -149,12 +150,7 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
         switch (c) {
         case 'h': print_usage(out); return CMD_RUN_EXIT;
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return CMD_RUN_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see agent run --help)",
-                     argv[optind - 1]);
-            return CMD_RUN_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return CMD_RUN_ERROR;
         default:
             if (parse_one(o, c, optarg, &in_flight_set, err) != 0) return CMD_RUN_ERROR;
         }

@@ -3,7 +3,6 @@
 #include "opt.h"
 #include "proto.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -38,6 +37,8 @@ static const struct option k_opts[] = {
     {"proto-version", required_argument, NULL, O_PROTO}, /* tests only: speak another version */
     {NULL, 0, NULL, 0},
 };
+
+static const opt_cli_t k_cli = {"agent --help", k_opts, NULL};
 
 static bool is_loopback(const char *host)
 {
@@ -103,17 +104,13 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
     while ((c = getopt_long(argc, argv, ":", k_opts, NULL)) != -1) {
         switch (c) {
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return DAEMON_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see --help)", argv[optind - 1]);
-            return DAEMON_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return DAEMON_ERROR;
         default:
             if (parse_one(cfg, c, optarg, err) != 0) return DAEMON_ERROR;
         }
     }
     if (optind < argc) {
-        snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
+        opt_unexpected(&k_cli, argv[optind], err);
         return DAEMON_ERROR;
     }
     if ((cfg->key_path == NULL) != (cfg->authorized_path == NULL)) {

@@ -3,7 +3,6 @@
 #include "opt.h"
 #include "proto.h"
 
-#include <getopt.h>
 #include <string.h>
 
 static const char k_usage[] =
@@ -19,7 +18,8 @@ static const char k_usage[] =
     "  --agents HOST[:PORT][,...]  agents to drive (default port 5555)\n"
     "  --target HOST:PORT          the server under load, as the agents reach it\n"
     "  --matrix SPEC               all, threads, async or NAME[,NAME...] (default all)\n"
-    "  -r, --requests LIST         requests per run, e.g. 100,1000 (default 100)\n"
+    "  -r, --requests LIST         requests per run, e.g. 100,1000 (default 100);\n"
+    "                              not hyperfine's -r: runs are --runs\n"
     "  -c, --chunk LIST            chunk size of the threads strategies (default 100)\n"
     "  --connections LIST          connections of the async strategies (default 100)\n"
     "  -w, --warmup N              warmup runs per benchmark, not kept (default 3)\n"
@@ -98,6 +98,36 @@ static const struct option k_opts[] = {
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+
+/* hyperfine's options that a hyperfine user will try: what to do here. */
+#define RUNS_HINT "fleetbench makes exactly --runs N timed runs (and -r is --requests here)"
+static const opt_hint_t k_hints[] = {
+    {"-m", "hyperfine's --min-runs is not supported: " RUNS_HINT},
+    {"--min-runs", "not supported: " RUNS_HINT},
+    {"-M", "hyperfine's --max-runs is not supported: " RUNS_HINT},
+    {"--max-runs", "not supported: " RUNS_HINT},
+    {"-p", "hyperfine's --prepare is not supported: each run starts with no open connection"},
+    {"--prepare", "not supported: each run starts with no open connection"},
+    {"-s", "hyperfine's --setup is not supported: there is no shell command to run"},
+    {"--setup", "not supported: there is no shell command to run"},
+    {"--style", "not supported: a live progress line on a TTY, plain lines otherwise"},
+    {"-u",
+     "hyperfine's --time-unit is not supported: each time is shown in the unit that suits it"},
+    {"--time-unit", "not supported: each time is shown in the unit that suits it"},
+    {"-N", "hyperfine's --shell=none is not supported: fleetbench runs no shell"},
+    {"--shell", "not supported: fleetbench runs no shell"},
+    {"-n", "hyperfine's --command-name is not supported: a benchmark is named by its parameters"},
+    {"--command-name", "not supported: a benchmark is named by its parameters"},
+    {"-i", "hyperfine's --ignore-failure is not supported: failed requests are counted, exit 2"},
+    {"--ignore-failure", "not supported: failed requests are counted and the exit code is 2"},
+    {"-P", "hyperfine's --parameter-scan is not supported: give lists, e.g. -r 100,1000,10000"},
+    {"--parameter-scan", "not supported: give lists, e.g. -r 100,1000,10000"},
+    {"-L", "hyperfine's --parameter-list is not supported: give lists, e.g. -r 100,1000,10000"},
+    {"--parameter-list", "not supported: give lists, e.g. -r 100,1000,10000"},
+    {NULL, NULL},
+};
+
+static const opt_cli_t k_cli = {"coordinator --help", k_opts, k_hints};
 
 static int parse_agents(opts_t *o, const char *list, char *err)
 {
@@ -231,17 +261,13 @@ int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
             fprintf(out, "coordinator %s (protocol %u)\n", FB_VERSION, PROTO_VERSION);
             return OPTS_EXIT;
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return OPTS_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see --help)", argv[optind - 1]);
-            return OPTS_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return OPTS_ERROR;
         default:
             if (parse_one(o, c, optarg, err) != 0) return OPTS_ERROR;
         }
     }
     if (optind < argc) {
-        snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
+        opt_unexpected(&k_cli, argv[optind], err);
         return OPTS_ERROR;
     }
     if (o->resume && (argc > 3 || (argc == 3 && strncmp(argv[1], "--resume=", 9) == 0))) {

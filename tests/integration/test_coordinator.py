@@ -773,6 +773,21 @@ class CommandLineTests(CoordinatorCase):
     def test_unknown_option(self):
         self.assert_usage_error(["--frobnicate"], "--frobnicate")
 
+    def test_unknown_option_gets_a_suggestion(self):
+        self.assert_usage_error(["--runz", "3"], "unknown option '--runz'; did you mean --runs?")
+
+    def test_hyperfine_habits_get_a_hint(self):
+        for args, said in ((["-m", "5"], "-m: hyperfine's --min-runs is not supported"),
+                           (["-M", "5"], "-M: hyperfine's --max-runs is not supported"),
+                           (["-p", "true"], "-p: hyperfine's --prepare is not supported"),
+                           (["--style", "basic"], "--style: not supported"),
+                           (["-u", "ms"], "-u: hyperfine's --time-unit is not supported")):
+            with self.subTest(args=args):
+                self.assert_usage_error(args, said)
+        status, out, _ = self.run_binary("coordinator", ["--help"])
+        self.assertEqual(status, 0)
+        self.assertIn("not hyperfine's -r: runs are --runs", out)
+
     def test_help(self):
         status, out, err = self.run_binary("coordinator", ["--help"])
         self.assertEqual(status, 0, err)

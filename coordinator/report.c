@@ -390,13 +390,6 @@ typedef struct {
     double q1, median, q3, lo, hi; /* lo, hi: the whiskers' ends */
 } box_t;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
 /* Linear interpolation between order statistics, as numpy and matplotlib. */
 static double quantile(const double *sorted, size_t n, double q)
 {
@@ -430,7 +423,7 @@ static double *sorted_times(const bench_t *b, size_t *n)
     if (x == NULL) return NULL;
     for (size_t k = 0; k < b->nruns; k++)
         if (b->runs[k].measured) x[(*n)++] = b->runs[k].time_s;
-    qsort(x, *n, sizeof *x, cmp_double);
+    stats_sort(x, *n);
     return x;
 }
 
@@ -709,22 +702,20 @@ static void put_latency_chart(const page_t *pg)
 
 /* ---- per-agent comparison ----------------------------------------------- */
 
-/* Mean and σ of agent a's own time over the runs it was not lost in. */
-static void agent_mean(const bench_t *b, size_t a, double *mean, double *sd)
+/* Mean and σ of agent a's own time over the runs it was not lost in; -1
+ * when out of memory. */
+static int agent_mean(const bench_t *b, size_t a, double *mean, double *sd)
 {
-    double sum = 0, ss = 0;
+    double *x = malloc((b->nruns ? b->nruns : 1) * sizeof *x);
     size_t n = 0;
 
+    if (x == NULL) return -1;
     for (size_t k = 0; k < b->nruns; k++)
-        if (!b->runs[k].agents[a].lost) {
-            sum += b->runs[k].agents[a].wall_s;
-            n++;
-        }
-    *mean = n ? sum / (double)n : NAN;
-    for (size_t k = 0; k < b->nruns; k++)
-        if (!b->runs[k].agents[a].lost)
-            ss += (b->runs[k].agents[a].wall_s - *mean) * (b->runs[k].agents[a].wall_s - *mean);
-    *sd = n > 1 ? sqrt(ss / (double)(n - 1)) : NAN;
+        if (!b->runs[k].agents[a].lost) x[n++] = b->runs[k].agents[a].wall_s;
+    *mean = stats_mean(x, n); /* NAN when n is 0 */
+    *sd = stats_stddev(x, n);
+    free(x);
+    return 0;
 }
 
 static void agent_name(char *buf, size_t len, const bench_set_t *set, size_t a)
@@ -760,8 +751,8 @@ static void draw_agent_bar(FILE *out, const svg_scale_t *s, double mean, double 
             fmt_time(v, sizeof v, mean));
 }
 
-static void put_agent_bars(const page_t *pg, const svg_scale_t *s, double top, double bar,
-                           double group)
+static int put_agent_bars(const page_t *pg, const svg_scale_t *s, double top, double bar,
+                          double group)
 {
     FILE *out = pg->out;
     double mean, sd;
@@ -771,10 +762,11 @@ static void put_agent_bars(const page_t *pg, const svg_scale_t *s, double top, d
         double y = top + group * (double)i;
         row_label(out, b->command, s->a - 12, y + group / 2);
         for (size_t a = 0; a < b->nagents; a++) {
-            agent_mean(b, a, &mean, &sd);
+            if (agent_mean(b, a, &mean, &sd) != 0) return -1;
             draw_agent_bar(out, s, mean, sd, y + 8 + bar * (double)a, bar - 3, agent_color(a));
         }
     }
+    return 0;
 }
 
 static void put_agent_legend(const page_t *pg, size_t nagents)
@@ -792,7 +784,7 @@ static void put_agent_legend(const page_t *pg, size_t nagents)
     fputs("</ul>\n", out);
 }
 
-static void put_agent_chart(const page_t *pg)
+static int put_agent_chart(const page_t *pg)
 {
     FILE *out = pg->out;
     const double bar = 18, top = 8;
@@ -808,11 +800,11 @@ static void put_agent_chart(const page_t *pg)
         const bench_t *b = pg->set->benches[i];
         nagents = b->nagents > nagents ? b->nagents : nagents;
         for (size_t a = 0; a < b->nagents; a++) {
-            agent_mean(b, a, &mean, &sd);
+            if (agent_mean(b, a, &mean, &sd) != 0) return -1;
             if (!isnan(mean)) hi = fmax(hi, mean + (isnan(sd) ? 0 : sd));
         }
     }
-    if (nagents < 2 || !(hi > 0)) return;
+    if (nagents < 2 || !(hi > 0)) return 0;
     group = bar * (double)nagents + 16;
     bottom = top + group * (double)pg->set->nbench;
     s = (svg_scale_t){0, hi * 1.04, label_width(pg->set), CHART_W - 110, 0};
@@ -830,10 +822,11 @@ static void put_agent_chart(const page_t *pg)
             CHART_W, bottom + 50);
     put_bands(out, pg->set->nbench, top, group);
     svg_axis_x(out, &s, t, nt, top, bottom, title);
-    put_agent_bars(pg, &s, top, bar, group);
+    if (put_agent_bars(pg, &s, top, bar, group) != 0) return -1;
     fputs("</svg>\n", out);
     put_agent_legend(pg, nagents);
     fputs("</section>\n", out);
+    return 0;
 }
 
 /* ---- hosts -------------------------------------------------------------- */
@@ -895,7 +888,9 @@ int report_html(FILE *out, const bench_set_t *set, char *err)
     rc = put_time_chart(&pg);
     if (rc == 0) {
         put_latency_chart(&pg);
-        put_agent_chart(&pg);
+        rc = put_agent_chart(&pg);
+    }
+    if (rc == 0) {
         put_hosts(&pg);
         fputs("<footer>fleetbench " FB_VERSION " coordinator. Times as hyperfine reports them; "
               "the same numbers are in the JSON export.</footer>\n</main>\n</body>\n</html>\n",

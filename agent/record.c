@@ -17,18 +17,14 @@ static double per_second(uint64_t n, uint64_t ns)
     return ns ? (double)n / secs(ns) : 0.0;
 }
 
-/* " (timeout 3, http_status 2)" for the causes that happened. */
+/* " (timeout: 3, http_status: 2)" for the causes that happened, named as
+ * the coordinator names them. */
 static void print_causes(FILE *out, const tally_t *t)
 {
-    const char *sep = " (";
-
-    for (int o = REQ_OK + 1; o < REQ__COUNT; o++) {
-        if (t->count[o] == 0) continue;
-        fprintf(out, "%s%s %llu", sep, req_outcome_name((req_outcome_t)o),
-                (unsigned long long)t->count[o]);
-        sep = ", ";
-    }
-    if (sep[0] == ',') fputc(')', out);
+    if (tally_failed(t) == 0) return;
+    fputs(" (", out);
+    cause_print(out, t->count + REQ_CONNECT); /* the counts past OK are by cause */
+    fputc(')', out);
 }
 
 void record_line(FILE *out, const strategy_t *s, const run_params_t *p, const run_result_t *r)
@@ -94,17 +90,13 @@ static json_t *buckets_json(const hist_t *h)
 
 static json_t *latency_json(const hist_t *h)
 {
-    static const struct {
-        const char *key;
-        double p;
-    } k_pcts[] = {{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p999", 99.9}};
     json_t *o = json_object();
     int bad = set(o, "unit", json_string("ns")) | set_u64(o, "count", hist_count(h)) |
               set_u64(o, "min", hist_min(h)) | set_u64(o, "max", hist_max(h)) |
               set_real(o, "mean", hist_mean(h));
 
-    for (size_t i = 0; i < sizeof k_pcts / sizeof k_pcts[0]; i++)
-        bad |= set_u64(o, k_pcts[i].key, hist_percentile(h, k_pcts[i].p));
+    for (size_t i = 0; i < HIST_NPCTS; i++)
+        bad |= set_u64(o, hist_pcts[i].name, hist_percentile(h, hist_pcts[i].p));
     bad |= set_u64(o, "hist_version", HIST_VERSION) | set(o, "buckets", buckets_json(h));
     return complete(o, bad);
 }

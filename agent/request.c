@@ -10,13 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const k_outcome_names[REQ__COUNT] = {
-    "ok", "connect", "timeout", "transport", "http_status", "bad_body", "wrong_result",
-};
-
 const char *req_outcome_name(req_outcome_t o)
 {
-    return (unsigned)o < REQ__COUNT ? k_outcome_names[o] : "?";
+    return o == REQ_OK ? "ok" : cause_name((cause_t)(o - 1));
 }
 
 int req_base_url(char *buf, size_t cap, const char *host, int port)

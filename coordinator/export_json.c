@@ -78,7 +78,7 @@ static json_t *agent_json(const bench_set_t *set, const bench_t *b, size_t a)
         const bench_agent_run_t *r = &b->runs[i].agents[a];
         if (!b->runs[i].measured || r->lost) continue;
         ok += r->ok;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             failed += r->failed[c];
     }
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "name",
@@ -90,10 +90,6 @@ static json_t *agent_json(const bench_set_t *set, const bench_t *b, size_t a)
 
 static json_t *latency_json(const hist_t *h)
 {
-    static const struct {
-        const char *key;
-        double p;
-    } k_pct[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99.9", 99.9}};
     json_t *o;
     int rc;
 
@@ -101,8 +97,8 @@ static json_t *latency_json(const hist_t *h)
     o = json_pack("{s:I, s:o, s:o}", "count", (json_int_t)hist_count(h), "mean",
                   jnum(hist_mean(h) / 1e9), "min", jsec(hist_min(h)));
     rc = o ? 0 : -1;
-    for (size_t i = 0; rc == 0 && i < sizeof k_pct / sizeof k_pct[0]; i++)
-        rc = json_object_set_new(o, k_pct[i].key, jsec(hist_percentile(h, k_pct[i].p)));
+    for (size_t i = 0; rc == 0 && i < HIST_NPCTS; i++)
+        rc = json_object_set_new(o, hist_pcts[i].name, jsec(hist_percentile(h, hist_pcts[i].p)));
     if (rc == 0) rc = json_object_set_new(o, "max", jsec(hist_max(h)));
     if (rc != 0) json_decref(o);
     return rc == 0 ? o : NULL;
@@ -113,8 +109,8 @@ static json_t *counts_json(const bench_stats_t *s)
     json_t *o = json_object();
     int rc = o ? 0 : -1;
 
-    for (int c = 0; rc == 0 && c < BENCH_CAUSE__COUNT; c++)
-        rc = json_object_set_new(o, bench_cause_name(c), json_integer((json_int_t)s->failed[c]));
+    for (int c = 0; rc == 0 && c < CAUSE__COUNT; c++)
+        rc = json_object_set_new(o, cause_name(c), json_integer((json_int_t)s->failed[c]));
     if (rc != 0) json_decref(o);
     return rc == 0 ? o : NULL;
 }

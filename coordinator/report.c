@@ -307,7 +307,7 @@ static void put_notes(const page_t *pg)
         if (s->failed_total > 0) {
             fprintf(out, " %" PRIu64 " of %" PRIu64 " requests failed (", s->failed_total,
                     s->ok + s->failed_total);
-            bench_print_causes(out, s);
+            cause_print(out, s->failed);
             fputs(").", out);
         }
         if (s->runs_lost > 0) fprintf(out, " An agent was lost in %zu runs.", s->runs_lost);
@@ -616,15 +616,15 @@ static void put_curve(FILE *out, const bench_t *b, size_t i, const svg_scale_t *
 
 static void put_latency_table(const page_t *pg)
 {
-    static const double ps[] = {50, 90, 99, 99.9};
     FILE *out = pg->out;
     char v[64];
 
     fputs("<div class=\"scroll\"><table>\n<thead><tr><th "
-          "class=\"l\">Command</th><th>Requests</th><th>Min</th>"
-          "<th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>Max</th></tr></thead>\n"
-          "<tbody>\n",
+          "class=\"l\">Command</th><th>Requests</th><th>Min</th>",
           out);
+    for (size_t k = 0; k < HIST_NPCTS; k++)
+        fprintf(out, "<th>%s</th>", hist_pcts[k].name);
+    fputs("<th>Max</th></tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < pg->set->nbench; i++) {
         const hist_t *h = pg->set->benches[i]->latency;
         if (hist_count(h) == 0) continue;
@@ -632,8 +632,8 @@ static void put_latency_table(const page_t *pg)
         put_command_cell(out, i, pg->set->benches[i]->command);
         fprintf(out, "<td>%" PRIu64 "</td><td>%s</td>", hist_count(h),
                 fmt_time(v, sizeof v, (double)hist_min(h) / 1e9));
-        for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
-            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, ps[k])));
+        for (size_t k = 0; k < HIST_NPCTS; k++)
+            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, hist_pcts[k].p)));
         fprintf(out, "<td>%s</td></tr>\n", fmt_time(v, sizeof v, (double)hist_max(h) / 1e9));
     }
     fputs("</tbody>\n</table></div>\n", out);

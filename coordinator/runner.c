@@ -151,8 +151,7 @@ static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *o
         ar->user_s = (double)res->user_ns / 1e9;
         ar->sys_s = (double)res->sys_ns / 1e9;
         ar->ok = res->ok;
-        _Static_assert((int)BENCH_CAUSE__COUNT == (int)PROTO_FAIL__COUNT, "causes differ");
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             ar->failed[c] = res->failed[c];
         ar->bytes = res->bytes;
         ar->connections = res->connections;

@@ -71,6 +71,7 @@ class AgentCase(fbtest.FbTestCase):
             self.fail(f"agent {' '.join(args)}: stdout is not JSON: {out[:500]!r}\n{err[-2000:]}")
         # the summary line goes to stderr with --json
         self.assertRegex(err, rf"(?m)^{re.escape(strategy)} N={n}\b.*\bok {rec['ok']}, ")
+        self.last_err = err
         return rec
 
     def assert_all_failed_as(self, rec, n, cause):
@@ -190,6 +191,8 @@ class TestFailures(AgentCase):
             with self.subTest(strategy=strategy):
                 rec = self.run_json(strategy, target, self.N, self.C, expect=2)
                 self.assert_all_failed_as(rec, self.N, "http_status")
+                # the cause as the JSON and the coordinator name it, its count after a colon
+                self.assertIn(f"failed {self.N} (http_status: {self.N})", self.last_err)
 
     def test_close(self):
         _, target = self.target("--fault", "close:1")

@@ -37,7 +37,7 @@ READY_AGENT = r"^agent: listening on tcp://[0-9.]+:(?P<port>\d+)\s*$"
 
 STRATEGIES = ["threads-recreate", "threads-reuse", "threads-map", "async-for", "async-map"]
 GROUPS = ["all", "threads", "async"]
-CAUSES = ["connect", "timeout", "transport", "status", "body", "result"]
+CAUSES = ["connect", "timeout", "transport", "http_status", "bad_body", "wrong_result"]
 HYPERFINE_KEYS = ["command", "mean", "stddev", "median", "user", "system", "min", "max",
                   "times", "exit_codes"]
 
@@ -620,8 +620,8 @@ class RefusalTests(CoordinatorCase):
         for r, cmd in zip(doc["results"], ["threads-reuse -r 20 -c 5",
                                            "async-for -r 20 --connections 100"]):
             self.check_result(r, command=cmd, runs=2, requests=20, names=[name],
-                              failed_cause="status")
-        self.assertRegex(run.out, r"Failed:? 40 of 40 requests \(status: 40\)")
+                              failed_cause="http_status")
+        self.assertRegex(run.out, r"Failed:? 40 of 40 requests \(http_status: 40\)")
 
 
 class EmbeddedTests(CoordinatorCase):

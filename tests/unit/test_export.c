@@ -194,7 +194,7 @@ static void test_json_text(void **state)
     add(&s, "async-for -r 10", params("async-for", 10, 0), two, 2, 1);
     add(&s, "async-for -r 20", params("async-for", 20, 0), one, 1, 1);
     /* one bad body in the second run, as an agent would have reported it */
-    s.benches[0]->runs[1].agents[0].failed[BENCH_CAUSE_BODY] = 1;
+    s.benches[0]->runs[1].agents[0].failed[CAUSE_BAD_BODY] = 1;
     s.benches[0]->runs[1].exit_code = BENCH_EXIT_FAILED;
     hist_record(s.benches[0]->latency, 2000000);
     expect(export_json, &s,
@@ -243,9 +243,9 @@ static void test_json_text(void **state)
            "          \"connect\": 0,\n"
            "          \"timeout\": 0,\n"
            "          \"transport\": 0,\n"
-           "          \"status\": 0,\n"
-           "          \"body\": 1,\n"
-           "          \"result\": 0\n"
+           "          \"http_status\": 0,\n"
+           "          \"bad_body\": 1,\n"
+           "          \"wrong_result\": 0\n"
            "        },\n"
            "        \"latency\": {\n"
            "          \"count\": 1,\n"
@@ -327,9 +327,9 @@ static void test_json_text(void **state)
            "          \"connect\": 0,\n"
            "          \"timeout\": 0,\n"
            "          \"transport\": 0,\n"
-           "          \"status\": 0,\n"
-           "          \"body\": 0,\n"
-           "          \"result\": 0\n"
+           "          \"http_status\": 0,\n"
+           "          \"bad_body\": 0,\n"
+           "          \"wrong_result\": 0\n"
            "        },\n"
            "        \"latency\": {\n"
            "          \"count\": 0\n"
@@ -422,8 +422,8 @@ static void test_json_agents(void **state)
                      1);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(fb, "failures"), "timeout")), 4);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(fb, "failures"), "result")),
-                     6);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(fb, "failures"), "wrong_result")), 6);
     assert_true(json_real_value(json_object_get(json_object_get(fb, "skew"), "max")) == 0.5);
     ag = json_array_get(json_object_get(fb, "agents"), 1);
     assert_string_equal(json_string_value(json_object_get(ag, "name")), ""); /* no host facts */

@@ -1,5 +1,6 @@
 #include "request.h"
 
+#include "clock.h"
 #include "run.h"
 #include "tally.h"
 
@@ -93,12 +94,12 @@ void req_start(req_t *r, uint64_t number, const char *url)
     r->len = 0;
     r->overflow = 0;
     curl_easy_setopt(r->easy, CURLOPT_URL, url); /* copies; cannot fail but for ENOMEM */
-    r->start_ns = run_now_ns();
+    r->start_ns = clock_now_ns();
 }
 
 req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t)
 {
-    uint64_t latency = run_now_ns() - r->start_ns;
+    uint64_t latency = clock_now_ns() - r->start_ns;
     long status = 0, header_bytes = 0, connects = 0;
     curl_off_t body_bytes = 0;
     req_outcome_t o;

@@ -268,12 +268,15 @@ static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
     unsigned warmup = r->opts->warmup, k;
 
     if (b == NULL) return -1;
-    progress_start(&r->progress, idx, b->command, r->opts->runs);
+    progress_start(&r->progress, idx, b->command, warmup, r->opts->runs);
     /* resumed: the runs in the journal are done; warm up again before more */
     for (k = 0; b->nruns < r->opts->runs; k++) {
         int warm = k < warmup;
         if (one_run(r, b, (uint32_t)idx, k, warm, agents) != 0) return -1;
-        if (!warm) progress_run(&r->progress, b->nruns, progress_estimate(b));
+        if (warm)
+            progress_warmup(&r->progress, k + 1);
+        else
+            progress_run(&r->progress, b->nruns, progress_estimate(b));
     }
     progress_end(&r->progress);
     summary_bench(r->out, r->set, idx, r->color);

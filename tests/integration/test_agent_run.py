@@ -103,6 +103,7 @@ class TestStrategies(AgentCase):
         # a response is ~140 bytes of header and body; the body grows with i
         self.assertTrue(100 * n <= rec["bytes_received"] <= 300 * n, rec["bytes_received"])
         self.assertGreater(rec["wall_s"], 0)
+        self.assertAlmostEqual(rec["throughput_rps"], n / rec["wall_s"], delta=1e-6 * n / rec["wall_s"])
         # CPU time is the agent's getrusage difference over the run: never
         # negative, more than nothing for 100 requests, and at most every
         # core busy for the whole run (plus a little accounting slack).
@@ -193,6 +194,9 @@ class TestFailures(AgentCase):
                 self.assert_all_failed_as(rec, self.N, "http_status")
                 # the cause as the JSON and the coordinator name it, its count after a colon
                 self.assertIn(f"failed {self.N} (http_status: {self.N})", self.last_err)
+                # failed requests are no throughput
+                self.assertEqual(rec["throughput_rps"], 0)
+                self.assertIn(" 0 req/s, ok 0, ", self.last_err)
 
     def test_close(self):
         _, target = self.target("--fault", "close:1")

@@ -22,8 +22,9 @@ static const char k_usage[] =
     "      --connections K   async-*: connections to the target at most (default 100)\n"
     "      --in-flight M     async-*: transfers handed to curl at once; 0 adds all N\n"
     "                        at once and curl queues them (default: K)\n"
-    "      --target HOST[:PORT]  the target server (default $BENCHMARK_SERVER_HOST:\n"
-    "                        $BENCHMARK_SERVER_PORT, else 127.0.0.1:8080)\n"
+    "      --target HOST[:PORT]  the target server, or http://HOST[:PORT]/ (default\n"
+    "                        $BENCHMARK_SERVER_HOST:$BENCHMARK_SERVER_PORT, else\n"
+    "                        127.0.0.1:8080)\n"
     "      --timeout MS      per request, connecting included (default 10000)\n"
     "      --json            print the full record as JSON on stdout (the summary\n"
     "                        line goes to stderr)\n"
@@ -103,8 +104,7 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_s
     case O_TIMEOUT: return opt_u64("--timeout", arg, 1, 3600000, &p->timeout_ms, err);
     case O_JSON: o->json = 1; return 0;
     case O_TARGET:
-        if (opt_hostport("--target", arg, p->port, host, sizeof host, &p->port, err) != 0)
-            return -1;
+        if (opt_target("--target", arg, p->port, host, sizeof host, &p->port, err) != 0) return -1;
         if (p->port == 0) {
             snprintf(err, OPT_ERR_LEN, "--target: '%s' has port 0", arg);
             return -1;

@@ -3,7 +3,6 @@
 #include "opt.h"
 #include "proto.h"
 
-#include <stdbool.h>
 #include <string.h>
 
 static const char k_usage[] =
@@ -39,12 +38,6 @@ static const struct option k_opts[] = {
 };
 
 static const opt_cli_t k_cli = {"agent --help", k_opts, NULL};
-
-static bool is_loopback(const char *host)
-{
-    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
-           strcmp(host, "::1") == 0;
-}
 
 static int parse_allow(daemon_config_t *cfg, const char *list, char *err)
 {
@@ -118,7 +111,7 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
         return DAEMON_ERROR;
     }
     if (cfg->host[0] == '\0') strcpy(cfg->host, cfg->key_path ? "0.0.0.0" : "127.0.0.1");
-    if (!is_loopback(cfg->host) && !cfg->insecure && cfg->key_path == NULL) {
+    if (!opt_is_loopback(cfg->host) && !cfg->insecure && cfg->key_path == NULL) {
         snprintf(err, OPT_ERR_LEN,
                  "--listen %s: without keys an agent listens only on loopback "
                  "(pass --insecure to override)",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err)
 {
@@ -88,6 +89,46 @@ int opt_hostport(const char *flag, const char *s, int default_port, char *host, 
 bad:
     snprintf(err, OPT_ERR_LEN, "%s: '%s' is not HOST:PORT", flag, s);
     return -1;
+}
+
+int opt_target(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
+               int *port, char *err)
+{
+    char buf[512];
+    const char *rest = s, *slash;
+    size_t n;
+
+    if (s != NULL && strstr(s, "://") != NULL) {
+        if (strncasecmp(s, "http://", 7) != 0) {
+            snprintf(err, OPT_ERR_LEN,
+                     "%s: '%.64s': only http:// (target-server speaks plain HTTP)", flag, s);
+            return -1;
+        }
+        rest = s + 7;
+        slash = strchr(rest, '/');
+        n = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (slash && strcmp(slash, "/") != 0) {
+            snprintf(err, OPT_ERR_LEN,
+                     "%s: '%.64s' has a path; give http://HOST:PORT/ (the agents ask for "
+                     "/multiply themselves)",
+                     flag, s);
+            return -1;
+        }
+        if (n >= sizeof buf) {
+            snprintf(err, OPT_ERR_LEN, "%s: '%.64s' is too long", flag, s);
+            return -1;
+        }
+        memcpy(buf, rest, n);
+        buf[n] = '\0';
+        rest = buf;
+    }
+    return opt_hostport(flag, rest, default_port, host, hostlen, port, err);
+}
+
+int opt_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+           strcmp(host, "::1") == 0;
 }
 
 /* Optimal string alignment distance: insertions, deletions, substitutions

@@ -19,6 +19,14 @@ int opt_double(const char *flag, const char *s, double min, double max, double *
 int opt_hostport(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
                  int *port, char *err);
 
+/* --target: HOST:PORT as opt_hostport, or the same as a URL,
+ * http://HOST:PORT or http://HOST:PORT/ (what a browser or curl is given).
+ * Another scheme, or a path other than "/", is refused saying so. */
+int opt_target(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
+               int *port, char *err);
+/* 127.0.0.0/8, ::1 or "localhost": an address only this machine reaches. */
+int opt_is_loopback(const char *host);
+
 /* What to say about an option a user brings from another tool (hyperfine's
  * "-m", "--style"): option as typed, without "=VALUE". */
 typedef struct {

@@ -27,6 +27,23 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+/* The embedded target-server listens on this machine's loopback: an agent
+ * on another host would fail every request against it. */
+static int check_target_reachable(const opts_t *o, char *err)
+{
+    if (o->target_host[0] != '\0') return 0;
+    for (size_t i = 0; i < o->nagents; i++)
+        if (!opt_is_loopback(o->agent_host[i])) {
+            snprintf(err, FLEET_ERR_LEN,
+                     "--agents %.64s: remote agents need --target HOST:PORT, a target-server "
+                     "they can reach; the one started without --target listens on 127.0.0.1 "
+                     "here, out of their reach",
+                     o->agent_host[i]);
+            return -1;
+        }
+    return 0;
+}
+
 /* Starts what --target and --agents did not name, on loopback. */
 static int start_embedded(opts_t *o, embed_proc_t *server, embed_proc_t *agent, char *err)
 {
@@ -153,7 +170,8 @@ int main(int argc, char **argv)
         journal_load_free(&jl);
         return 1;
     }
-    if (matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0) {
+    if (check_target_reachable(&o, err) != 0 ||
+        matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         return 1;
     }

@@ -17,6 +17,7 @@ static const char k_usage[] =
     "Options:\n"
     "  --agents HOST[:PORT][,...]  agents to drive (default port 5555)\n"
     "  --target HOST:PORT          the server under load, as the agents reach it\n"
+    "                              (or http://HOST:PORT/); needed with remote agents\n"
     "  --matrix SPEC               all, threads, async or NAME[,NAME...] (default all)\n"
     "  -r, --requests LIST         requests per run, e.g. 100,1000 (default 100);\n"
     "                              not hyperfine's -r: runs are --runs\n"
@@ -188,8 +189,8 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
     switch (c) {
     case O_AGENTS: return parse_agents(o, arg, err);
     case O_TARGET:
-        return opt_hostport("--target", arg, -1, o->target_host, sizeof o->target_host,
-                            &o->target_port, err);
+        return opt_target("--target", arg, -1, o->target_host, sizeof o->target_host,
+                          &o->target_port, err);
     case O_MATRIX:
         if (strlen(arg) >= sizeof o->matrix_spec) {
             snprintf(err, OPT_ERR_LEN, "--matrix: too long");

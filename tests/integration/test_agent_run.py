@@ -146,6 +146,13 @@ class TestStrategies(AgentCase):
         self.assertRegex(lines[0], r"^threads-reuse N=20 C=5: [0-9.]+ s, \d+ req/s, ok 20, "
                                    r"failed 0, latency p50 [0-9.]+ ms p99 [0-9.]+ ms$")
 
+    def test_target_as_a_url(self):
+        _, target = self.target()
+        for form in (f"http://{target}", f"http://{target}/", f"HTTP://{target}/"):
+            with self.subTest(target=form):
+                rec = self.run_json("async-for", form, 5)
+                self.assertEqual(rec["target"], target)
+
     def test_target_from_environment(self):
         _, target = self.target()
         host, port = target.rsplit(":", 1)

@@ -398,6 +398,16 @@ class LockstepTests(CoordinatorCase):
         self.assertRegex(run.out, r"(?m)^  Time \(abs ≡\): ")  # one run: no σ
 
 
+    def test_target_as_a_url(self):
+        """--target http://HOST:PORT/ is HOST:PORT, as curl or a browser is given it."""
+        _, target = self.target()
+        _, name = self.agent()
+        run = self.coordinator("--agents", name, "--target", f"http://{target}/",
+                               "--matrix", "async-for", "-r", "10", "--runs", "1", "-w", "0")
+        self.assert_exit(run, 0)
+        self.assertEqual(self.assert_json(run)["fleetbench"]["target"], target)
+
+
 class AgentLossTests(CoordinatorCase):
     """Agents that never answer, or die mid-matrix."""
 
@@ -772,6 +782,15 @@ class CommandLineTests(CoordinatorCase):
 
     def test_unknown_option(self):
         self.assert_usage_error(["--frobnicate"], "--frobnicate")
+
+    def test_remote_agents_need_a_target(self):
+        # the embedded target-server would listen on this host's loopback
+        self.assert_usage_error(["--agents", "127.0.0.1:5555,10.0.0.5"],
+                                "--agents 10.0.0.5: remote agents need --target HOST:PORT")
+
+    def test_target_url_forms(self):
+        self.assert_usage_error(["--target", "https://127.0.0.1:8080/"], "only http://")
+        self.assert_usage_error(["--target", "http://127.0.0.1:8080/multiply"], "has a path")
 
     def test_unknown_option_gets_a_suggestion(self):
         self.assert_usage_error(["--runz", "3"], "unknown option '--runz'; did you mean --runs?")

@@ -104,6 +104,37 @@ static void test_unexpected(void **state)
     assert_string_equal(err, "unexpected argument 'extra' (see prog --help)");
 }
 
+static void test_target(void **state)
+{
+    char host[64];
+    int port = 0;
+
+    assert_int_equal(
+        opt_target("--target", "http://10.0.0.6:8080/", -1, host, sizeof host, &port, err), 0);
+    assert_string_equal(host, "10.0.0.6");
+    assert_int_equal(port, 8080);
+    assert_int_equal(opt_target("--target", "HTTP://[::1]:9", -1, host, sizeof host, &port, err),
+                     0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 9);
+    assert_int_equal(opt_target("--target", "h:1", -1, host, sizeof host, &port, err), 0);
+    assert_int_equal(opt_target("--target", "http://h", 8080, host, sizeof host, &port, err), 0);
+    assert_int_equal(port, 8080);
+    assert_int_equal(opt_target("--target", "http://h", -1, host, sizeof host, &port, err), -1);
+    assert_int_equal(opt_target("--target", "https://h:1/", -1, host, sizeof host, &port, err), -1);
+    assert_non_null(strstr(err, "only http://"));
+    assert_int_equal(opt_target("--target", "http://h:1/x", -1, host, sizeof host, &port, err), -1);
+    assert_non_null(strstr(err, "has a path"));
+    assert_int_equal(opt_target("--target", "http://", -1, host, sizeof host, &port, err), -1);
+
+    assert_true(opt_is_loopback("127.0.0.1"));
+    assert_true(opt_is_loopback("127.1.2.3"));
+    assert_true(opt_is_loopback("::1"));
+    assert_true(opt_is_loopback("localhost"));
+    assert_false(opt_is_loopback("10.0.0.5"));
+    assert_false(opt_is_loopback("1127.0.0.1"));
+}
+
 static void test_values(void **state)
 {
     uint64_t v;
@@ -125,7 +156,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_suggestions),   cmocka_unit_test(test_hints),
         cmocka_unit_test(test_missing_value), cmocka_unit_test(test_ambiguous_and_valued),
-        cmocka_unit_test(test_unexpected),    cmocka_unit_test(test_values),
+        cmocka_unit_test(test_unexpected),    cmocka_unit_test(test_target),
+        cmocka_unit_test(test_values),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,7 @@
 # builds from this build. The parts that need a tool or root have tests of
 # their own, shown as skipped where the host lacks it.
 set(deploy_parts TestStatic.test_shellcheck TestStatic.test_units_verify
-                 TestLocalCluster.test_netns TestDeb)
+                 TestLocalCluster.test_netns TestManPages.test_render TestDeb)
 fb_integration(test_deploy 300 EXCLUDE ${deploy_parts})
 set_property(TEST integration.test_deploy APPEND PROPERTY
   ENVIRONMENT "FB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")

@@ -16,6 +16,7 @@
   checked, and it is unpacked into a throwaway root.
 """
 
+import gzip
 import json
 import os
 import re
@@ -804,7 +805,7 @@ class TestHostScriptKeys(Ec2Case):
 
 class TestStatic(unittest.TestCase):
 
-    SCRIPTS = [EC2, CLUSTER, HOST_SCRIPT] + [
+    SCRIPTS = [EC2, CLUSTER, HOST_SCRIPT, os.path.join(DEPLOY, "bash-completion", "fleetbench")] + [
         os.path.join(DEPLOY, "debian", n) for n in ("postinst", "prerm", "postrm")]
 
     def test_shellcheck(self):
@@ -1044,6 +1045,123 @@ class TestLocalCluster(unittest.TestCase):
             self.assertNotIn(ns, listed)
 
 
+# ---- man pages, completions, copyright -----------------------------------------------
+
+PROGRAMS = ("agent", "coordinator", "target-server")
+MAN = os.path.join(SOURCE_DIR, "docs", "man")
+COMPLETION = os.path.join(DEPLOY, "bash-completion", "fleetbench")
+
+
+def long_options(text):
+    """The --long-options a text names (roff writes a dash as \\-)."""
+    return set(re.findall(r"(?<![\w-])--([a-z][a-z-]*[a-z])", text.replace("\\-", "-")))
+
+
+def check_dep5(test, text):
+    """Debian's machine-readable copyright format: a header paragraph with
+    Format, then Files paragraphs, each with Copyright and License, and the
+    text of every license named without one."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    fields = []
+    for p in paragraphs:
+        f = {}
+        for line in p.splitlines():
+            if line[:1] in (" ", "\t"):
+                continue  # continuation
+            key, sep, value = line.partition(":")
+            test.assertTrue(sep, f"not a field: {line!r}")
+            f[key] = value.strip()
+        fields.append(f)
+    test.assertEqual(fields[0].get("Format"),
+                     "https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
+    test.assertIn("Upstream-Name", fields[0])
+    files = [f for f in fields[1:] if "Files" in f]
+    test.assertTrue(files, "no Files paragraph")
+    test.assertTrue(any(f["Files"] == "*" for f in files))
+    for f in files:
+        test.assertIn("Copyright", f)
+        test.assertIn("License", f)
+    # a license given by name only needs its text in a paragraph of its own
+    for p, f in zip(paragraphs[1:], fields[1:]):
+        if "License" in f and len(p.split("License:", 1)[1].strip().splitlines()) == 1:
+            test.assertTrue(any(g.get("License") == f["License"] and "Files" not in g
+                                for g in fields[1:]), f["License"])
+
+
+class TestManPages(unittest.TestCase):
+    """docs/man: one page per program, saying what --help says."""
+
+    def help_text(self, *argv):
+        status, out, err = fbtest.run_process([fbtest.binary(argv[0]), *argv[1:], "--help"])
+        self.assertEqual(status, 0, err)
+        return out
+
+    def test_pages_name_every_option(self):
+        # tests only (not in --help), and hyperfine's options the page says are refused
+        hidden = {"proto-version", "style"}
+        for program in PROGRAMS:
+            with self.subTest(program=program):
+                helps = self.help_text(program)
+                if program == "agent":
+                    helps += self.help_text("agent", "run")
+                with open(os.path.join(MAN, f"{program}.1")) as f:
+                    page = f.read()
+                self.assertEqual(long_options(page) - hidden, long_options(helps) - hidden)
+                self.assertIn(".SH EXIT STATUS", page)
+
+    def test_render(self):
+        groff = shutil.which("groff")
+        if groff is None:
+            self.skipTest("groff is not installed")
+        for program in PROGRAMS:
+            with self.subTest(program=program):
+                r = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z",
+                                    os.path.join(MAN, f"{program}.1")],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual((r.returncode, r.stderr), (0, ""))
+
+    def test_copyright_is_dep5(self):
+        with open(os.path.join(DEPLOY, "debian", "copyright")) as f:
+            check_dep5(self, f.read())
+
+
+class TestCompletion(unittest.TestCase):
+    """deploy/bash-completion/fleetbench, driven as bash drives it: COMP_WORDS
+    and COMP_CWORD set, the function called, COMPREPLY read."""
+
+    def complete(self, *words):
+        path = os.pathsep.join(os.path.dirname(fbtest.binary(p)) for p in PROGRAMS)
+        script = (f"source {shlex.quote(COMPLETION)}\n"
+                  f"PATH={shlex.quote(path)}:$PATH\n"
+                  f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)})\n"
+                  "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                  "_fleetbench\n"
+                  "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+                  "complete -p agent coordinator target-server\n")
+        r = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True,
+                           text=True, timeout=60, env=fbtest.sanitizer_env(dict(os.environ)))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[-3:], [f"complete -F _fleetbench {p}" for p in PROGRAMS])
+        return [line for line in lines[:-3] if line]
+
+    def test_options_come_from_help(self):
+        self.assertEqual(self.complete("coordinator", "--ru"), ["--runs"])
+        self.assertEqual(self.complete("target-server", "--max-c"), ["--max-connections"])
+        self.assertEqual(self.complete("agent", "run", "async-for", "--con"), ["--connections"])
+        self.assertIn("--allow-target", self.complete("agent", "--"))
+
+    def test_values(self):
+        self.assertEqual(self.complete("coordinator", "--mode", ""), ["lockstep", "serial"])
+        self.assertEqual(self.complete("coordinator", "--on-agent-loss", "a"), ["abort"])
+        self.assertEqual(self.complete("coordinator", "--matrix", "async-for,threads-r"),
+                         ["async-for,threads-recreate", "async-for,threads-reuse"])
+        self.assertEqual(self.complete("agent", "run", "async"), ["async-for", "async-map"])
+        self.assertEqual(self.complete("agent", ""), ["run", "keygen"])
+        self.assertEqual(self.complete("target-server", "--port", ""), [])  # a number: no guess
+        self.assertEqual(self.complete("agent", "run", "async-for", ""), [])  # one strategy
+
+
 # ---- the .deb ------------------------------------------------------------------------
 
 class TestDeb(unittest.TestCase):
@@ -1092,8 +1210,12 @@ class TestDeb(unittest.TestCase):
                      "./usr/lib/sysusers.d/fleetbench.conf",
                      "./etc/default/fleetbench-agent", "./etc/default/fleetbench-target-server",
                      "./usr/share/doc/fleetbench/README.md",
-                     "./usr/share/doc/fleetbench/protocol.md"):
+                     "./usr/share/doc/fleetbench/protocol.md",
+                     "./usr/share/doc/fleetbench/copyright"):
             self.assertIn(path, files)
+        for program in PROGRAMS:
+            self.assertIn(f"./usr/share/man/man1/{program}.1.gz", files)
+            self.assertIn(f"./usr/share/bash-completion/completions/{program}", files)
         for line in contents.splitlines():
             if line.split()[-1].startswith("./usr/bin/") and not line.startswith("d"):
                 self.assertTrue(line.startswith("-rwxr-xr-x root/root"), line)
@@ -1121,6 +1243,13 @@ class TestDeb(unittest.TestCase):
                                                 "/etc/default/fleetbench-target-server"])
         with open(os.path.join(root, "usr/lib/systemd/system/fleetbench-agent.service")) as f:
             self.assertIn("ExecStart=/usr/bin/agent $AGENT_OPTS", f.read())
+        # the man pages are the sources, gzipped; the copyright file is DEP-5
+        for program in PROGRAMS:
+            with gzip.open(os.path.join(root, f"usr/share/man/man1/{program}.1.gz"), "rt") as f:
+                with open(os.path.join(SOURCE_DIR, "docs", "man", f"{program}.1")) as src:
+                    self.assertEqual(f.read(), src.read(), program)
+        with open(os.path.join(root, "usr/share/doc/fleetbench/copyright")) as f:
+            check_dep5(self, f.read())
         for program in ("agent", "coordinator", "target-server"):
             status, out, err = fbtest.run_process([os.path.join(root, "usr/bin", program),
                                                    "--version"])

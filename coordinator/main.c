@@ -1,5 +1,5 @@
 /* coordinator: runs the benchmark matrix on agents and aggregates it.
- * See opts.c for the command line, runner.c for the protocol steps. */
+ * See cmdline.c for the command line, runner.c for the protocol steps. */
 #include "curve.h"
 #include "embed.h"
 #include "export.h"
@@ -7,7 +7,7 @@
 #include "journal.h"
 #include "matrix.h"
 #include "opt.h"
-#include "opts.h"
+#include "cmdline.h"
 #include "runner.h"
 #include "summary.h"
 
@@ -29,7 +29,7 @@ static void on_signal(int sig)
 
 /* The embedded target-server listens on this machine's loopback: an agent
  * on another host would fail every request against it. */
-static int check_target_reachable(const opts_t *o, char *err)
+static int check_target_reachable(const cmdline_t *o, char *err)
 {
     if (o->target_host[0] != '\0') return 0;
     for (size_t i = 0; i < o->nagents; i++)
@@ -45,7 +45,7 @@ static int check_target_reachable(const opts_t *o, char *err)
 }
 
 /* Starts what --target and --agents did not name, on loopback. */
-static int start_embedded(opts_t *o, embed_proc_t *server, embed_proc_t *agent, char *err)
+static int start_embedded(cmdline_t *o, embed_proc_t *server, embed_proc_t *agent, char *err)
 {
     char threads[16];
     char *srv_args[] = {"--host", "127.0.0.1", "--port", "0", NULL, NULL, NULL};
@@ -70,7 +70,7 @@ static int start_embedded(opts_t *o, embed_proc_t *server, embed_proc_t *agent, 
     return 0;
 }
 
-static void set_meta(bench_set_t *set, const opts_t *o)
+static void set_meta(bench_set_t *set, const cmdline_t *o)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -101,7 +101,7 @@ static int keygen_main(int argc, char **argv)
 }
 
 /* --resume FILE: the options the journal was started with. */
-static int resume_opts(opts_t *o, journal_load_t *jl, char *err)
+static int resume_opts(cmdline_t *o, journal_load_t *jl, char *err)
 {
     const char *path = o->resume;
     char jerr[JOURNAL_ERR_LEN];
@@ -111,7 +111,7 @@ static int resume_opts(opts_t *o, journal_load_t *jl, char *err)
         snprintf(err, FLEET_ERR_LEN, "%s", jerr);
         return -1;
     }
-    if (opts_parse(o, jl->argc, jl->argv, stdout, err) != OPTS_OK) return -1;
+    if (cmdline_parse(o, jl->argc, jl->argv, stdout, err) != CMDLINE_OK) return -1;
     o->journal = path;
     o->resume = path;
     return 0;
@@ -119,7 +119,7 @@ static int resume_opts(opts_t *o, journal_load_t *jl, char *err)
 
 /* Opens the journal: a new one, or the one being resumed with its runs
  * replayed into the set. */
-static int open_journal(runner_t *r, opts_t *o, journal_t *j, int argc, char **argv, char *err)
+static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv, char *err)
 {
     static char path[4096];
     char jerr[JOURNAL_ERR_LEN] = "";
@@ -148,7 +148,7 @@ static int open_journal(runner_t *r, opts_t *o, journal_t *j, int argc, char **a
 
 int main(int argc, char **argv)
 {
-    static opts_t o;
+    static cmdline_t o;
     char err[FLEET_ERR_LEN] = "";
     embed_proc_t server = {0}, agent = {0};
     struct sigaction sa = {.sa_handler = on_signal};
@@ -161,9 +161,9 @@ int main(int argc, char **argv)
     int code = 1, color;
 
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return keygen_main(argc, argv);
-    switch (opts_parse(&o, argc, argv, stdout, err)) {
-    case OPTS_EXIT: return 0;
-    case OPTS_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
+    switch (cmdline_parse(&o, argc, argv, stdout, err)) {
+    case CMDLINE_EXIT: return 0;
+    case CMDLINE_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
     }
     if (o.resume && resume_opts(&o, &jl, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);

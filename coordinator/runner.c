@@ -243,7 +243,7 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
 
 int runner_export(const runner_t *r)
 {
-    const opts_t *o = r->opts;
+    const cmdline_t *o = r->opts;
     const struct {
         const char *path;
         export_format_t fmt;

@@ -9,13 +9,13 @@
 #include "fleet.h"
 #include "journal.h"
 #include "matrix.h"
-#include "opts.h"
+#include "cmdline.h"
 #include "progress.h"
 
 #include <stdio.h>
 
 typedef struct {
-    const opts_t *opts;
+    const cmdline_t *opts;
     const matrix_t *matrix;
     fleet_t *fleet;
     bench_set_t *set;

@@ -1,4 +1,4 @@
-#include "opts.h"
+#include "cmdline.h"
 
 #include "opt.h"
 #include "proto.h"
@@ -130,7 +130,7 @@ static const opt_hint_t k_hints[] = {
 
 static const opt_cli_t k_cli = {"coordinator --help", k_opts, k_hints};
 
-static int parse_agents(opts_t *o, const char *list, char *err)
+static int parse_agents(cmdline_t *o, const char *list, char *err)
 {
     char buf[16384], *tok, *save = NULL;
 
@@ -141,8 +141,8 @@ static int parse_agents(opts_t *o, const char *list, char *err)
     strcpy(buf, list);
     o->nagents = 0;
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->nagents == OPTS_MAX_AGENTS) {
-            snprintf(err, OPT_ERR_LEN, "--agents: more than %d agents", OPTS_MAX_AGENTS);
+        if (o->nagents == CMDLINE_MAX_AGENTS) {
+            snprintf(err, OPT_ERR_LEN, "--agents: more than %d agents", CMDLINE_MAX_AGENTS);
             return -1;
         }
         if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
@@ -181,7 +181,7 @@ static int parse_u(const char *flag, const char *arg, uint64_t lo, uint64_t hi, 
     return 0;
 }
 
-static int parse_one(opts_t *o, int c, const char *arg, char *err)
+static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
 {
     int choice;
     unsigned v;
@@ -233,7 +233,7 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
     return -1;
 }
 
-static void opts_defaults(opts_t *o)
+static void cmdline_defaults(cmdline_t *o)
 {
     memset(o, 0, sizeof *o);
     strcpy(o->matrix_spec, "all");
@@ -248,41 +248,41 @@ static void opts_defaults(opts_t *o)
     o->export_json = "results.json";
 }
 
-int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
+int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
 {
     int c;
 
-    opts_defaults(o);
+    cmdline_defaults(o);
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hVr:c:w:", k_opts, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(k_usage, out); return OPTS_EXIT;
+        case 'h': fputs(k_usage, out); return CMDLINE_EXIT;
         case 'V':
             fprintf(out, "coordinator %s (protocol %u)\n", FB_VERSION, PROTO_VERSION);
-            return OPTS_EXIT;
+            return CMDLINE_EXIT;
         case ':':
-        case '?': opt_getopt_error(&k_cli, c, argv, err); return OPTS_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return CMDLINE_ERROR;
         default:
-            if (parse_one(o, c, optarg, err) != 0) return OPTS_ERROR;
+            if (parse_one(o, c, optarg, err) != 0) return CMDLINE_ERROR;
         }
     }
     if (optind < argc) {
         opt_unexpected(&k_cli, argv[optind], err);
-        return OPTS_ERROR;
+        return CMDLINE_ERROR;
     }
     if (o->resume && (argc > 3 || (argc == 3 && strncmp(argv[1], "--resume=", 9) == 0))) {
         snprintf(err, OPT_ERR_LEN, "--resume takes no other options: the journal has them");
-        return OPTS_ERROR;
+        return CMDLINE_ERROR;
     }
     if ((o->key_path == NULL) != (o->known_path == NULL)) {
         snprintf(err, OPT_ERR_LEN, "--key and --known-agents go together");
-        return OPTS_ERROR;
+        return CMDLINE_ERROR;
     }
     if (o->liveness_ms < 2 * o->heartbeat_ms) {
         snprintf(err, OPT_ERR_LEN, "--liveness %u must be at least twice --heartbeat %u",
                  o->liveness_ms, o->heartbeat_ms);
-        return OPTS_ERROR;
+        return CMDLINE_ERROR;
     }
-    return OPTS_OK;
+    return CMDLINE_OK;
 }

@@ -197,6 +197,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "coordinator: %s\n", err);
         goto out;
     }
+    r.connect_ns = fleet_now();
     if (fleet_init(&f, o.agent_host, o.agent_port, o.nagents, o.heartbeat_ms, o.liveness_ms,
                    o.key_path, o.known_path, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);

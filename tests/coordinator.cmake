@@ -22,3 +22,8 @@ fb_integration(test_coordinator 600)
 fb_integration(test_durability 600)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")
+
+# --agents-file with real agents (IPv4, IPv6, keys), the agent limit, and
+# bench/simfleet against the real coordinator.
+fb_integration(test_agents_file 300)
+set_tests_properties(integration.test_agents_file PROPERTIES LABELS "integration;tsan")

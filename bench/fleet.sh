@@ -39,6 +39,10 @@ once with R and once with 2R timed runs (per repeat). It prints per K:
                      coordinator (the JSON's fleetbench.go_fanout): p50, max
   handshake          connects to the last WELCOME (fleetbench.handshake)
   RSS                the coordinator's max resident set (getrusage)
+With --router, bench/routerbench (the messaging of a one-ROUTER coordinator,
+docs/scale.md) runs R lockstep runs against the same agents once per repeat:
+its CPU per agent per run and GO fan-out go beside the coordinator's, with
+the ratio; against simfleet also with GO alone per run (no PREPARE/READY).
 If the coordinator keeps a journal (--journal: one fsync'd line per timed run),
 it goes next to the JSON in a temporary directory under \$TMPDIR (or /tmp), as
 by default, so its fsync counts in the overhead; --journal-dir puts it
@@ -54,6 +58,7 @@ Options:
       --keys            CURVE keys: a key pair per agent (one for simfleet),
                         known-agents and authorized-keys files
       --latency-us US   simfleet's simulated request latency (default 100)
+      --router          also measure bench/routerbench (see above)
       --runs R          timed runs of the shorter invocation (default \$RUNS or 200)
   -w, --warmup W        warmup runs (default 5)
   -r, --requests N      requests per agent per run (default 10)
@@ -82,6 +87,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AGENTS=${AGENTS-1,8,32}
 SIM=${SIM-}
 KEYS=0
+ROUTER=0
 LATENCY_US=100
 RUNS=${RUNS:-200}
 WARMUP=5
@@ -108,6 +114,7 @@ while (($#)); do
   -k | --agents) (($# >= 2)) || die "$1 needs a value (see --help)"; AGENTS=$2; shift 2 ;;
   -s | --sim) need_arg "$@"; SIM=$2; shift 2 ;;
   --keys) KEYS=1; shift ;;
+  --router) ROUTER=1; shift ;;
   --latency-us) need_arg "$@"; LATENCY_US=$2; shift 2 ;;
   --runs) need_arg "$@"; RUNS=$2; shift 2 ;;
   -w | --warmup) need_arg "$@"; WARMUP=$2; shift 2 ;;
@@ -142,6 +149,7 @@ AGENT=$BUILD_DIR/agent/agent
 SERVER=$BUILD_DIR/target-server/target-server
 COORD=$BUILD_DIR/coordinator/coordinator
 SIMFLEET=$BUILD_DIR/bench/simfleet
+ROUTERBENCH=$BUILD_DIR/bench/routerbench
 
 [[ -z "$JOURNAL_DIR" || -d "$JOURNAL_DIR" ]] || die "--journal-dir: '$JOURNAL_DIR' is not a directory"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fleet.XXXXXX")
@@ -184,7 +192,7 @@ trap 'exit 143' TERM
 if ((DO_BUILD)); then
   echo "building target-server, agent, coordinator (Release) in $BUILD_DIR ..."
   if ! { timeout 600 cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release &&
-    timeout 900 cmake --build "$BUILD_DIR" -j2 --target target-server agent coordinator simfleet; } \
+    timeout 900 cmake --build "$BUILD_DIR" -j2 --target target-server agent coordinator simfleet routerbench; } \
     >"$TMP/build.log" 2>&1; then
     tail -n 30 "$TMP/build.log" >&2
     die "build failed"
@@ -192,6 +200,7 @@ if ((DO_BUILD)); then
 fi
 [[ -x "$AGENT" && -x "$SERVER" && -x "$COORD" ]] || die "no agent, target-server or coordinator under $BUILD_DIR"
 ((${#SKS[@]} == 0)) || [[ -x "$SIMFLEET" ]] || die "no bench/simfleet under $BUILD_DIR"
+((ROUTER == 0)) || [[ -x "$ROUTERBENCH" ]] || die "no bench/routerbench under $BUILD_DIR"
 
 # wait_line FILE REGEX PID: until FILE holds a line matching REGEX (5 s).
 wait_line() {
@@ -276,6 +285,22 @@ coord() {
   echo "$kind $k $runs $tag $base" >>"$TMP/index"
 }
 
+# router_bench KIND K TAG [--no-prepare]: routerbench's R runs against the
+# same agents; its figures go to $TMP/rindex as "KIND K MODE CPU FAN50".
+router_bench() {
+  local kind=$1 k=$2 tag=$3 mode=4msg args=() out
+  shift 3
+  (($#)) && mode=2msg && args=("$@")
+  out=$TMP/$kind-k$k-$tag-$mode.router
+  if ! timeout -k 10 "$TIMEOUT" "$ROUTERBENCH" --agents-file "$TMP/$kind-k$k.agents" \
+    --runs "$RUNS" --target "$TARGET" "${args[@]}" "${KEYARGS[@]}" >"$out" 2>&1; then
+    echo "routerbench failed ($kind K=$k $mode): $(tail -n 3 "$out")" >&2
+    return 0
+  fi
+  sed -n "s/.*cpu_us_per_agent_run \([0-9.]*\) .*go_fanout_p50_us \([0-9.]*\) .*/$kind $k $mode \1 \2/p" \
+    "$out" >>"$TMP/rindex"
+}
+
 # Keys (--keys): the coordinator's pair, the authorized-keys file every agent
 # reads, and a pair per real agent (one for simfleet), made as needed.
 KD=$TMP/keys
@@ -323,6 +348,7 @@ start_sim() {
     kargs=(--key "$KD/sim.key" --authorized-keys "$KD/authorized")
     echo "127.0.0.1 $(cat "$KD/sim.pub")" >"$TMP/sim-k$k.known" # one key, every port
   fi
+  ((ROUTER)) && kargs+=(--implicit-prepare) # for routerbench --no-prepare
   "$SIMFLEET" -n "$k" --agents-file "$TMP/sim-k$k.agents" --latency-us "$LATENCY_US" \
     "${kargs[@]}" >"$TMP/sim-k$k.out" 2>"$TMP/sim-k$k.err" &
   AGENT_PIDS+=($!)
@@ -344,6 +370,7 @@ if (($(nproc) <= 4)); then
 fi
 : >"$TMP/index"
 : >"$TMP/agentlog"
+: >"$TMP/rindex"
 run_fleet() { # KIND K
   local kind=$1 k=$2 rep dead lost p
   AGENT_PIDS=()
@@ -357,6 +384,10 @@ run_fleet() { # KIND K
     else
       coord "$kind" "$k" "$RUNS" "r$rep-R"
       ((DOUBLE)) && coord "$kind" "$k" $((2 * RUNS)) "r$rep-2R"
+    fi
+    if ((ROUTER)); then
+      router_bench "$kind" "$k" "r$rep"
+      [[ $kind == sim ]] && router_bench "$kind" "$k" "r$rep" --no-prepare
     fi
     printf '.'
   done
@@ -373,11 +404,15 @@ run_fleet() { # KIND K
 for k in "${KS[@]}"; do run_fleet real "$k"; done
 for k in "${SKS[@]}"; do run_fleet sim "$k"; done
 
-python3 - "$TMP/index" "$TMP/agentlog" "$RUNS" "$WARMUP" "$STRICT" "$TIMEOUT" "$(nproc)" <<'EOF'
+python3 - "$TMP/index" "$TMP/agentlog" "$RUNS" "$WARMUP" "$STRICT" "$TIMEOUT" "$(nproc)" "$TMP/rindex" <<'EOF'
 import json, math, statistics, sys
 index, agentlog = sys.argv[1], sys.argv[2]
 R, W, strict, timeout = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6]
 ncpu = int(sys.argv[7])
+router = {}  # (kind, K, mode) -> [(cpu us/agent/run, fan-out p50 us)]
+for line in open(sys.argv[8]):
+    kind, k, mode, cpu, fan = line.split()
+    router.setdefault((kind, int(k), mode), []).append((float(cpu), float(fan)))
 
 def pct(xs, p):  # linear interpolation between closest ranks (numpy's default)
     xs = sorted(xs)
@@ -487,11 +522,22 @@ for r in rows:
           f"{f(r['naive'], 9, 3)} {f(r['marg'], 9, 3)} {f(r['fixed'], 8)}  {f(r['runt'], 7, 3)} "
           f"{f(r['cpu'], 6, 2)} {f(r['mcpu'], 5, 2)}  {f(r['busy'], 5, 2)}  {r['load']}")
 print()
-print("            coord CPU   -- GO fan-out (us) --   handshake  coord RSS")
-print(f"{'fleet':>4} {'K':>5} {'us/agent/run':>12} {'p50':>7} {'p99':>7} {'max':>7}  {'ms':>9}  {'MiB':>9}")
+def rb(kind, k, mode, i):  # routerbench's median over the repeats: 0 cpu, 1 fan-out
+    xs = router.get((kind, k, mode))
+    return med([x[i] for x in xs]) if xs else math.nan
+print("            coord CPU   -- GO fan-out (us) --   handshake  coord RSS" +
+      ("   routerbench us/agent/run (fan-out p50 us)" if router else ""))
+print(f"{'fleet':>4} {'K':>5} {'us/agent/run':>12} {'p50':>7} {'p99':>7} {'max':>7}  {'ms':>9}  {'MiB':>9}" +
+      (f"   {'4 msg':>6} {'coord/it':>8} {'(fan)':>7} {'2 msg':>6} {'(fan)':>7}" if router else ""))
 for r in rows:
-    print(f"{r['kind']:>4} {r['k']:>5} {f(r['cpu_agent'], 12)} {f(r['fan50'], 7)} {f(r['fan99'], 7)} "
-          f"{f(r['fanmax'], 7)}  {f(r['hs'], 9)}  {f(r['rss'], 9)}")
+    line = (f"{r['kind']:>4} {r['k']:>5} {f(r['cpu_agent'], 12)} {f(r['fan50'], 7)} {f(r['fan99'], 7)} "
+            f"{f(r['fanmax'], 7)}  {f(r['hs'], 9)}  {f(r['rss'], 9)}")
+    if router:
+        c4 = rb(r["kind"], r["k"], "4msg", 0)
+        line += (f"   {f(c4, 6)} {f(r['cpu_agent'] / c4 if c4 else math.nan, 8, 2)} "
+                 f"{f(rb(r['kind'], r['k'], '4msg', 1), 7)} {f(rb(r['kind'], r['k'], '2msg', 0), 6)} "
+                 f"{f(rb(r['kind'], r['k'], '2msg', 1), 7)}")
+    print(line)
 print()
 print("ovh/run  = (wall - timed run times - W x median run time) / (R + W); wall is the whole")
 print("           coordinator process (exec, ZeroMQ connects, hello/welcome, plan/accept with the")
@@ -508,6 +554,11 @@ print("           last GO sent, per lockstep run (timed runs), pooled; handshake
 print("           last WELCOME, median; RSS = the coordinator's max resident set, largest invocation")
 print("fleet    = real: agent daemons; sim: bench/simfleet (one process, no HTTP; a simulated agent")
 print("           starts at GO's start time, or when GO arrives if later)")
+if router:
+    print("routerbench = the lockstep messaging alone with one ROUTER socket (no journal, summary,")
+    print("           export; docs/scale.md): its whole-process CPU over R runs / (R x K), median over")
+    print("           the repeats; coord/it = the coordinator's us/agent/run over routerbench's (4 msg);")
+    print("           2 msg = GO and RESULT only (simfleet --implicit-prepare)")
 for r in rows:
     if len(r["naives"]) > 1:
         print(f"{r['kind']} K={r['k']}: per repeat, ovh/run " + " ".join(f"{x:.3f}" for x in r["naives"]) +

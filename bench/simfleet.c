@@ -84,6 +84,7 @@ typedef struct {
     size_t nheap, heap_cap;
     uint64_t latency_ns;
     uint64_t rng;
+    bool implicit_prepare; /* --implicit-prepare: GO without PREPARE starts a run */
     proto_welcome_t facts;
     proto_msg_t in, out; /* large: the simfleet lives on the heap */
     hist_t *hist;
@@ -347,6 +348,11 @@ static void on_session_msg(sim_t *s, sim_slot_t *sl, const proto_msg_t *m, uint6
         reply(s, sl, PROTO_READY);
         return;
     case PROTO_GO:
+        if (s->implicit_prepare && sl->state == SIM_IDLE && sl->plan &&
+            m->u.step.bench < sl->nbench) { /* a protocol that GO alone starts a run */
+            sl->step = m->u.step;
+            sl->state = SIM_PREPARED;
+        }
         if (sl->state != SIM_PREPARED || m->u.step.bench != sl->step.bench ||
             m->u.step.run != sl->step.run)
             break;
@@ -487,6 +493,7 @@ typedef struct {
     char host[256];
     const char *agents_file, *key_path, *authorized_path;
     uint64_t latency_us, seed;
+    bool implicit_prepare;
 } sim_opts_t;
 
 static int sim_secure(sim_t *s, const sim_opts_t *o)
@@ -594,6 +601,8 @@ static const char k_usage[] =
     "      --key FILE          CURVE secret key (every endpoint shares it)\n"
     "      --authorized-keys FILE  coordinator public keys let in\n"
     "      --seed S            jitter seed (default 1)\n"
+    "      --implicit-prepare  a GO with no PREPARE before it starts the run (for\n"
+    "                          routerbench --no-prepare: a two-message exchange)\n"
     "  -h, --help              this text\n"
     "Exit: 0 after a signal; 1 usage or setup error.\n";
 
@@ -607,6 +616,7 @@ static int sim_parse(sim_opts_t *o, int argc, char **argv, char *err)
                                            {"authorized-keys", required_argument, NULL, 'a'},
                                            {"seed", required_argument, NULL, 's'},
                                            {"help", no_argument, NULL, 'h'},
+                                           {"implicit-prepare", no_argument, NULL, 'i'},
                                            {NULL, 0, NULL, 0}};
     uint64_t v;
     int c;
@@ -628,6 +638,7 @@ static int sim_parse(sim_opts_t *o, int argc, char **argv, char *err)
             if (opt_u64("--latency-us", optarg, 1, 10000000, &o->latency_us, err) != 0) return -1;
             break;
         case 'k': o->key_path = optarg; break;
+        case 'i': o->implicit_prepare = true; break;
         case 'a': o->authorized_path = optarg; break;
         case 's':
             if (opt_u64("--seed", optarg, 1, UINT64_MAX, &o->seed, err) != 0) return -1;
@@ -679,6 +690,7 @@ static int sim_init(sim_t *s, const sim_opts_t *o)
         s->freelist[s->nfree++] = (uint32_t)(s->nslot - 1 - i);
     s->hist = hist_new();
     s->latency_ns = o->latency_us * 1000;
+    s->implicit_prepare = o->implicit_prepare;
     s->rng = o->seed;
     s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->zctx = zmq_ctx_new();

@@ -1,7 +1,7 @@
 #include "cmd_run.h"
 
 #include "cmd.h"
-#include "report.h"
+#include "record.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -55,8 +55,8 @@ static const struct option k_opts[] = {
 static void print_usage(FILE *out)
 {
     fputs(k_usage, out);
-    for (size_t i = 0; i < strategy_count(); i++)
-        fprintf(out, "  %-18s %s\n", strategy_at(i)->name, strategy_at(i)->summary);
+    for (size_t i = 0; i < catalog_count(); i++)
+        fprintf(out, "  %-18s %s\n", catalog_at(i)->name, catalog_at(i)->summary);
     fputs(k_usage_tail, out);
 }
 
@@ -117,7 +117,7 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
 {
     char names[160];
 
-    strategy_names(names, sizeof names);
+    catalog_names(names, sizeof names);
     if (optind >= argc) {
         snprintf(err, OPT_ERR_LEN, "run: missing STRATEGY (one of %s)", names);
         return -1;
@@ -186,7 +186,7 @@ static void raise_fd_limit(void)
 
 static int print_json(const cmd_run_opts_t *o, const run_result_t *r)
 {
-    json_t *rec = report_json(o->strategy, &o->params, r);
+    json_t *rec = record_json(o->strategy, &o->params, r);
     int rc = rec ? json_dumpf(rec, stdout, JSON_COMPACT) : -1;
 
     json_decref(rec);
@@ -231,7 +231,7 @@ int cmd_run(int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     code = run_aborted() ? 130 : cmd_run_exit_code(&r.tally);
-    report_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
+    record_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
     if (o.json && print_json(&o, &r) != 0) code = CMD_EXIT_USAGE;
     run_result_close(&r);
     return code;

@@ -262,7 +262,7 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
 
     for (uint32_t i = 0; i < p->nbench; i++)
         if (strategy_find(p->bench[i].strategy) == NULL) {
-            strategy_names(names, sizeof names);
+            catalog_names(names, sizeof names);
             send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STRATEGY,
                        "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
             return;

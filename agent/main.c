@@ -56,8 +56,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
         fprintf(out, "  %-6s %s\n", k_commands[i].name, k_commands[i].summary);
     fputs("\nStrategies:\n", out);
-    for (size_t i = 0; i < strategy_count(); i++)
-        fprintf(out, "  %-18s %s\n", strategy_at(i)->name, strategy_at(i)->summary);
+    for (size_t i = 0; i < catalog_count(); i++)
+        fprintf(out, "  %-18s %s\n", catalog_at(i)->name, catalog_at(i)->summary);
     fputs("\n", out);
     daemon_usage(out);
     fputs("\n"

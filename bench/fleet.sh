@@ -47,7 +47,7 @@ If the coordinator keeps a journal (--journal: one fsync'd line per timed run),
 it goes next to the JSON in a temporary directory under \$TMPDIR (or /tmp), as
 by default, so its fsync counts in the overhead; --journal-dir puts it
 elsewhere (e.g. /dev/shm: no disk flush) to see what the fsync costs.
-Aims (issues): skew p99 < 200 us with K <= cores, < 1 ms at 32 agents;
+Aims: skew p99 < 200 us with K <= cores, < 1 ms at 32 agents;
 overhead < 2 ms per run; coordinator CPU <= 20 us per agent per run at 256
 agents; GO fan-out <= 1 ms at 256 agents.
 

@@ -20,7 +20,7 @@
 #include "hist.h"
 #include "opt.h"
 #include "proto.h"
-#include "strategy.h"
+#include "catalog.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -289,7 +289,7 @@ static void on_plan(sim_t *s, sim_slot_t *sl, const proto_plan_t *p)
     sim_bench_t *plan = calloc(p->nbench, sizeof *plan);
 
     for (uint32_t i = 0; plan && i < p->nbench; i++) {
-        const strategy_t *st = strategy_find(p->bench[i].strategy);
+        const catalog_entry_t *st = catalog_find(p->bench[i].strategy);
         if (st == NULL) {
             free(plan);
             reply_error(s, sl->id, sl->idlen, sl->session, PROTO_ERR_STRATEGY, "unknown strategy");

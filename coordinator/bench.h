@@ -28,7 +28,8 @@ typedef enum {
     BENCH_CAUSE__COUNT
 } bench_cause_t;
 
-/* Exit codes of one run, as SPEC 7 documents them for the whole program. */
+/* Exit codes of one run, as README.md's exit-code table documents them for the
+ * whole program. */
 enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAILED = 2, BENCH_EXIT_LOST = 3 };
 
 typedef struct { /* one agent's part of one run */

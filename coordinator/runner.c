@@ -1,7 +1,7 @@
 #include "runner.h"
 
 #include "export.h"
-#include "facts.h"
+#include "clock.h"
 #include "summary.h"
 
 #include <math.h>
@@ -16,7 +16,7 @@ static void hosts_from_facts(runner_t *r)
 {
     char boot[PROTO_STR];
 
-    facts_boot_id(boot, sizeof boot);
+    clock_boot_id(boot, sizeof boot);
     for (size_t i = 0; i < r->fleet->n; i++) {
         const fleet_agent_t *a = &r->fleet->a[i];
         bench_host_t h;
@@ -286,7 +286,8 @@ static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
     return 0;
 }
 
-/* The worst thing that happened, in SPEC 7's order of precedence. */
+/* The worst thing that happened: a lost agent (3) outranks failed requests (2),
+ * as README.md's exit-code table orders them. */
 static int final_code(const runner_t *r)
 {
     int code = 0;

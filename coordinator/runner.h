@@ -39,7 +39,7 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
 /* Writes every export asked for (atomically); -1 after printing why. */
 int runner_export(const runner_t *r);
 
-/* Runs everything. Returns the exit code (SPEC 7); what finished is in the
+/* Runs everything. Returns the exit code (README.md's table); what finished is in the
  * set whatever happened. */
 int runner_run(runner_t *r);
 

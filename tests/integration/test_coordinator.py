@@ -2,7 +2,7 @@
 
 Every test starts real processes on 127.0.0.x (a target-server, agent
 daemons, then a coordinator that runs to completion) and checks what a user
-sees: the exit code (SPEC 7), the hyperfine-style terminal output, and the
+sees: the exit code (README.md's table), the hyperfine-style terminal output, and the
 exports field by field (hyperfine's JSON schema plus the "fleetbench"
 extras of coordinator/export_json.c, hyperfine's markdown and CSV).
 

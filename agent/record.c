@@ -1,4 +1,4 @@
-#include "report.h"
+#include "record.h"
 
 #include "hist.h"
 
@@ -31,13 +31,14 @@ static void print_causes(FILE *out, const tally_t *t)
     if (sep[0] == ',') fputc(')', out);
 }
 
-void report_line(FILE *out, const strategy_t *s, const run_params_t *p, const run_result_t *r)
+void record_line(FILE *out, const strategy_t *s, const run_params_t *p, const run_result_t *r)
 {
     const tally_t *t = &r->tally;
 
     fprintf(out, "%s N=%llu", s->name, (unsigned long long)p->requests);
-    if (s->uses_chunk) fprintf(out, " C=%llu", (unsigned long long)p->chunk);
-    if (s->uses_connections) fprintf(out, " K=%llu", (unsigned long long)p->connections);
+    if (strategy_info(s)->uses_chunk) fprintf(out, " C=%llu", (unsigned long long)p->chunk);
+    if (strategy_info(s)->uses_connections)
+        fprintf(out, " K=%llu", (unsigned long long)p->connections);
     fprintf(out, ": %.4f s, %.0f req/s, ok %llu, failed %llu", secs(r->wall_ns),
             per_second(tally_total(t), r->wall_ns), (unsigned long long)t->count[REQ_OK],
             (unsigned long long)tally_failed(t));
@@ -125,7 +126,7 @@ static json_t *versions_json(void)
                      "jansson", jansson_version_str());
 }
 
-json_t *report_json(const strategy_t *s, const run_params_t *p, const run_result_t *r)
+json_t *record_json(const strategy_t *s, const run_params_t *p, const run_result_t *r)
 {
     const tally_t *t = &r->tally;
     uint64_t total = tally_total(t);

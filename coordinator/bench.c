@@ -84,6 +84,7 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents)
     if (r->agents == NULL) return -1;
     memcpy(r->agents, agents, b->nagents * sizeof *r->agents);
     run_derive(r, b->nagents);
+    r->go_fanout_s = NAN; /* the runner sets it */
     b->nruns++;
     return 0;
 }
@@ -188,6 +189,7 @@ void bench_table_close(bench_table_t *t)
 void bench_set_init(bench_set_t *s)
 {
     memset(s, 0, sizeof *s);
+    s->handshake_s = NAN;
 }
 
 void bench_set_close(bench_set_t *s)

@@ -36,6 +36,7 @@ typedef struct {
     double sys_s;              /* agent reads like the one process hyperfine times */
     int exit_code;             /* BENCH_EXIT_*: LOST beats FAILED */
     double skew_s;             /* latest minus earliest start */
+    double go_fanout_s;        /* lockstep: first to last GO sent; NAN if not measured */
     int measured;              /* at least one agent was not lost; else time_s is NAN */
     bench_agent_run_t *agents; /* bench_t.nagents entries */
 } bench_run_t;
@@ -73,6 +74,7 @@ typedef struct {
     char date[64];    /* ISO 8601, when the matrix started */
     char mode[16];    /* "lockstep" or "serial" */
     unsigned warmup;
+    double handshake_s; /* connects to every WELCOME; NAN until known */
 } bench_set_t;
 
 /* Everything summary and export show about one benchmark, computed once. */

@@ -1,8 +1,10 @@
 #include "cmdline.h"
 
+#include "agents_file.h"
 #include "opt.h"
 #include "proto.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char k_usage[] =
@@ -16,6 +18,8 @@ static const char k_usage[] =
     "\n"
     "Options:\n"
     "  --agents HOST[:PORT][,...]  agents to drive (default port 5555)\n"
+    "  --agents-file FILE          more agents: one HOST[:PORT] per line, '#' comments;\n"
+    "                              added after --agents' (at most 1024 in all)\n"
     "  --target HOST:PORT          the server under load, as the agents reach it\n"
     "                              (or http://HOST:PORT/); needed with remote agents\n"
     "  --matrix SPEC               all, threads, async or NAME[,NAME...] (default all)\n"
@@ -68,11 +72,13 @@ enum {
     O_RESUME,
     O_KEY,
     O_KNOWN,
-    O_REPORT
+    O_REPORT,
+    O_AGENTS_FILE
 };
 
 static const struct option k_opts[] = {
     {"agents", required_argument, NULL, O_AGENTS},
+    {"agents-file", required_argument, NULL, O_AGENTS_FILE},
     {"target", required_argument, NULL, O_TARGET},
     {"matrix", required_argument, NULL, O_MATRIX},
     {"requests", required_argument, NULL, 'r'},
@@ -132,29 +138,45 @@ static const opt_cli_t k_cli = {"coordinator --help", k_opts, k_hints};
 
 static int parse_agents(cmdline_t *o, const char *list, char *err)
 {
-    char buf[16384], *tok, *save = NULL;
+    char *buf = strdup(list), *tok, *save = NULL;
+    int rc = 0;
 
-    if (strlen(list) >= sizeof buf) {
-        snprintf(err, OPT_ERR_LEN, "--agents: list too long");
+    if (buf == NULL) {
+        snprintf(err, OPT_ERR_LEN, "--agents: out of memory");
         return -1;
     }
-    strcpy(buf, list);
     o->nagents = 0;
-    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (tok = strtok_r(buf, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
         if (o->nagents == CMDLINE_MAX_AGENTS) {
-            snprintf(err, OPT_ERR_LEN, "--agents: more than %d agents", CMDLINE_MAX_AGENTS);
-            return -1;
+            snprintf(err, OPT_ERR_LEN,
+                     "--agents: more than %d agents (the most one coordinator "
+                     "drives)",
+                     CMDLINE_MAX_AGENTS);
+            rc = -1;
+        } else if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
+                                &o->agent_port[o->nagents], err) != 0) {
+            rc = -1;
+        } else {
+            o->nagents++;
         }
-        if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
-                         &o->agent_port[o->nagents], err) != 0)
-            return -1;
-        o->nagents++;
     }
-    if (o->nagents == 0) {
+    free(buf);
+    if (rc == 0 && o->nagents == 0) {
         snprintf(err, OPT_ERR_LEN, "--agents: empty list");
-        return -1;
+        rc = -1;
     }
-    return 0;
+    return rc;
+}
+
+/* --agents-file: its agents follow --agents' (read once every option is in). */
+static int load_agents_file(cmdline_t *o, char *err)
+{
+    char ferr[AGENTS_FILE_ERR_LEN];
+    agents_file_list_t l = {o->agent_host, o->agent_port, &o->nagents, CMDLINE_MAX_AGENTS, 5555};
+
+    if (o->agents_file == NULL || agents_file_load(o->agents_file, &l, ferr) == 0) return 0;
+    snprintf(err, OPT_ERR_LEN, "--agents-file %.*s", OPT_ERR_LEN - 20, ferr);
+    return -1;
 }
 
 static int parse_choice(const char *flag, const char *arg, const char *a, const char *b, int *out,
@@ -188,6 +210,7 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
 
     switch (c) {
     case O_AGENTS: return parse_agents(o, arg, err);
+    case O_AGENTS_FILE: o->agents_file = arg; return 0;
     case O_TARGET:
         return opt_target("--target", arg, -1, o->target_host, sizeof o->target_host,
                           &o->target_port, err);
@@ -279,6 +302,7 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
         snprintf(err, OPT_ERR_LEN, "--key and --known-agents go together");
         return CMDLINE_ERROR;
     }
+    if (o->resume == NULL && load_agents_file(o, err) != 0) return CMDLINE_ERROR;
     if (o->liveness_ms < 2 * o->heartbeat_ms) {
         snprintf(err, OPT_ERR_LEN, "--liveness %u must be at least twice --heartbeat %u",
                  o->liveness_ms, o->heartbeat_ms);

@@ -6,13 +6,16 @@
 
 #include <stdio.h>
 
-#define CMDLINE_MAX_AGENTS 256
+/* The most agents one coordinator drives (--agents and --agents-file in
+ * all); CURVE_MAX_KEYS lets a known-agents file list as many. */
+#define CMDLINE_MAX_AGENTS 1024
 
 typedef enum { MODE_LOCKSTEP, MODE_SERIAL } cmdline_mode_t;
 typedef enum { LOSS_CONTINUE, LOSS_ABORT } cmdline_loss_t;
 
 typedef struct {
-    size_t nagents; /* 0: an embedded agent on loopback */
+    size_t nagents;          /* 0: an embedded agent on loopback */
+    const char *agents_file; /* --agents-file: read into agent_host/port */
     char agent_host[CMDLINE_MAX_AGENTS][256];
     int agent_port[CMDLINE_MAX_AGENTS];
     char target_host[256]; /* "": an embedded target-server */

@@ -50,6 +50,11 @@ static json_t *run_exit(const bench_run_t *r, size_t agent)
 
 /* An agent lost in a run has no numbers there: null keeps the arrays aligned
  * with "times". */
+static json_t *run_fanout(const bench_run_t *r, size_t agent)
+{
+    return jnum(r->go_fanout_s);
+}
+
 static json_t *agent_wall(const bench_run_t *r, size_t agent)
 {
     return r->agents[agent].lost ? json_null() : json_real(r->agents[agent].wall_s);
@@ -142,14 +147,15 @@ static json_t *extras_json(const bench_set_t *set, const bench_t *b, const bench
         return NULL;
     }
     o = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:o, "
-                  "s:{s:o, s:o}, s:o}",
+                  "s:{s:o, s:o}, s:o, s:o}",
                   "setup", setup_json(b), "runs", "measured", (json_int_t)s->time.n, "failed",
                   (json_int_t)s->runs_failed, "lost", (json_int_t)s->runs_lost, "unmeasured",
                   (json_int_t)s->runs_unmeasured, "throughput", jnum(s->throughput), "requests",
                   "ok", (json_int_t)s->ok, "failed", (json_int_t)s->failed_total, "bytes",
                   (json_int_t)s->bytes, "connections", (json_int_t)s->connections, "failures",
                   counts_json(s), "latency", latency_json(b->latency), "skew", "p50",
-                  jnum(s->skew_median), "max", jnum(s->skew_max), "agents", agents);
+                  jnum(s->skew_median), "max", jnum(s->skew_max), "go_fanout",
+                  per_run(b, run_fanout, 0), "agents", agents);
     return o;
 }
 
@@ -205,9 +211,10 @@ static json_t *top_json(const bench_set_t *set)
         json_decref(agents);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "version", FB_VERSION, "target", set->target,
-                     "date", set->date, "mode", set->mode, "warmup", (json_int_t)set->warmup,
-                     "agents", agents);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o}", "version", FB_VERSION, "target",
+                     set->target, "date", set->date, "mode", set->mode, "warmup",
+                     (json_int_t)set->warmup, "handshake", jnum(set->handshake_s), "agents",
+                     agents);
 }
 
 static json_t *root_json(const bench_set_t *set, const bench_table_t *t)

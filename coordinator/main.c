@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,26 @@ static void set_meta(bench_set_t *set, const cmdline_t *o)
              o->target_host, o->target_port);
     snprintf(set->mode, sizeof set->mode, "%s", o->mode == MODE_SERIAL ? "serial" : "lockstep");
     set->warmup = o->warmup;
+}
+
+/* Descriptors for n agents: a TCP connection and three libzmq mailboxes
+ * (the DEALER and its monitor's two PAIRs) each, and some to spare. The soft
+ * limit (often 1024) is raised to the hard one, as agent run does. */
+static int raise_nofile(size_t n, char *err)
+{
+    rlim_t need = 4 * (rlim_t)n + 64;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) return 0;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+        snprintf(err, FLEET_ERR_LEN,
+                 "%zu agents need about %llu file descriptors; the limit is %llu (ulimit -n)", n,
+                 (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+        return -1;
+    }
+    return 0;
 }
 
 /* coordinator keygen PREFIX */
@@ -190,6 +211,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "coordinator: %s\n", err);
         goto out;
     }
+    if (raise_nofile(o.nagents, err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        goto out;
+    }
+    r.connect_ns = fleet_now();
     if (fleet_init(&f, o.agent_host, o.agent_port, o.nagents, o.heartbeat_ms, o.liveness_ms,
                    o.key_path, o.known_path, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);

@@ -107,7 +107,7 @@ static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
     fleet_t *f = r->fleet;
     uint64_t lead =
         fleet_live(f) > 1 && only == SIZE_MAX ? GO_LEAD_PER_AGENT_NS * fleet_live(f) : 0;
-    uint64_t start = fleet_now() + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
+    uint64_t first = fleet_now(), start = first + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
 
     step_msg(f, PROTO_GO, bench, run, warm);
     for (size_t i = 0; i < f->n; i++) {
@@ -116,6 +116,7 @@ static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
             lead == 0 ? 0 : start + (uint64_t)(r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
         fleet_send(f, i, true); /* the answer is the RESULT */
     }
+    r->go_fanout_s = only == SIZE_MAX ? (double)(fleet_now() - first) / 1e9 : NAN;
     return fleet_wait(f, PROTO_RESULT, 0);
 }
 
@@ -193,7 +194,9 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
         return -1;
     }
     hist_merge(b->latency, r->run_latency);
-    return bench_add_run(b, agents);
+    if (bench_add_run(b, agents) != 0) return -1;
+    b->runs[b->nruns - 1].go_fanout_s = r->go_fanout_s;
+    return 0;
 }
 
 /* benches[idx], made from the matrix entry if it is not there yet. The set
@@ -311,6 +314,7 @@ int runner_run(runner_t *r)
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
     if (fleet_hello(f, "coordinator") != 0) goto done;
+    r->set->handshake_s = (double)(fleet_now() - r->connect_ns) / 1e9;
     hosts_from_facts(r);
     if (send_plan(r, false) != 0) goto done;
     for (size_t i = 0; i < r->matrix->n && rc == 0; i++)

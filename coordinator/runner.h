@@ -28,6 +28,8 @@ typedef struct {
     journal_t *journal;       /* every finished run goes here first */
     hist_t *run_latency;      /* scratch: one run's merged histogram */
     progress_t progress;      /* the live line on a TTY while a benchmark runs */
+    uint64_t connect_ns;      /* fleet_now() before the connects: handshake time */
+    double go_fanout_s;       /* the last lockstep GO's first to last send */
 } runner_t;
 
 /* Adds a run read back from a journal to the set (creating its benchmark

@@ -23,8 +23,9 @@ static const char k_usage[] =
     "      --connections K   async-*: connections to the target at most (default: -c)\n"
     "      --in-flight M     async-*: transfers handed to curl at once; 0 adds all N\n"
     "                        at once and curl queues them (default: K)\n"
-    "      --target HOST[:PORT]  the target server (default $BENCHMARK_SERVER_HOST:\n"
-    "                        $BENCHMARK_SERVER_PORT, else 127.0.0.1:8080)\n"
+    "      --target HOST[:PORT]  the target server, or http://HOST[:PORT]/ (default\n"
+    "                        $BENCHMARK_SERVER_HOST:$BENCHMARK_SERVER_PORT, else\n"
+    "                        127.0.0.1:8080)\n"
     "      --timeout MS      per request, connecting included (default 10000)\n"
     "      --json            print the full record as JSON on stdout (the summary\n"
     "                        line goes to stderr)\n"
@@ -52,6 +53,8 @@ static const struct option k_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+static const opt_cli_t k_cli = {"agent run --help", k_opts, NULL};
 
 static void print_usage(FILE *out)
 {
@@ -102,8 +105,7 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_s
     case O_TIMEOUT: return opt_u64("--timeout", arg, 1, 3600000, &p->timeout_ms, err);
     case O_JSON: o->json = 1; return 0;
     case O_TARGET:
-        if (opt_hostport("--target", arg, p->port, host, sizeof host, &p->port, err) != 0)
-            return -1;
+        if (opt_target("--target", arg, p->port, host, sizeof host, &p->port, err) != 0) return -1;
         if (p->port == 0) {
             snprintf(err, OPT_ERR_LEN, "--target: '%s' has port 0", arg);
             return -1;
@@ -124,8 +126,7 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
         return -1;
     }
     if (optind + 1 < argc) {
-        snprintf(err, OPT_ERR_LEN, "run: unexpected argument '%.64s' (see agent run --help)",
-                 argv[optind + 1]);
+        opt_unexpected(&k_cli, argv[optind + 1], err);
         return -1;
     }
     o->strategy = strategy_find(argv[optind]);
@@ -150,12 +151,7 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
         switch (c) {
         case 'h': print_usage(out); return CMD_RUN_EXIT;
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return CMD_RUN_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see agent run --help)",
-                     argv[optind - 1]);
-            return CMD_RUN_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return CMD_RUN_ERROR;
         default:
             chunk_set |= c == 'c';
             conns_set |= c == O_CONNECTIONS;

@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include "clock.h"
 #include "curve.h"
 #include "facts.h"
 #include "probe.h"
@@ -94,7 +95,7 @@ static void send_to(daemon_t *d, const void *id, size_t idlen, proto_msg_t *m)
     if (wire_send(d->router, id, idlen, m, err) != 0)
         logf_("%s", err);
     else if (id == d->peer)
-        d->last_sent = run_now_ns();
+        d->last_sent = clock_now_ns();
 }
 
 static void send_peer(daemon_t *d, proto_type_t t)
@@ -128,7 +129,7 @@ static void send_error(daemon_t *d, const void *id, size_t idlen, uint64_t sessi
 
 static void wait_until(uint64_t at)
 {
-    uint64_t now = run_now_ns();
+    uint64_t now = clock_now_ns();
     struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
 
     if (at <= now || at - now > START_WAIT_MAX_NS) return;
@@ -253,7 +254,7 @@ static void on_hello(daemon_t *d, const void *id, size_t idlen, const proto_msg_
     d->session = m->session;
     d->hb_ms = m->u.hello.heartbeat_ms;
     d->live_ms = m->u.hello.liveness_ms;
-    d->last_heard = run_now_ns();
+    d->last_heard = clock_now_ns();
     snprintf(d->coordinator, sizeof d->coordinator, "%s", m->u.hello.name);
     logf_("session %016" PRIx64 " opened by %s", d->session, d->coordinator);
     memset(&d->out, 0, sizeof d->out);
@@ -325,7 +326,7 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     }
     d->state = ST_PREPARED;
     d->out.u.step = *s;
-    d->out.u.step.clock_ns = run_now_ns(); /* lets a coordinator on another host map our clock */
+    d->out.u.step.clock_ns = clock_now_ns(); /* lets a coordinator on another host map our clock */
     send_peer(d, PROTO_READY);
 }
 
@@ -423,7 +424,7 @@ static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int r
         send_error(d, id, idlen, 0, PROTO_ERR_BAD_MESSAGE, "bad message: %s", err);
         return;
     }
-    if (from_peer) d->last_heard = run_now_ns();
+    if (from_peer) d->last_heard = clock_now_ns();
     if (m->type == PROTO_HELLO && (!d->open || from_peer)) {
         on_hello(d, id, idlen, m);
     } else if (m->type == PROTO_HELLO) {
@@ -441,7 +442,7 @@ static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int r
 /* Liveness of the coordinator, and our own heartbeats when not timing. */
 static void tick(daemon_t *d)
 {
-    uint64_t now = run_now_ns();
+    uint64_t now = clock_now_ns();
 
     if (!d->open) return;
     if (now - d->last_heard > (uint64_t)d->live_ms * 1000000u) {

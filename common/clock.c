@@ -2,6 +2,15 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+uint64_t clock_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 void clock_boot_id(char *buf, size_t cap)
 {

@@ -5,25 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const k_causes[BENCH_CAUSE__COUNT] = {"connect", "timeout", "transport",
-                                                         "status",  "body",    "result"};
-
-void bench_print_causes(FILE *out, const bench_stats_t *s)
-{
-    const char *sep = "";
-
-    for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
-        if (s->failed[c] == 0) continue;
-        fprintf(out, "%s%s: %" PRIu64, sep, bench_cause_name((bench_cause_t)c), s->failed[c]);
-        sep = ", ";
-    }
-}
-
-const char *bench_cause_name(bench_cause_t c)
-{
-    return (unsigned)c < BENCH_CAUSE__COUNT ? k_causes[c] : "?";
-}
-
 bench_t *bench_new(const char *command, const bench_params_t *params, size_t nagents)
 {
     bench_t *b;
@@ -72,7 +53,7 @@ static void run_derive(bench_run_t *r, size_t nagents)
         end = fmax(end, a->start_offset_s + a->wall_s);
         user += a->user_s;
         sys += a->sys_s;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             failed |= a->failed[c] != 0;
     }
     r->measured = live > 0;
@@ -104,6 +85,7 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents)
     memcpy(r->agents, agents, b->nagents * sizeof *r->agents);
     memset(&r->target, 0, sizeof r->target);
     run_derive(r, b->nagents);
+    r->go_fanout_s = NAN; /* the runner sets it */
     b->nruns++;
     return 0;
 }
@@ -145,7 +127,7 @@ static void add_target(bench_stats_t *s, const bench_t *b)
         if (r->exit_code == BENCH_EXIT_LOST) continue; /* a lost agent's requests: unknown */
         for (size_t a = 0; a < b->nagents; a++) {
             asked += r->agents[a].ok;
-            for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+            for (int c = 0; c < CAUSE__COUNT; c++)
                 asked += r->agents[a].failed[c];
         }
         s->target_cmp += t->requests;
@@ -165,7 +147,7 @@ static void add_counts(bench_stats_t *s, const bench_run_t *r, size_t nagents)
         s->ok += a->ok;
         s->bytes += a->bytes;
         s->connections += a->connections;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
+        for (int c = 0; c < CAUSE__COUNT; c++) {
             s->failed[c] += a->failed[c];
             s->failed_total += a->failed[c];
         }
@@ -397,6 +379,7 @@ void bench_table_close(bench_table_t *t)
 void bench_set_init(bench_set_t *s)
 {
     memset(s, 0, sizeof *s);
+    s->handshake_s = NAN;
 }
 
 static int measured(const bench_t *b)

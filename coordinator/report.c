@@ -327,7 +327,7 @@ static void put_notes(const page_t *pg)
         if (s->failed_total > 0) {
             fprintf(out, " %" PRIu64 " of %" PRIu64 " requests failed (", s->failed_total,
                     s->ok + s->failed_total);
-            bench_print_causes(out, s);
+            cause_print(out, s->failed);
             fputs(").", out);
         }
         if (s->runs_lost > 0) fprintf(out, " An agent was lost in %zu runs.", s->runs_lost);
@@ -467,13 +467,6 @@ typedef struct {
     double q1, median, q3, lo, hi; /* lo, hi: the whiskers' ends */
 } box_t;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
 /* Linear interpolation between order statistics, as numpy and matplotlib. */
 static double quantile(const double *sorted, size_t n, double q)
 {
@@ -507,7 +500,7 @@ static double *sorted_times(const bench_t *b, size_t *n)
     if (x == NULL) return NULL;
     for (size_t k = 0; k < b->nruns; k++)
         if (b->runs[k].measured) x[(*n)++] = b->runs[k].time_s;
-    qsort(x, *n, sizeof *x, cmp_double);
+    stats_sort(x, *n);
     return x;
 }
 
@@ -700,15 +693,15 @@ static void put_curve(FILE *out, const bench_t *b, size_t i, const svg_scale_t *
 
 static void put_latency_table(const page_t *pg)
 {
-    static const double ps[] = {50, 90, 99, 99.9};
     FILE *out = pg->out;
     char v[64];
 
     fputs("<div class=\"scroll\"><table>\n<thead><tr><th "
-          "class=\"l\">Command</th><th>Requests</th><th>Min</th>"
-          "<th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>Max</th></tr></thead>\n"
-          "<tbody>\n",
+          "class=\"l\">Command</th><th>Requests</th><th>Min</th>",
           out);
+    for (size_t k = 0; k < HIST_NPCTS; k++)
+        fprintf(out, "<th>%s</th>", hist_pcts[k].name);
+    fputs("<th>Max</th></tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < pg->set->nbench; i++) {
         const hist_t *h = pg->set->benches[i]->latency;
         if (hist_count(h) == 0) continue;
@@ -716,8 +709,8 @@ static void put_latency_table(const page_t *pg)
         put_command_cell(out, i, pg->set->benches[i]->command);
         fprintf(out, "<td>%" PRIu64 "</td><td>%s</td>", hist_count(h),
                 fmt_time(v, sizeof v, (double)hist_min(h) / 1e9));
-        for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
-            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, ps[k])));
+        for (size_t k = 0; k < HIST_NPCTS; k++)
+            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, hist_pcts[k].p)));
         fprintf(out, "<td>%s</td></tr>\n", fmt_time(v, sizeof v, (double)hist_max(h) / 1e9));
     }
     fputs("</tbody>\n</table></div>\n", out);
@@ -786,22 +779,20 @@ static void put_latency_chart(const page_t *pg)
 
 /* ---- per-agent comparison ----------------------------------------------- */
 
-/* Mean and σ of agent a's own time over the runs it was not lost in. */
-static void agent_mean(const bench_t *b, size_t a, double *mean, double *sd)
+/* Mean and σ of agent a's own time over the runs it was not lost in; -1
+ * when out of memory. */
+static int agent_mean(const bench_t *b, size_t a, double *mean, double *sd)
 {
-    double sum = 0, ss = 0;
+    double *x = malloc((b->nruns ? b->nruns : 1) * sizeof *x);
     size_t n = 0;
 
+    if (x == NULL) return -1;
     for (size_t k = 0; k < b->nruns; k++)
-        if (!b->runs[k].agents[a].lost) {
-            sum += b->runs[k].agents[a].wall_s;
-            n++;
-        }
-    *mean = n ? sum / (double)n : NAN;
-    for (size_t k = 0; k < b->nruns; k++)
-        if (!b->runs[k].agents[a].lost)
-            ss += (b->runs[k].agents[a].wall_s - *mean) * (b->runs[k].agents[a].wall_s - *mean);
-    *sd = n > 1 ? sqrt(ss / (double)(n - 1)) : NAN;
+        if (!b->runs[k].agents[a].lost) x[n++] = b->runs[k].agents[a].wall_s;
+    *mean = stats_mean(x, n); /* NAN when n is 0 */
+    *sd = stats_stddev(x, n);
+    free(x);
+    return 0;
 }
 
 static void agent_name(char *buf, size_t len, const bench_set_t *set, size_t a)
@@ -837,8 +828,8 @@ static void draw_agent_bar(FILE *out, const svg_scale_t *s, double mean, double 
             fmt_time(v, sizeof v, mean));
 }
 
-static void put_agent_bars(const page_t *pg, const svg_scale_t *s, double top, double bar,
-                           double group)
+static int put_agent_bars(const page_t *pg, const svg_scale_t *s, double top, double bar,
+                          double group)
 {
     FILE *out = pg->out;
     double mean, sd;
@@ -848,10 +839,11 @@ static void put_agent_bars(const page_t *pg, const svg_scale_t *s, double top, d
         double y = top + group * (double)i;
         row_label(out, b->command, s->a - 12, y + group / 2);
         for (size_t a = 0; a < b->nagents; a++) {
-            agent_mean(b, a, &mean, &sd);
+            if (agent_mean(b, a, &mean, &sd) != 0) return -1;
             draw_agent_bar(out, s, mean, sd, y + 8 + bar * (double)a, bar - 3, agent_color(a));
         }
     }
+    return 0;
 }
 
 static void put_agent_legend(const page_t *pg, size_t nagents)
@@ -869,7 +861,7 @@ static void put_agent_legend(const page_t *pg, size_t nagents)
     fputs("</ul>\n", out);
 }
 
-static void put_agent_chart(const page_t *pg)
+static int put_agent_chart(const page_t *pg)
 {
     FILE *out = pg->out;
     const double bar = 18, top = 8;
@@ -885,11 +877,11 @@ static void put_agent_chart(const page_t *pg)
         const bench_t *b = pg->set->benches[i];
         nagents = b->nagents > nagents ? b->nagents : nagents;
         for (size_t a = 0; a < b->nagents; a++) {
-            agent_mean(b, a, &mean, &sd);
+            if (agent_mean(b, a, &mean, &sd) != 0) return -1;
             if (!isnan(mean)) hi = fmax(hi, mean + (isnan(sd) ? 0 : sd));
         }
     }
-    if (nagents < 2 || !(hi > 0)) return;
+    if (nagents < 2 || !(hi > 0)) return 0;
     group = bar * (double)nagents + 16;
     bottom = top + group * (double)pg->set->nbench;
     s = (svg_scale_t){0, hi * 1.04, label_width(pg->set), CHART_W - 110, 0};
@@ -907,10 +899,11 @@ static void put_agent_chart(const page_t *pg)
             CHART_W, bottom + 50);
     put_bands(out, pg->set->nbench, top, group);
     svg_axis_x(out, &s, t, nt, top, bottom, title);
-    put_agent_bars(pg, &s, top, bar, group);
+    if (put_agent_bars(pg, &s, top, bar, group) != 0) return -1;
     fputs("</svg>\n", out);
     put_agent_legend(pg, nagents);
     fputs("</section>\n", out);
+    return 0;
 }
 
 /* ---- hosts -------------------------------------------------------------- */
@@ -972,7 +965,9 @@ int report_html(FILE *out, const bench_set_t *set, char *err)
     rc = put_time_chart(&pg);
     if (rc == 0) {
         put_latency_chart(&pg);
-        put_agent_chart(&pg);
+        rc = put_agent_chart(&pg);
+    }
+    if (rc == 0) {
         put_hosts(&pg);
         fputs("<footer>fleetbench " FB_VERSION " coordinator. Times as hyperfine reports them; "
               "the same numbers are in the JSON export.</footer>\n</main>\n</body>\n</html>\n",

@@ -108,7 +108,7 @@ static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
     fleet_t *f = r->fleet;
     uint64_t lead =
         fleet_live(f) > 1 && only == SIZE_MAX ? GO_LEAD_PER_AGENT_NS * fleet_live(f) : 0;
-    uint64_t start = fleet_now() + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
+    uint64_t first = fleet_now(), start = first + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
 
     step_msg(f, PROTO_GO, bench, run, warm);
     for (size_t i = 0; i < f->n; i++) {
@@ -117,6 +117,7 @@ static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
             lead == 0 ? 0 : start + (uint64_t)(r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
         fleet_send(f, i, true); /* the answer is the RESULT */
     }
+    r->go_fanout_s = only == SIZE_MAX ? (double)(fleet_now() - first) / 1e9 : NAN;
     return fleet_wait(f, PROTO_RESULT, 0);
 }
 
@@ -152,8 +153,7 @@ static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *o
         ar->user_s = (double)res->user_ns / 1e9;
         ar->sys_s = (double)res->sys_ns / 1e9;
         ar->ok = res->ok;
-        _Static_assert((int)BENCH_CAUSE__COUNT == (int)PROTO_FAIL__COUNT, "causes differ");
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             ar->failed[c] = res->failed[c];
         ar->bytes = res->bytes;
         ar->connections = res->connections;
@@ -289,6 +289,7 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
     hist_merge(b->latency, r->run_latency);
     if (bench_add_run(b, agents) != 0) return -1;
     bench_set_target(b, &target);
+    b->runs[b->nruns - 1].go_fanout_s = r->go_fanout_s;
     return 0;
 }
 
@@ -343,7 +344,7 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
 
 int runner_export(const runner_t *r)
 {
-    const opts_t *o = r->opts;
+    const cmdline_t *o = r->opts;
     const struct {
         const char *path;
         export_format_t fmt;
@@ -401,10 +402,12 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
     for (size_t i = 0; i < r->set->nbench; i++)
         total += runs - r->set->benches[i]->nruns;
     r->progress.total = total;
+    r->progress.warmup = warmup;
     while (rc == 0 && order_next(&ord, &st)) {
         bench_t *b = r->set->benches[st.bench];
         if (st.warm ? b->nruns >= runs : b->nruns > st.run) continue;
-        progress_bench(&r->progress, st.bench, b->command, done, progress_estimate(b));
+        progress_bench(&r->progress, st.bench, b->command, st.warm, st.warm ? st.run : done,
+                       progress_estimate(b));
         rc = one_run(r, b, st.bench, st.warm ? st.run : warmup + st.run, st.warm, agents);
         if (rc != 0 || st.warm) continue;
         r->progress.pace_s = (double)(fleet_now() - t0) / 1e9 / (double)++done;
@@ -444,6 +447,7 @@ int runner_run(runner_t *r)
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
     if (fleet_hello(f, "coordinator") != 0) goto done;
+    r->set->handshake_s = (double)(fleet_now() - r->connect_ns) / 1e9;
     hosts_from_facts(r);
     if (send_plan(r, false) != 0) goto done;
     rc = run_order(r, agents, &printed);

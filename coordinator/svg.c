@@ -74,40 +74,49 @@ size_t svg_scale_ticks(const svg_scale_t *s, double *v)
     return n;
 }
 
+/* Grid lines and labels at the ticks, then the base line and the title.
+ * A horizontal axis runs its grid from y c0 to y c1 and labels under c1; a
+ * vertical one from x c0 to x c1, labels left of c0, the title turned. */
+static void axis(FILE *out, const svg_scale_t *s, const svg_tick_t *t, size_t n, int vertical,
+                 double c0, double c1, const char *title)
+{
+    const char *line = "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>";
+    const char *text = "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>";
+    double mid = (s->a + s->b) / 2;
+
+    fputs("<g class=\"axis\">", out);
+    for (size_t i = 0; i < n; i++) {
+        double at = svg_scale_at(s, t[i].v);
+        if (vertical) {
+            fprintf(out, line, "grid", c0, at, c1, at);
+            fprintf(out, text, c0 - 8, at + 4, "end", t[i].label);
+        } else {
+            fprintf(out, line, "grid", at, c0, at, c1);
+            fprintf(out, text, at, c1 + 16, "middle", t[i].label);
+        }
+    }
+    if (vertical) {
+        fprintf(out, line, "base", c0, s->a, c0, s->b);
+        fprintf(out,
+                "<text class=\"title\" transform=\"translate(16 %.1f) rotate(-90)\" "
+                "text-anchor=\"middle\">%s</text>",
+                mid, title);
+    } else {
+        fprintf(out, line, "base", s->a, c1, s->b, c1);
+        fprintf(out, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
+                mid, c1 + 38, title);
+    }
+    fputs("</g>\n", out);
+}
+
 void svg_axis_x(FILE *out, const svg_scale_t *s, const svg_tick_t *t, size_t n, double y0,
                 double y1, const char *title)
 {
-    fputs("<g class=\"axis\">", out);
-    for (size_t i = 0; i < n; i++) {
-        double x = svg_scale_at(s, t[i].v);
-        fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
-                y0, x, y1);
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>", x, y1 + 16,
-                t[i].label);
-    }
-    fprintf(out, "<line class=\"base\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", s->a, y1,
-            s->b, y1);
-    fprintf(out, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
-            (s->a + s->b) / 2, y1 + 38, title);
-    fputs("</g>\n", out);
+    axis(out, s, t, n, 0, y0, y1, title);
 }
 
 void svg_axis_y(FILE *out, const svg_scale_t *s, const svg_tick_t *t, size_t n, double x0,
                 double x1, const char *title)
 {
-    fputs("<g class=\"axis\">", out);
-    for (size_t i = 0; i < n; i++) {
-        double y = svg_scale_at(s, t[i].v);
-        fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x0,
-                y, x1, y);
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", x0 - 8, y + 4,
-                t[i].label);
-    }
-    fprintf(out, "<line class=\"base\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x0, s->a,
-            x0, s->b);
-    fprintf(out,
-            "<text class=\"title\" transform=\"translate(16 %.1f) rotate(-90)\" "
-            "text-anchor=\"middle\">%s</text>",
-            (s->a + s->b) / 2, title);
-    fputs("</g>\n", out);
+    axis(out, s, t, n, 1, x0, x1, title);
 }

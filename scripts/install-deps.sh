@@ -14,7 +14,7 @@ pkgs=(build-essential cmake pkg-config clang
       python3 curl procps iproute2)
 for arg in "$@"; do
     case "$arg" in
-    --test) pkgs+=(chromium shellcheck python3-numpy python3-matplotlib python3-scipy) ;;
+    --test) pkgs+=(chromium shellcheck awscli python3-numpy python3-matplotlib python3-scipy) ;;
     --bench) pkgs+=(wrk nginx-light hyperfine python3-aiohttp python3-requests) ;;
     *) echo "install-deps: unknown option '$arg' (--test, --bench)" >&2; exit 1 ;;
     esac

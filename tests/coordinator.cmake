@@ -2,6 +2,7 @@ fb_unit(test_stats coord)
 fb_unit(test_order coord)
 fb_unit(test_summary coord)
 fb_unit(test_export coord)
+fb_unit(test_agents_file coord)
 
 # hyperfine's own scripts must read our JSON: test_export also writes a
 # sample export; check_hyperfine_keys reads it the way those scripts do, and
@@ -33,6 +34,11 @@ fb_integration_part(test_durability Partition 300)
 fb_integration(test_compare 600)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")
+
+# --agents-file with real agents (IPv4, IPv6, keys), the agent limit, and
+# bench/simfleet against the real coordinator.
+fb_integration(test_agents_file 300)
+set_tests_properties(integration.test_agents_file PROPERTIES LABELS "integration;tsan")
 
 # Layering: the coordinator gets the strategies' names from common/catalog.c
 # and links neither libcurl nor libuv (the agent's); it does need libzmq.

@@ -362,6 +362,14 @@ static void on_session_msg(sim_t *s, sim_slot_t *sl, const proto_msg_t *m, uint6
         s->out.u.heartbeat = m->u.heartbeat;
         reply(s, sl, PROTO_HEARTBEAT);
         return;
+    case PROTO_STATS_REQ: /* no target to read: measured without its own view */
+        if (sl->state != SIM_IDLE) break;
+        memset(&s->out.u.stats, 0, sizeof s->out.u.stats);
+        s->out.u.stats.phase = m->u.stats_req.phase;
+        s->out.u.stats.status = PROTO_VIEW_NONE;
+        snprintf(s->out.u.stats.detail, sizeof s->out.u.stats.detail, "simfleet: no target");
+        reply(s, sl, PROTO_STATS);
+        return;
     case PROTO_ABORT:
     case PROTO_BYE:
     case PROTO_ERROR: slot_free(s, sl); return;

@@ -111,7 +111,7 @@ class TargetViewTests(CoordinatorCase):
         for r in doc["results"]:
             fb, t = r["fleetbench"], r["fleetbench"]["target"]
             ctx = f"{r['command']}: {t}"
-            total, failed = agents * requests * runs, fb["failures"]["status"]
+            total, failed = agents * requests * runs, fb["failures"]["http_status"]
             self.assertEqual(fb["requests"]["ok"] + fb["requests"]["failed"], total, ctx)
             self.assertEqual(fb["requests"]["failed"], failed, f"{ctx}: only status failures")
             self.assertEqual(t["requests"], total, ctx)  # exactly: no other load
@@ -153,7 +153,7 @@ class TargetViewTests(CoordinatorCase):
         run, doc = self.run_view(fault="status-500:0.2")
         self.assert_exit(run, 2)
         for r in doc["results"]:
-            self.assertGreater(r["fleetbench"]["failures"]["status"], 0, r["command"])
+            self.assertGreater(r["fleetbench"]["failures"]["http_status"], 0, r["command"])
         self.check_view(doc, 2, 100, 3)
 
     def test_other_load_is_a_warning(self):

@@ -33,7 +33,7 @@ fb_integration_part(test_durability Partition 300)
 # interrupted exports read as hyperfine's scripts read them.
 fb_integration(test_compare 600)
 set_tests_properties(integration.test_coordinator integration.test_durability
-                     PROPERTIES LABELS "integration;tsan")
+                     integration.test_compare PROPERTIES LABELS "integration;tsan")
 
 # --agents-file with real agents (IPv4, IPv6, keys), the agent limit, and
 # bench/simfleet against the real coordinator.

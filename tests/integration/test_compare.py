@@ -250,3 +250,25 @@ class InterruptedExportTests(CoordinatorCase):
                          [{"command": "async-for -r 400 -c 1", "runs": 0},
                           {"command": "async-map -r 400 -c 1", "runs": 0}])
         self.assertNotIn("Summary", run.out)
+
+
+class MatrixOrderTests(CoordinatorCase):
+    """--matrix's order, not the strategy table's, in every output."""
+
+    def test_matrix_order_everywhere(self):
+        _, target = self.target()
+        _, name = self.agent()
+        md, csv_path = (os.path.join(self.dir, f) for f in ("r.md", "r.csv"))
+        run = self.coordinator("--agents", name, "--target", target,
+                               "--matrix", "async-map,threads-reuse,async-for", "-r", "10",
+                               "-c", "5", "--runs", "2", "-w", "0", "--export-markdown", md,
+                               "--export-csv", csv_path)
+        self.assert_exit(run, 0)
+        want = ["async-map -r 10 -c 5", "threads-reuse -r 10 -c 5", "async-for -r 10 -c 5"]
+        self.assertEqual([r["command"] for r in self.assert_json(run)["results"]], want)
+        with open(md, encoding="utf-8") as f:
+            self.assertEqual([line.split("`")[1] for line in f if line.startswith("| `")], want)
+        with open(csv_path, encoding="utf-8") as f:
+            self.assertEqual([line.split(",")[0] for line in f][1:], want)
+        blocks = [run.out.index(f"Benchmark {i}: {cmd}\n") for i, cmd in enumerate(want, 1)]
+        self.assertEqual(blocks, sorted(blocks), run.out)

@@ -1,5 +1,6 @@
 #include "async.h"
 
+#include "clock.h"
 #include "request.h"
 
 #include <curl/curl.h>
@@ -484,7 +485,7 @@ int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char 
 
     for (;;) {
         if (run_aborted()) return 0; /* not made, not counted: the run is dropped */
-        now = run_now_ns();
+        now = clock_now_ns();
         if (pace_expire(s, due, now, &a->tally)) return async_error(a, err);
         if (now >= due && a->nidle > 0) break;
         /* at most PACE_SLICE_NS ahead, so that run_abort_set is seen */

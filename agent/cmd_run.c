@@ -2,7 +2,7 @@
 
 #include "cmd.h"
 #include "hist.h"
-#include "report.h"
+#include "record.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,13 +25,15 @@ static const char k_usage[] =
     "      --rate R          open loop: R requests per second on a fixed schedule;\n"
     "                        N = R x S (needs --duration, excludes --requests)\n"
     "      --duration S      with --rate: seconds of schedule (fractions allowed)\n"
-    "  -c, --chunk C         threads-recreate, threads-reuse: numbers per chunk, the\n"
-    "                        thread count (default 100)\n"
-    "      --connections K   async-*: connections to the target at most (default 100)\n"
+    "  -c, --chunk C         the concurrency: threads-recreate, threads-reuse: numbers\n"
+    "                        per chunk, the thread count; async-*: connections to the\n"
+    "                        target at most, unless --connections (default 100)\n"
+    "      --connections K   async-*: connections to the target at most (default: -c)\n"
     "      --in-flight M     async-*: transfers handed to curl at once; 0 adds all N\n"
     "                        at once and curl queues them (default: K)\n"
-    "      --target HOST[:PORT]  the target server (default $BENCHMARK_SERVER_HOST:\n"
-    "                        $BENCHMARK_SERVER_PORT, else 127.0.0.1:8080)\n"
+    "      --target HOST[:PORT]  the target server, or http://HOST[:PORT]/ (default\n"
+    "                        $BENCHMARK_SERVER_HOST:$BENCHMARK_SERVER_PORT, else\n"
+    "                        127.0.0.1:8080)\n"
     "      --timeout MS      per request, connecting included (default 10000); with\n"
     "                        --rate it counts from the request's due time, so a run\n"
     "                        ends by S + MS\n"
@@ -54,7 +56,14 @@ static const char k_usage_tail[] =
 enum { O_CONNECTIONS = 256, O_IN_FLIGHT, O_TARGET, O_TIMEOUT, O_JSON, O_RATE, O_DURATION, O_HDR };
 
 /* Options seen, for the checks across options. */
-enum { SEEN_REQUESTS = 1, SEEN_IN_FLIGHT = 2, SEEN_RATE = 4, SEEN_DURATION = 8 };
+enum {
+    SEEN_REQUESTS = 1,
+    SEEN_IN_FLIGHT = 2,
+    SEEN_RATE = 4,
+    SEEN_DURATION = 8,
+    SEEN_CHUNK = 16,
+    SEEN_CONNECTIONS = 32
+};
 
 #define REQUESTS_MAX 100000000 /* a run's requests, --rate x --duration included */
 
@@ -73,11 +82,13 @@ static const struct option k_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+static const opt_cli_t k_cli = {"agent run --help", k_opts, NULL};
+
 static void print_usage(FILE *out)
 {
     fputs(k_usage, out);
-    for (size_t i = 0; i < strategy_count(); i++)
-        fprintf(out, "  %-18s %s\n", strategy_at(i)->name, strategy_at(i)->summary);
+    for (size_t i = 0; i < catalog_count(); i++)
+        fprintf(out, "  %-18s %s\n", catalog_at(i)->name, catalog_at(i)->summary);
     fputs(k_usage_tail, out);
 }
 
@@ -137,8 +148,7 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, unsigned *seen, 
     case O_TIMEOUT: return opt_u64("--timeout", arg, 1, 3600000, &p->timeout_ms, err);
     case O_JSON: o->json = 1; return 0;
     case O_TARGET:
-        if (opt_hostport("--target", arg, p->port, host, sizeof host, &p->port, err) != 0)
-            return -1;
+        if (opt_target("--target", arg, p->port, host, sizeof host, &p->port, err) != 0) return -1;
         if (p->port == 0) {
             snprintf(err, OPT_ERR_LEN, "--target: '%s' has port 0", arg);
             return -1;
@@ -153,14 +163,13 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
 {
     char names[160];
 
-    strategy_names(names, sizeof names);
+    catalog_names(names, sizeof names);
     if (optind >= argc) {
         snprintf(err, OPT_ERR_LEN, "run: missing STRATEGY (one of %s)", names);
         return -1;
     }
     if (optind + 1 < argc) {
-        snprintf(err, OPT_ERR_LEN, "run: unexpected argument '%.64s' (see agent run --help)",
-                 argv[optind + 1]);
+        opt_unexpected(&k_cli, argv[optind + 1], err);
         return -1;
     }
     o->strategy = strategy_find(argv[optind]);
@@ -219,18 +228,24 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
         switch (c) {
         case 'h': print_usage(out); return CMD_RUN_EXIT;
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return CMD_RUN_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see agent run --help)",
-                     argv[optind - 1]);
-            return CMD_RUN_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return CMD_RUN_ERROR;
         default:
+            seen |= c == 'c' ? SEEN_CHUNK : c == O_CONNECTIONS ? SEEN_CONNECTIONS : 0;
             if (parse_one(o, c, optarg, &seen, err) != 0) return CMD_RUN_ERROR;
         }
     }
     if (pick_strategy(o, argc, argv, err) != 0) return CMD_RUN_ERROR;
     if (finish_rate(&o->params, seen, err) != 0) return CMD_RUN_ERROR;
+    /* -c is the concurrency of every strategy, as the coordinator's */
+    if ((seen & SEEN_CHUNK) && !(seen & SEEN_CONNECTIONS) &&
+        strategy_info(o->strategy)->uses_connections) {
+        if (o->params.chunk > 100000) {
+            snprintf(err, OPT_ERR_LEN, "--chunk: %s takes at most 100000 connections",
+                     o->strategy->name);
+            return CMD_RUN_ERROR;
+        }
+        o->params.connections = o->params.chunk;
+    }
     if (!(seen & SEEN_IN_FLIGHT)) o->params.in_flight = o->params.connections;
     if (run_params_finish(&o->params, err) != 0) return CMD_RUN_ERROR;
     return CMD_RUN_OK;
@@ -257,7 +272,7 @@ static void raise_fd_limit(void)
 
 static int print_json(const cmd_run_opts_t *o, const run_result_t *r)
 {
-    json_t *rec = report_json(o->strategy, &o->params, r);
+    json_t *rec = record_json(o->strategy, &o->params, r);
     int rc = rec ? json_dumpf(rec, stdout, JSON_COMPACT) : -1;
 
     json_decref(rec);
@@ -321,7 +336,7 @@ int cmd_run(int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     code = run_aborted() ? 130 : cmd_run_exit_code(&r.tally);
-    report_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
+    record_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
     if (o.json && print_json(&o, &r) != 0) code = CMD_EXIT_USAGE;
     if (hdr && write_hdr(hdr, o.export_hdr, &r) != 0) code = CMD_EXIT_USAGE;
     run_result_close(&r);

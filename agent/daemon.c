@@ -1,10 +1,12 @@
 #include "daemon.h"
 
+#include "clock.h"
 #include "curve.h"
 #include "facts.h"
 #include "probe.h"
 #include "run.h"
 #include "strategy.h"
+#include "tview.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -56,6 +58,10 @@ typedef struct {
     uint64_t start_at; /* GO's start time on our clock; 0: at once */
     atomic_int abort;
 
+    /* the target's own view: its GET /stats before the timed run */
+    tview_snap_t view_before;
+    int view_before_status; /* PROTO_VIEW_*; UNREACHABLE until read */
+
     proto_msg_t in, out; /* scratch, large: the daemon lives on the heap */
 } daemon_t;
 
@@ -89,7 +95,7 @@ static void send_to(daemon_t *d, const void *id, size_t idlen, proto_msg_t *m)
     if (wire_send(d->router, id, idlen, m, err) != 0)
         logf_("%s", err);
     else if (id == d->peer)
-        d->last_sent = run_now_ns();
+        d->last_sent = clock_now_ns();
 }
 
 static void send_peer(daemon_t *d, proto_type_t t)
@@ -123,7 +129,7 @@ static void send_error(daemon_t *d, const void *id, size_t idlen, uint64_t sessi
 
 static void wait_until(uint64_t at)
 {
-    uint64_t now = run_now_ns();
+    uint64_t now = clock_now_ns();
     struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
 
     if (at <= now || at - now > START_WAIT_MAX_NS) return;
@@ -248,7 +254,7 @@ static void on_hello(daemon_t *d, const void *id, size_t idlen, const proto_msg_
     d->session = m->session;
     d->hb_ms = m->u.hello.heartbeat_ms;
     d->live_ms = m->u.hello.liveness_ms;
-    d->last_heard = run_now_ns();
+    d->last_heard = clock_now_ns();
     snprintf(d->coordinator, sizeof d->coordinator, "%s", m->u.hello.name);
     logf_("session %016" PRIx64 " opened by %s", d->session, d->coordinator);
     memset(&d->out, 0, sizeof d->out);
@@ -262,7 +268,7 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
 
     for (uint32_t i = 0; i < p->nbench; i++)
         if (strategy_find(p->bench[i].strategy) == NULL) {
-            strategy_names(names, sizeof names);
+            catalog_names(names, sizeof names);
             send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STRATEGY,
                        "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
             return;
@@ -320,8 +326,42 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     }
     d->state = ST_PREPARED;
     d->out.u.step = *s;
-    d->out.u.step.clock_ns = run_now_ns(); /* lets a coordinator on another host map our clock */
+    d->out.u.step.clock_ns = clock_now_ns(); /* lets a coordinator on another host map our clock */
     send_peer(d, PROTO_READY);
+}
+
+/* The target's GET /stats, before a timed run (kept) or after it (the
+ * difference sent). Here in the control thread: no run is going on, and a
+ * short timeout keeps our heartbeats on time. */
+static void on_stats_req(daemon_t *d, uint32_t phase)
+{
+    proto_stats_t *o = &d->out.u.stats;
+    uint32_t timeout = d->live_ms / 4 < 1000 ? d->live_ms / 4 : 1000;
+    tview_snap_t *after = malloc(sizeof *after);
+    int st;
+
+    memset(&d->out, 0, sizeof d->out);
+    if (!d->have_plan || after == NULL) {
+        free(after);
+        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STATE, "stats before a plan");
+        return;
+    }
+    st = tview_read(d->plan.target_host, (int)d->plan.target_port, timeout,
+                    phase == PROTO_VIEW_BEFORE ? &d->view_before : after, o->detail,
+                    sizeof o->detail);
+    if (phase == PROTO_VIEW_BEFORE)
+        d->view_before_status = st;
+    else if (st == PROTO_VIEW_OK && d->view_before_status == PROTO_VIEW_OK)
+        tview_delta(&d->view_before, after, o);
+    else if (st == PROTO_VIEW_OK) { /* no "before" to subtract */
+        st = PROTO_VIEW_UNREACHABLE;
+        snprintf(o->detail, sizeof o->detail, "GET /stats: no reading from before the run");
+    }
+    if (phase == PROTO_VIEW_AFTER) d->view_before_status = PROTO_VIEW_UNREACHABLE; /* used */
+    if (o->status == PROTO_VIEW_OK) o->status = (uint32_t)st;
+    o->phase = phase;
+    free(after);
+    send_peer(d, PROTO_STATS);
 }
 
 static void on_session_msg(daemon_t *d, const proto_msg_t *m)
@@ -346,6 +386,10 @@ static void on_session_msg(daemon_t *d, const proto_msg_t *m)
         d->state = ST_RUNNING;
         d->start_at = m->u.step.clock_ns;
         run_release(d);
+        return;
+    case PROTO_STATS_REQ:
+        if (d->state != ST_IDLE) break;
+        on_stats_req(d, m->u.stats_req.phase);
         return;
     case PROTO_HEARTBEAT:
         d->out.u.heartbeat = m->u.heartbeat;
@@ -380,7 +424,7 @@ static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int r
         send_error(d, id, idlen, 0, PROTO_ERR_BAD_MESSAGE, "bad message: %s", err);
         return;
     }
-    if (from_peer) d->last_heard = run_now_ns();
+    if (from_peer) d->last_heard = clock_now_ns();
     if (m->type == PROTO_HELLO && (!d->open || from_peer)) {
         on_hello(d, id, idlen, m);
     } else if (m->type == PROTO_HELLO) {
@@ -398,7 +442,7 @@ static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int r
 /* Liveness of the coordinator, and our own heartbeats when not timing. */
 static void tick(daemon_t *d)
 {
-    uint64_t now = run_now_ns();
+    uint64_t now = clock_now_ns();
 
     if (!d->open) return;
     if (now - d->last_heard > (uint64_t)d->live_ms * 1000000u) {
@@ -500,6 +544,7 @@ int daemon_run(const daemon_config_t *cfg)
 
     if (d == NULL) return 1;
     d->cfg = cfg;
+    d->view_before_status = PROTO_VIEW_UNREACHABLE;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     sigaction(SIGINT, &sa, NULL);

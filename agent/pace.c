@@ -1,10 +1,12 @@
 #include "pace.h"
 
+#include "clock.h"
+
 #include <time.h>
 
 void pace_init(pace_t *s, const run_params_t *p, run_result_t *r)
 {
-    s->start_ns = run_now_ns();
+    s->start_ns = clock_now_ns();
     s->rate = p->rate;
     s->timeout_ns = p->timeout_ms * 1000000u;
     r->pace_start_ns = s->start_ns;
@@ -23,7 +25,7 @@ int pace_sleep_until(uint64_t due_ns)
         struct timespec ts;
 
         if (run_aborted()) return -1;
-        now = run_now_ns();
+        now = clock_now_ns();
         if (now >= due_ns) return 0;
         until = due_ns - now > PACE_SLICE_NS ? now + PACE_SLICE_NS : due_ns;
         ts.tv_sec = (time_t)(until / 1000000000u);
@@ -47,7 +49,7 @@ void pace_perform(const pace_t *s, req_t *r, uint64_t number, tally_t *t)
     uint64_t due = pace_due(s, number);
 
     if (pace_sleep_until(due) != 0) return; /* aborted: not made, not counted */
-    if (pace_expire(s, due, run_now_ns(), t)) return;
+    if (pace_expire(s, due, clock_now_ns(), t)) return;
     req_start_due(r, number, NULL, due, s->timeout_ns / 1000000u);
     req_finish(r, curl_easy_perform(r->easy), t);
 }

@@ -5,25 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const k_causes[BENCH_CAUSE__COUNT] = {"connect", "timeout", "transport",
-                                                         "status",  "body",    "result"};
-
-void bench_print_causes(FILE *out, const bench_stats_t *s)
-{
-    const char *sep = "";
-
-    for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
-        if (s->failed[c] == 0) continue;
-        fprintf(out, "%s%s: %" PRIu64, sep, bench_cause_name((bench_cause_t)c), s->failed[c]);
-        sep = ", ";
-    }
-}
-
-const char *bench_cause_name(bench_cause_t c)
-{
-    return (unsigned)c < BENCH_CAUSE__COUNT ? k_causes[c] : "?";
-}
-
 bench_t *bench_new(const char *command, const bench_params_t *params, size_t nagents)
 {
     bench_t *b;
@@ -72,7 +53,7 @@ static void run_derive(bench_run_t *r, size_t nagents)
         end = fmax(end, a->start_offset_s + a->wall_s);
         user += a->user_s;
         sys += a->sys_s;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             failed |= a->failed[c] != 0;
     }
     r->measured = live > 0;
@@ -102,9 +83,60 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents)
     r->agents = malloc(b->nagents * sizeof *r->agents);
     if (r->agents == NULL) return -1;
     memcpy(r->agents, agents, b->nagents * sizeof *r->agents);
+    memset(&r->target, 0, sizeof r->target);
     run_derive(r, b->nagents);
+    r->go_fanout_s = NAN; /* the runner sets it */
     b->nruns++;
     return 0;
+}
+
+void bench_set_target(bench_t *b, const bench_target_t *t)
+{
+    if (b->nruns > 0) b->runs[b->nruns - 1].target = *t;
+}
+
+static double fraction(double part, double whole)
+{
+    return whole > 0 ? fmin(1.0, part / whole) : NAN;
+}
+
+/* The target's view of the measured runs that have one. */
+static void add_target(bench_stats_t *s, const bench_t *b)
+{
+    double load = 0, busy = 0, busy_max = 0, cpu = 0, loops_load = 0, cores_load = 0;
+
+    for (size_t i = 0; i < b->nruns; i++) {
+        const bench_run_t *r = &b->runs[i];
+        const bench_target_t *t = &r->target;
+        uint64_t asked = 0;
+        if (!r->measured || !t->seen) continue;
+        s->target_runs++;
+        s->target_requests += t->requests;
+        for (int c = 0; c < 5; c++)
+            s->target_codes[c] += t->codes[c];
+        s->target_dropped += t->dropped;
+        s->target_connections += t->connections;
+        s->target_loops = t->loops;
+        s->target_cores = t->cores;
+        load += (double)t->load_ns;
+        loops_load += (double)t->load_ns * t->loops;
+        cores_load += (double)t->load_ns * t->cores;
+        busy += (double)t->busy_ns;
+        busy_max += (double)t->busy_max_ns;
+        cpu += (double)t->cpu_ns;
+        if (r->exit_code == BENCH_EXIT_LOST) continue; /* a lost agent's requests: unknown */
+        for (size_t a = 0; a < b->nagents; a++) {
+            asked += r->agents[a].ok;
+            for (int c = 0; c < CAUSE__COUNT; c++)
+                asked += r->agents[a].failed[c];
+        }
+        s->target_cmp += t->requests;
+        s->agents_cmp += asked;
+        s->target_cmp_runs++;
+    }
+    s->busy = fraction(busy, loops_load);
+    s->busy_max = fraction(busy_max, load);
+    s->cpu = fraction(cpu, cores_load);
 }
 
 static void add_counts(bench_stats_t *s, const bench_run_t *r, size_t nagents)
@@ -115,7 +147,7 @@ static void add_counts(bench_stats_t *s, const bench_run_t *r, size_t nagents)
         s->ok += a->ok;
         s->bytes += a->bytes;
         s->connections += a->connections;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
+        for (int c = 0; c < CAUSE__COUNT; c++) {
             s->failed[c] += a->failed[c];
             s->failed_total += a->failed[c];
         }
@@ -155,11 +187,142 @@ int bench_stats(const bench_t *b, bench_stats_t *s)
     s->system = stats_mean(y, n);
     s->skew_max = stats_max(k, n);
     s->throughput = busy > 0 ? (double)s->ok / busy : NAN;
+    add_target(s, b);
     if (stats_describe(t, n, &s->time) != 0 || stats_outliers(t, n, &s->outliers) != 0 ||
         stats_median(k, n, &s->skew_median) != 0)
         rc = -1;
     free(buf);
     return rc;
+}
+
+uint64_t bench_concurrency(const bench_params_t *p)
+{
+    return p->uses_chunk ? p->chunk : p->uses_connections ? p->connections : p->requests;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Which agents b's measured runs had, as a text two benchmarks share only
+ * when their runs had the same agent sets: each distinct set as 0s and 1s,
+ * sorted, joined. *agents: how many each run had, 0 if that varied; *first:
+ * one run's set. NULL when out of memory. */
+static char *agents_key(const bench_t *b, size_t *agents, const char **first)
+{
+    size_t w = b->nagents + 1, n = 0;
+    char *key = malloc(b->nruns * w + 1), *text = malloc(b->nruns * w + 1);
+    char **runs = malloc((b->nruns ? b->nruns : 1) * sizeof *runs);
+
+    if (key == NULL || text == NULL || runs == NULL) goto fail;
+    for (size_t i = 0; i < b->nruns; i++) {
+        if (!b->runs[i].measured) continue;
+        runs[n] = text + n * w;
+        for (size_t a = 0; a < b->nagents; a++)
+            runs[n][a] = b->runs[i].agents[a].lost ? '0' : '1';
+        runs[n][b->nagents] = '\0';
+        n++;
+    }
+    qsort(runs, n, sizeof *runs, cmp_str);
+    key[0] = '\0';
+    *agents = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(runs[i], runs[i - 1]) == 0) continue;
+        strcat(key, runs[i]);
+        strcat(key, ",");
+    }
+    if (n > 0 && strcmp(runs[0], runs[n - 1]) == 0)
+        for (size_t a = 0; a < b->nagents; a++)
+            *agents += runs[0][a] == '1';
+    *first = n ? key : "";
+    free(runs);
+    free(text);
+    return key;
+fail:
+    free(key);
+    free(text);
+    free(runs);
+    return NULL;
+}
+
+/* "-r 100, concurrency 100, 2 agents"; a subset of the fleet is named. */
+static void group_label(bench_group_t *g, const bench_set_t *s, const char *runset, size_t nagents)
+{
+    size_t n = strlen(g->label);
+
+    n += (size_t)snprintf(g->label + n, sizeof g->label - n,
+                          "-r %" PRIu64 ", concurrency %" PRIu64 ", ", g->requests, g->concurrency);
+    if (g->agents == 0) {
+        snprintf(g->label + n, sizeof g->label - n, "agents varied between runs");
+        return;
+    }
+    if (g->agents == nagents) {
+        snprintf(g->label + n, sizeof g->label - n, "%zu agent%s", g->agents,
+                 g->agents == 1 ? "" : "s");
+        return;
+    }
+    n += (size_t)snprintf(g->label + n, sizeof g->label - n, "%zu of %zu agents", g->agents,
+                          nagents);
+    if (g->agents > 3 || s->nagents < nagents) return;
+    for (size_t a = 0, k = 0; a < nagents && n < sizeof g->label; a++)
+        if (runset[a] == '1')
+            n += (size_t)snprintf(g->label + n, sizeof g->label - n, "%s%s", k++ ? ", " : " (",
+                                  s->agents[a].name);
+    if (n < sizeof g->label) snprintf(g->label + n, sizeof g->label - n, ")");
+}
+
+/* Puts each measured benchmark in its group: the first earlier one with
+ * the same requests, concurrency and agents' key, or a new one. */
+static int group_all(bench_table_t *t, const bench_set_t *s)
+{
+    size_t n = s->nbench;
+    char **keys = calloc(n ? n : 1, sizeof *keys);
+    int rc = keys ? 0 : -1;
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const bench_t *b = s->benches[i];
+        const char *runset;
+        size_t agents, g;
+        t->group[i] = n; /* for now: no group */
+        if (t->stats[i].time.n == 0) continue;
+        if ((keys[i] = agents_key(b, &agents, &runset)) == NULL) {
+            rc = -1;
+            break;
+        }
+        for (g = 0; g < t->ngroups; g++) {
+            const bench_group_t *x = &t->groups[g];
+            const bench_t *m = s->benches[x->fastest];
+            if (x->requests == b->params.requests &&
+                x->concurrency == bench_concurrency(&b->params) && m->nagents == b->nagents &&
+                strcmp(keys[x->fastest], keys[i]) == 0)
+                break;
+        }
+        if (g == t->ngroups) {
+            bench_group_t *x = &t->groups[t->ngroups++];
+            memset(x, 0, sizeof *x);
+            x->fastest = i;
+            x->requests = b->params.requests;
+            x->concurrency = bench_concurrency(&b->params);
+            x->agents = agents;
+            group_label(x, s, runset, b->nagents);
+        }
+        t->group[i] = g;
+        t->groups[g].n++;
+        if (t->stats[i].time.mean < t->stats[t->groups[g].fastest].time.mean)
+            t->groups[g].fastest = i;
+    }
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(keys);
+    for (size_t i = 0; i < n; i++)
+        if (t->group[i] == n) t->group[i] = t->ngroups;
+    return rc;
+}
+
+int bench_table_is_ref(const bench_table_t *t, size_t i)
+{
+    return t->group[i] < t->ngroups && t->groups[t->group[i]].fastest == i;
 }
 
 int bench_table_init(bench_table_t *t, const bench_set_t *s)
@@ -170,23 +333,29 @@ int bench_table_init(bench_table_t *t, const bench_set_t *s)
     memset(t, 0, sizeof *t);
     t->nbench = n;
     t->stats = calloc(m, sizeof *t->stats);
+    t->groups = calloc(m, sizeof *t->groups);
+    t->group = calloc(m, sizeof *t->group);
     t->rel = calloc(m, sizeof *t->rel);
+    t->welch = calloc(m, sizeof *t->welch);
     t->order = calloc(m, sizeof *t->order);
-    if (mean == NULL || t->stats == NULL || t->rel == NULL || t->order == NULL) goto fail;
+    if (mean == NULL || t->stats == NULL || t->groups == NULL || t->group == NULL ||
+        t->rel == NULL || t->welch == NULL || t->order == NULL)
+        goto fail;
     for (size_t i = 0; i < n; i++) {
         if (bench_stats(s->benches[i], &t->stats[i]) != 0) goto fail;
         mean[i] = t->stats[i].time.mean;
     }
-    t->fastest = stats_fastest(mean, n);
     stats_order(mean, n, t->order);
+    if (group_all(t, s) != 0) goto fail;
     for (size_t i = 0; i < n; i++) {
         const stats_desc_t *d = &t->stats[i].time, *f;
-        if (t->fastest == n || d->n == 0) {
-            t->rel[i] = (stats_ratio_t){NAN, NAN, 0};
-            continue;
-        }
-        f = &t->stats[t->fastest].time;
-        t->rel[i] = stats_ratio(d->mean, d->stddev, f->mean, f->stddev, i == t->fastest);
+        t->rel[i] = (stats_ratio_t){NAN, NAN, 0};
+        t->welch[i] = (stats_welch_t){NAN, NAN, NAN};
+        if (t->group[i] == t->ngroups) continue;
+        f = &t->stats[t->groups[t->group[i]].fastest].time;
+        t->rel[i] = stats_ratio(d->mean, d->stddev, f->mean, f->stddev, bench_table_is_ref(t, i));
+        if (!bench_table_is_ref(t, i))
+            t->welch[i] = stats_welch(d->mean, d->stddev, d->n, f->mean, f->stddev, f->n);
     }
     free(mean);
     return 0;
@@ -199,7 +368,10 @@ fail:
 void bench_table_close(bench_table_t *t)
 {
     free(t->stats);
+    free(t->groups);
+    free(t->group);
     free(t->rel);
+    free(t->welch);
     free(t->order);
     memset(t, 0, sizeof *t);
 }
@@ -207,10 +379,51 @@ void bench_table_close(bench_table_t *t)
 void bench_set_init(bench_set_t *s)
 {
     memset(s, 0, sizeof *s);
+    s->handshake_s = NAN;
+}
+
+static int measured(const bench_t *b)
+{
+    for (size_t i = 0; i < b->nruns; i++)
+        if (b->runs[i].measured) return 1;
+    return 0;
+}
+
+int bench_set_view(const bench_set_t *s, bench_set_t *view)
+{
+    size_t m = s->nbench ? s->nbench : 1;
+
+    *view = *s;
+    view->view = 1;
+    view->nbench = view->nleft_out = 0;
+    view->benches = malloc(m * sizeof *view->benches);
+    view->left_out = malloc(m * sizeof *view->left_out);
+    if (view->benches == NULL || view->left_out == NULL) {
+        bench_set_view_close(view);
+        return -1;
+    }
+    view->cap = m;
+    for (size_t i = 0; i < s->nbench; i++)
+        if (measured(s->benches[i]))
+            view->benches[view->nbench++] = s->benches[i];
+        else
+            view->left_out[view->nleft_out++] = s->benches[i];
+    return 0;
+}
+
+void bench_set_view_close(bench_set_t *view)
+{
+    free(view->benches);
+    free(view->left_out);
+    memset(view, 0, sizeof *view);
 }
 
 void bench_set_close(bench_set_t *s)
 {
+    if (s->view) {
+        bench_set_view_close(s);
+        return;
+    }
     for (size_t i = 0; i < s->nbench; i++)
         bench_free(&s->benches[i]);
     free(s->benches);

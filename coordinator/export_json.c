@@ -50,6 +50,11 @@ static json_t *run_exit(const bench_run_t *r, size_t agent)
 
 /* An agent lost in a run has no numbers there: null keeps the arrays aligned
  * with "times". */
+static json_t *run_fanout(const bench_run_t *r, size_t agent)
+{
+    return jnum(r->go_fanout_s);
+}
+
 static json_t *agent_wall(const bench_run_t *r, size_t agent)
 {
     return r->agents[agent].lost ? json_null() : json_real(r->agents[agent].wall_s);
@@ -78,7 +83,7 @@ static json_t *agent_json(const bench_set_t *set, const bench_t *b, size_t a)
         const bench_agent_run_t *r = &b->runs[i].agents[a];
         if (!b->runs[i].measured || r->lost) continue;
         ok += r->ok;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             failed += r->failed[c];
     }
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "name",
@@ -90,10 +95,6 @@ static json_t *agent_json(const bench_set_t *set, const bench_t *b, size_t a)
 
 static json_t *latency_json(const hist_t *h)
 {
-    static const struct {
-        const char *key;
-        double p;
-    } k_pct[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99.9", 99.9}};
     json_t *o;
     int rc;
 
@@ -101,8 +102,8 @@ static json_t *latency_json(const hist_t *h)
     o = json_pack("{s:I, s:o, s:o}", "count", (json_int_t)hist_count(h), "mean",
                   jnum(hist_mean(h) / 1e9), "min", jsec(hist_min(h)));
     rc = o ? 0 : -1;
-    for (size_t i = 0; rc == 0 && i < sizeof k_pct / sizeof k_pct[0]; i++)
-        rc = json_object_set_new(o, k_pct[i].key, jsec(hist_percentile(h, k_pct[i].p)));
+    for (size_t i = 0; rc == 0 && i < HIST_NPCTS; i++)
+        rc = json_object_set_new(o, hist_pcts[i].name, jsec(hist_percentile(h, hist_pcts[i].p)));
     if (rc == 0) rc = json_object_set_new(o, "max", jsec(hist_max(h)));
     if (rc != 0) json_decref(o);
     return rc == 0 ? o : NULL;
@@ -113,8 +114,8 @@ static json_t *counts_json(const bench_stats_t *s)
     json_t *o = json_object();
     int rc = o ? 0 : -1;
 
-    for (int c = 0; rc == 0 && c < BENCH_CAUSE__COUNT; c++)
-        rc = json_object_set_new(o, bench_cause_name(c), json_integer((json_int_t)s->failed[c]));
+    for (int c = 0; rc == 0 && c < CAUSE__COUNT; c++)
+        rc = json_object_set_new(o, cause_name(c), json_integer((json_int_t)s->failed[c]));
     if (rc != 0) json_decref(o);
     return rc == 0 ? o : NULL;
 }
@@ -134,8 +135,41 @@ static json_t *setup_json(const bench_t *b)
     return rc == 0 ? o : NULL;
 }
 
-static json_t *extras_json(const bench_set_t *set, const bench_t *b, const bench_stats_t *s)
+/* The target's own view (its GET /stats) of the runs that have one; null
+ * for a target without it. */
+static json_t *target_json(const bench_stats_t *s)
 {
+    if (s->target_runs == 0) return json_null();
+    return json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:I, "
+                     "s:I, s:I, s:I}",
+                     "requests", (json_int_t)s->target_requests, "busy", jnum(s->busy), "busy_max",
+                     jnum(s->busy_max), "cpu", jnum(s->cpu), "loops", (json_int_t)s->target_loops,
+                     "cores", (json_int_t)s->target_cores, "status", "1xx",
+                     (json_int_t)s->target_codes[0], "2xx", (json_int_t)s->target_codes[1], "3xx",
+                     (json_int_t)s->target_codes[2], "4xx", (json_int_t)s->target_codes[3], "5xx",
+                     (json_int_t)s->target_codes[4], "dropped", (json_int_t)s->target_dropped,
+                     "connections", (json_int_t)s->target_connections, "runs",
+                     (json_int_t)s->target_runs, "compared_runs", (json_int_t)s->target_cmp_runs,
+                     "agents_requests", (json_int_t)s->agents_cmp);
+}
+
+/* Against its group's reference: the ratio of the means and Welch's p
+ * (null for the reference itself, or where a side has one run). */
+static json_t *comparison_json(const bench_set_t *set, const bench_table_t *t, size_t i)
+{
+    size_t g = t->group[i];
+
+    if (g >= t->ngroups) return json_null();
+    return json_pack("{s:I, s:s, s:o, s:o, s:o}", "group", (json_int_t)g, "reference",
+                     set->benches[t->groups[g].fastest]->command, "ratio", jnum(t->rel[i].ratio),
+                     "ratio_stddev", jnum(bench_table_is_ref(t, i) ? NAN : t->rel[i].stddev),
+                     "welch_p", jnum(t->welch[i].p));
+}
+
+static json_t *extras_json(const bench_set_t *set, const bench_table_t *t, size_t i)
+{
+    const bench_t *b = set->benches[i];
+    const bench_stats_t *s = &t->stats[i];
     json_t *agents = json_array(), *o;
     int rc = agents ? 0 : -1;
 
@@ -146,14 +180,16 @@ static json_t *extras_json(const bench_set_t *set, const bench_t *b, const bench
         return NULL;
     }
     o = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:o, "
-                  "s:{s:o, s:o}, s:o}",
+                  "s:{s:o, s:o}, s:o, s:o, s:o, s:o}",
                   "setup", setup_json(b), "runs", "measured", (json_int_t)s->time.n, "failed",
                   (json_int_t)s->runs_failed, "lost", (json_int_t)s->runs_lost, "unmeasured",
                   (json_int_t)s->runs_unmeasured, "throughput", jnum(s->throughput), "requests",
                   "ok", (json_int_t)s->ok, "failed", (json_int_t)s->failed_total, "bytes",
                   (json_int_t)s->bytes, "connections", (json_int_t)s->connections, "failures",
                   counts_json(s), "latency", latency_json(b->latency), "skew", "p50",
-                  jnum(s->skew_median), "max", jnum(s->skew_max), "agents", agents);
+                  jnum(s->skew_median), "max", jnum(s->skew_max), "go_fanout",
+                  per_run(b, run_fanout, 0), "agents", agents, "comparison",
+                  comparison_json(set, t, i), "target", target_json(s));
     return o;
 }
 
@@ -174,8 +210,9 @@ static json_t *params_json(const bench_set_t *set, size_t i, int *rc)
     return *rc == 0 ? o : NULL;
 }
 
-static json_t *result_json(const bench_set_t *set, size_t i, const bench_stats_t *s)
+static json_t *result_json(const bench_set_t *set, const bench_table_t *t, size_t i)
 {
+    const bench_stats_t *s = &t->stats[i];
     const bench_t *b = set->benches[i];
     int rc;
     json_t *params = params_json(set, i, &rc);
@@ -187,7 +224,7 @@ static json_t *result_json(const bench_set_t *set, size_t i, const bench_stats_t
                      "median", jnum(s->time.median), "user", jnum(s->user), "system",
                      jnum(s->system), "min", jnum(s->time.min), "max", jnum(s->time.max), "times",
                      per_run(b, run_time, 0), "exit_codes", per_run(b, run_exit, 0), "parameters",
-                     params, "fleetbench", extras_json(set, b, s));
+                     params, "fleetbench", extras_json(set, t, i));
 }
 
 static json_t *host_json(const bench_host_t *h)
@@ -198,7 +235,45 @@ static json_t *host_json(const bench_host_t *h)
                      "version", h->version);
 }
 
-static json_t *top_json(const bench_set_t *set)
+/* The benchmarks a view left out: no measured run, so no result. */
+static json_t *left_out_json(const bench_set_t *set)
+{
+    json_t *a = json_array();
+    int rc = a ? 0 : -1;
+
+    for (size_t i = 0; rc == 0 && i < set->nleft_out; i++)
+        rc = json_array_append_new(a, json_pack("{s:s, s:I}", "command", set->left_out[i]->command,
+                                                "runs", (json_int_t)set->left_out[i]->nruns));
+    if (rc != 0) json_decref(a);
+    return rc == 0 ? a : NULL;
+}
+
+/* The groups of comparable benchmarks: what each one's members share. */
+static json_t *groups_json(const bench_set_t *set, const bench_table_t *t)
+{
+    json_t *a = json_array();
+    int rc = a ? 0 : -1;
+
+    for (size_t g = 0; rc == 0 && g < t->ngroups; g++) {
+        const bench_group_t *x = &t->groups[g];
+        json_t *members = json_array();
+        for (size_t i = 0; members && i < t->nbench; i++)
+            if (t->group[i] == g &&
+                json_array_append_new(members, json_string(set->benches[i]->command)) != 0) {
+                json_decref(members);
+                members = NULL;
+            }
+        rc = json_array_append_new(
+            a, json_pack("{s:s, s:I, s:I, s:o, s:s, s:o}", "label", x->label, "requests",
+                         (json_int_t)x->requests, "concurrency", (json_int_t)x->concurrency,
+                         "agents", x->agents ? json_integer((json_int_t)x->agents) : json_null(),
+                         "reference", set->benches[x->fastest]->command, "benchmarks", members));
+    }
+    if (rc != 0) json_decref(a);
+    return rc == 0 ? a : NULL;
+}
+
+static json_t *top_json(const bench_set_t *set, const bench_table_t *t)
 {
     json_t *agents = json_array();
     int rc = agents ? 0 : -1;
@@ -209,9 +284,13 @@ static json_t *top_json(const bench_set_t *set)
         json_decref(agents);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "version", FB_VERSION, "target", set->target,
-                     "date", set->date, "mode", set->mode, "warmup", (json_int_t)set->warmup,
-                     "agents", agents);
+    return json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "version",
+                     FB_VERSION, "target", set->target, "target_view", set->target_view, "date",
+                     set->date, "mode", set->mode, "order",
+                     set->order[0] ? json_string(set->order) : json_null(), "seed",
+                     set->seeded ? json_integer((json_int_t)set->seed) : json_null(), "warmup",
+                     (json_int_t)set->warmup, "handshake", jnum(set->handshake_s), "agents", agents,
+                     "groups", groups_json(set, t), "unfinished", left_out_json(set));
 }
 
 static json_t *root_json(const bench_set_t *set, const bench_table_t *t)
@@ -220,12 +299,12 @@ static json_t *root_json(const bench_set_t *set, const bench_table_t *t)
     int rc = results ? 0 : -1;
 
     for (size_t i = 0; rc == 0 && i < set->nbench; i++)
-        rc = json_array_append_new(results, result_json(set, i, &t->stats[i]));
+        rc = json_array_append_new(results, result_json(set, t, i));
     if (rc != 0) {
         json_decref(results);
         return NULL;
     }
-    return json_pack("{s:o, s:o}", "results", results, "fleetbench", top_json(set));
+    return json_pack("{s:o, s:o}", "results", results, "fleetbench", top_json(set, t));
 }
 
 int export_json(FILE *out, const bench_set_t *set, char *err)

@@ -1,6 +1,9 @@
 /* --export-markdown: hyperfine's table. One unit for the whole table, the
  * one the first benchmark's mean picks; rows in matrix order; "Relative" is
- * each mean over the fastest one. */
+ * each mean over the fastest one of its group (bench_group_t: the same
+ * requests, concurrency and agents). When there is more than one group, a
+ * last column says which group each row is in, so no row reads as relative
+ * to one it may not be compared with. */
 #include "export.h"
 #include "summary.h"
 
@@ -33,14 +36,16 @@ static void put_row(FILE *out, const bench_table_t *t, size_t i, summary_unit_t 
     char a[64], b[64];
 
     if (d->n == 0) {
-        fputs(" | N/A | N/A | N/A | N/A |\n", out);
+        fputs(t->ngroups > 1 ? " | N/A | N/A | N/A | N/A | |\n" : " | N/A | N/A | N/A | N/A |\n",
+              out);
         return;
     }
     fprintf(out, " | %s", summary_value(a, sizeof a, d->mean, u));
     if (!isnan(d->stddev)) fprintf(out, " ± %s", summary_value(a, sizeof a, d->stddev, u));
     fprintf(out, " | %s | %s | %.2f", summary_value(a, sizeof a, d->min, u),
             summary_value(b, sizeof b, d->max, u), r->ratio);
-    if (i != t->fastest && !isnan(r->stddev)) fprintf(out, " ± %.2f", r->stddev);
+    if (!bench_table_is_ref(t, i) && !isnan(r->stddev)) fprintf(out, " ± %.2f", r->stddev);
+    if (t->ngroups > 1) fprintf(out, " | %s", t->groups[t->group[i]].label);
     fputs(" |\n", out);
 }
 
@@ -56,8 +61,9 @@ int export_markdown(FILE *out, const bench_set_t *set, char *err)
     }
     u = table_unit(&t);
     name = summary_unit_name(u);
-    fprintf(out, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", name, name, name);
-    fputs("|:---|---:|---:|---:|---:|\n", out);
+    fprintf(out, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |%s\n", name, name, name,
+            t.ngroups > 1 ? " Group |" : "");
+    fprintf(out, "|:---|---:|---:|---:|---:|%s\n", t.ngroups > 1 ? ":---|" : "");
     for (size_t i = 0; i < set->nbench; i++) {
         fputs("| ", out);
         put_command(out, set->benches[i]->command);

@@ -92,6 +92,8 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
         return -1;
     }
     f->n = n;
+    /* a DEALER and two monitor PAIRs per agent; libzmq's default is 1023 */
+    if (3 * n + 16 > 1023) zmq_ctx_set(f->zctx, ZMQ_MAX_SOCKETS, (int)(3 * n + 16));
     for (size_t i = 0; i < n; i++) {
         fleet_agent_t *a = &f->a[i];
         int v6 = strchr(hosts[i], ':') != NULL;
@@ -101,7 +103,8 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
         a->result = malloc(sizeof *a->result);
         a->sock = zmq_socket(f->zctx, ZMQ_DEALER);
         if (a->result == NULL || a->sock == NULL) {
-            snprintf(err, FLEET_ERR_LEN, "out of memory");
+            snprintf(err, FLEET_ERR_LEN, "agent %s: %s", a->name,
+                     a->result ? zmq_strerror(errno) : "out of memory");
             return -1;
         }
         if (secure_agent(f, a->sock, hosts[i], ports[i], key_path, known_path, err) != 0 ||
@@ -263,6 +266,8 @@ static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err, pr
         } else if (want == PROTO_RESULT) {
             proto_result_copy(a->result, &m->u.result);
             a->running = false;
+        } else if (want == PROTO_STATS) {
+            a->stats = m->u.stats;
         }
     } else if (m->type != PROTO_HEARTBEAT) {
         fprintf(stderr, "coordinator: agent %s sent an unexpected %s\n", a->name,

@@ -26,6 +26,7 @@ typedef struct {
     uint64_t ready_clock, ready_at; /* READY: the agent's clock, our receive time */
     proto_welcome_t facts;
     proto_result_t *result; /* the last RESULT */
+    proto_stats_t stats;    /* the last STATS */
 } fleet_agent_t;
 
 typedef struct {

@@ -67,7 +67,7 @@ static json_t *agent_json(const bench_agent_run_t *a)
 {
     json_t *failed = json_array();
 
-    for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+    for (int c = 0; c < CAUSE__COUNT; c++)
         json_array_append_new(failed, json_integer((json_int_t)a->failed[c]));
     return json_pack("{s:f, s:f, s:f, s:I, s:o, s:I, s:I, s:f, s:b}", "wall", a->wall_s, "user",
                      a->user_s, "sys", a->sys_s, "ok", (json_int_t)a->ok, "failed", failed, "bytes",
@@ -96,17 +96,53 @@ static json_t *hist_json(const hist_t *h)
                      (json_int_t)hist_max(h), "sum", (json_int_t)sum, "buckets", pairs);
 }
 
-int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                   const hist_t *latency, char *err)
+/* The target's view: its numbers as an array, in bench_target_t's order. */
+static json_t *target_json(const bench_target_t *t)
 {
-    json_t *arr = json_array();
+    const uint64_t v[] = {t->requests, t->codes[0],    t->codes[1],    t->codes[2], t->codes[3],
+                          t->codes[4], t->dropped,     t->connections, t->cpu_ns,   t->wall_ns,
+                          t->busy_ns,  t->busy_max_ns, t->load_ns,     t->loops,    t->cores};
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < sizeof v / sizeof *v; i++)
+        json_array_append_new(a, json_integer((json_int_t)v[i]));
+    return a;
+}
+
+static int target_from_json(json_t *a, bench_target_t *t)
+{
+    uint64_t *v[] = {&t->requests, &t->codes[0],    &t->codes[1],    &t->codes[2], &t->codes[3],
+                     &t->codes[4], &t->dropped,     &t->connections, &t->cpu_ns,   &t->wall_ns,
+                     &t->busy_ns,  &t->busy_max_ns, &t->load_ns};
+    size_t n = sizeof v / sizeof *v;
+
+    memset(t, 0, sizeof *t);
+    if (!json_is_array(a) || json_array_size(a) != n + 2) return -1;
+    for (size_t i = 0; i < n + 2; i++) {
+        json_t *x = json_array_get(a, i);
+        if (!json_is_integer(x) || json_integer_value(x) < 0) return -1;
+        if (i < n)
+            *v[i] = (uint64_t)json_integer_value(x);
+        else if (json_integer_value(x) > UINT32_MAX)
+            return -1;
+    }
+    t->loops = (uint32_t)json_integer_value(json_array_get(a, n));
+    t->cores = (uint32_t)json_integer_value(json_array_get(a, n + 1));
+    t->seen = 1;
+    return 0;
+}
+
+int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, size_t nagents,
+                   const hist_t *latency, const bench_target_t *target, char *err)
+{
+    json_t *arr = json_array(), *line;
 
     for (size_t i = 0; i < nagents; i++)
         json_array_append_new(arr, agent_json(&agents[i]));
-    return write_line(j,
-                      json_pack("{s:I, s:o, s:o}", "bench", (json_int_t)bench, "agents", arr,
-                                "latency", hist_json(latency)),
-                      err);
+    line = json_pack("{s:I, s:o, s:o}", "bench", (json_int_t)bench, "agents", arr, "latency",
+                     hist_json(latency));
+    if (line && target && target->seen) json_object_set_new(line, "target", target_json(target));
+    return write_line(j, line, err);
 }
 
 /* ---- loading ------------------------------------------------------------- */
@@ -121,10 +157,10 @@ static int agent_from_json(json_t *o, bench_agent_run_t *a)
     if (json_unpack(o, "{s:F, s:F, s:F, s:I, s:o, s:I, s:I, s:F, s:b}", "wall", &a->wall_s, "user",
                     &a->user_s, "sys", &a->sys_s, "ok", &ok, "failed", &failed, "bytes", &bytes,
                     "connections", &conns, "start", &a->start_offset_s, "lost", &lost) != 0 ||
-        !json_is_array(failed) || json_array_size(failed) != BENCH_CAUSE__COUNT || ok < 0 ||
-        bytes < 0 || conns < 0)
+        !json_is_array(failed) || json_array_size(failed) != CAUSE__COUNT || ok < 0 || bytes < 0 ||
+        conns < 0)
         return -1;
-    for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
+    for (int c = 0; c < CAUSE__COUNT; c++) {
         json_int_t v = json_integer_value(json_array_get(failed, (size_t)c));
         if (!json_is_integer(json_array_get(failed, (size_t)c)) || v < 0) return -1;
         a->failed[c] = (uint64_t)v;
@@ -189,8 +225,9 @@ static int load_header(json_t *o, journal_load_t *l, char *err)
 static int load_run(json_t *o, journal_load_t *l, char *err)
 {
     json_int_t bench;
-    json_t *agents, *lat;
+    json_t *agents, *lat, *target = json_object_get(o, "target");
     bench_agent_run_t *a = NULL;
+    bench_target_t t;
     hist_t *h = NULL;
     size_t n;
     int rc = -1;
@@ -204,7 +241,8 @@ static int load_run(json_t *o, journal_load_t *l, char *err)
     if (a == NULL || h == NULL) goto out;
     for (size_t i = 0; i < n; i++)
         if (agent_from_json(json_array_get(agents, i), &a[i]) != 0) goto out;
-    rc = l->on_run(l->ctx, (size_t)bench, a, n, h, err);
+    if (target != NULL && target_from_json(target, &t) != 0) goto out; /* optional */
+    rc = l->on_run(l->ctx, (size_t)bench, a, n, h, target ? &t : NULL, err);
 out:
     if (rc != 0 && err[0] == '\0') snprintf(err, JOURNAL_ERR_LEN, "malformed run record");
     free(a);

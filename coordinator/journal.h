@@ -27,9 +27,10 @@ int journal_create(journal_t *j, const char *path, int argc, char **argv, char *
 int journal_reopen(journal_t *j, const char *path, char *err);
 void journal_close(journal_t *j);
 
-/* Appends one finished run of benchmark `bench` and syncs it to disk. */
+/* Appends one finished run of benchmark `bench` and syncs it to disk;
+ * target: the target's view of it, when seen. */
 int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                   const hist_t *latency, char *err);
+                   const hist_t *latency, const bench_target_t *target, char *err);
 
 /* What a journal holds: the command line, and each run in file order. */
 typedef struct {
@@ -38,7 +39,7 @@ typedef struct {
     /* called for each run: the agents' measurements and the latency; NULL
      * reads the command line only */
     int (*on_run)(void *ctx, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, char *err);
+                  const hist_t *latency, const bench_target_t *target, char *err);
     void *ctx;
 } journal_load_t;
 

@@ -1,7 +1,7 @@
 #include "matrix.h"
 
 #include "opt.h"
-#include "strategy.h"
+#include "catalog.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,45 +33,54 @@ int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_
     return 0;
 }
 
-/* Marks in pick[] the strategies a spec token names; false if none. */
-static bool pick_token(const char *tok, bool *pick)
+/* Appends to pick[] (npick so far) the strategies a spec token names that
+ * are not there yet; false if it names none. */
+static bool pick_token(const char *tok, size_t *pick, size_t *npick)
 {
     bool any = false;
 
-    for (size_t i = 0; i < strategy_count(); i++) {
-        const char *name = strategy_at(i)->name;
+    for (size_t i = 0; i < catalog_count(); i++) {
+        const char *name = catalog_at(i)->name;
         bool hit = strcmp(tok, "all") == 0 || strcmp(tok, name) == 0 ||
                    /* groups: "threads" and "async" are name prefixes */
                    (strncmp(name, tok, strlen(tok)) == 0 && name[strlen(tok)] == '-' &&
                     (strcmp(tok, "threads") == 0 || strcmp(tok, "async") == 0));
-        if (hit) pick[i] = any = true;
+        bool dup = false;
+        if (!hit) continue;
+        any = true;
+        for (size_t k = 0; k < *npick; k++)
+            dup |= pick[k] == i;
+        if (!dup) pick[(*npick)++] = i;
     }
     return any;
 }
 
-static int pick_spec(const char *spec, bool *pick, char *err)
+static int pick_spec(const char *spec, size_t *pick, size_t *npick, char *err)
 {
     char buf[512], *tok, *save = NULL, names[128];
 
     if (spec[0] == '\0' || strlen(spec) >= sizeof buf) goto bad;
     strcpy(buf, spec);
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        if (!pick_token(tok, pick)) {
-            strategy_names(names, sizeof names);
+        if (!pick_token(tok, pick, npick)) {
+            catalog_names(names, sizeof names);
             snprintf(err, OPT_ERR_LEN,
                      "--matrix: unknown strategy '%.64s'; valid: all, threads, async, %s", tok,
                      names);
             return -1;
         }
-    return 0;
+    if (*npick > 0) return 0;
 bad:
-    strategy_names(names, sizeof names);
+    catalog_names(names, sizeof names);
     snprintf(err, OPT_ERR_LEN, "--matrix: empty or too long; valid: all, threads, async, %s",
              names);
     return -1;
 }
 
-static void entry_fill(matrix_entry_t *e, const strategy_t *s, uint64_t r, uint64_t c, uint64_t k)
+/* k: the async strategies' connections; by_conc: taken from -c, so the
+ * command says -c as it does for the others. */
+static void entry_fill(matrix_entry_t *e, const catalog_entry_t *s, uint64_t r, uint64_t c,
+                       uint64_t k, bool by_conc)
 {
     int n;
 
@@ -82,49 +91,68 @@ static void entry_fill(matrix_entry_t *e, const strategy_t *s, uint64_t r, uint6
     e->chunk = c;
     e->connections = k;
     n = snprintf(e->command, sizeof e->command, "%s -r %llu", s->name, (unsigned long long)r);
-    if (s->uses_chunk)
+    if (s->uses_chunk || (s->uses_connections && by_conc))
         n += snprintf(e->command + n, sizeof e->command - (size_t)n, " -c %llu",
-                      (unsigned long long)c);
-    if (s->uses_connections)
+                      (unsigned long long)(s->uses_chunk ? c : k));
+    else if (s->uses_connections)
         snprintf(e->command + n, sizeof e->command - (size_t)n, " --connections %llu",
                  (unsigned long long)k);
 }
 
-int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
-                 const matrix_list_t *chunks, const matrix_list_t *conns, char *err)
+static int entry_add(matrix_t *m, size_t *cap, char *err)
 {
-    bool pick[64] = {false};
-    size_t cap = 0;
+    if (m->n == MATRIX_MAX) {
+        snprintf(err, OPT_ERR_LEN, "the matrix has more than %d benchmarks", MATRIX_MAX);
+        return -1;
+    }
+    if (m->n == *cap) {
+        matrix_entry_t *grown = realloc(m->e, (*cap ? 2 * *cap : 16) * sizeof *m->e);
+        if (grown == NULL) {
+            snprintf(err, OPT_ERR_LEN, "out of memory");
+            return -1;
+        }
+        m->e = grown;
+        *cap = *cap ? 2 * *cap : 16;
+    }
+    m->n++;
+    return 0;
+}
+
+int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
+                 const matrix_list_t *conc, const matrix_list_t *conns, char *err)
+{
+    size_t pick[64], npick = 0, cap = 0;
+    bool by_conc = conns == NULL || conns->n == 0;
+    const matrix_list_t *async_list = by_conc ? conc : conns;
 
     m->e = NULL;
     m->n = 0;
-    if (pick_spec(spec, pick, err) != 0) return -1;
-    for (size_t i = 0; i < strategy_count(); i++) {
-        const strategy_t *s = strategy_at(i);
+    if (pick_spec(spec, pick, &npick, err) != 0) return -1;
+    for (size_t p = 0; p < npick; p++) {
+        const catalog_entry_t *s = catalog_at(pick[p]);
         /* a parameter a strategy ignores is not a dimension for it */
-        size_t nc = s->uses_chunk ? chunks->n : 1, nk = s->uses_connections ? conns->n : 1;
-        if (!pick[i]) continue;
+        const matrix_list_t *dim = s->uses_chunk ? conc : s->uses_connections ? async_list : NULL;
         for (size_t a = 0; a < requests->n; a++)
-            for (size_t b = 0; b < nc; b++)
-                for (size_t c = 0; c < nk; c++) {
-                    if (m->n == MATRIX_MAX) {
-                        snprintf(err, OPT_ERR_LEN, "the matrix has more than %d benchmarks",
-                                 MATRIX_MAX);
-                        matrix_free(m);
-                        return -1;
-                    }
-                    if (m->n == cap) {
-                        matrix_entry_t *grown = realloc(m->e, (cap ? 2 * cap : 16) * sizeof *m->e);
-                        if (grown == NULL) {
-                            snprintf(err, OPT_ERR_LEN, "out of memory");
-                            matrix_free(m);
-                            return -1;
-                        }
-                        m->e = grown;
-                        cap = cap ? 2 * cap : 16;
-                    }
-                    entry_fill(&m->e[m->n++], s, requests->v[a], chunks->v[b], conns->v[c]);
+            for (size_t b = 0; b < (dim ? dim->n : 1); b++) {
+                uint64_t v = dim ? dim->v[b] : conc->v[0];
+                if (s->uses_connections && v > MATRIX_MAX_CONNECTIONS) {
+                    snprintf(err, OPT_ERR_LEN, "%s %llu: %s takes at most %d connections",
+                             by_conc ? "-c" : "--connections", (unsigned long long)v, s->name,
+                             MATRIX_MAX_CONNECTIONS);
+                    matrix_free(m);
+                    return -1;
                 }
+                if (entry_add(m, &cap, err) != 0) {
+                    matrix_free(m);
+                    return -1;
+                }
+                /* what a strategy ignores still goes on the wire, in range */
+                entry_fill(&m->e[m->n - 1], s, requests->v[a], s->uses_chunk ? v : conc->v[0],
+                           s->uses_connections ? v
+                           : by_conc           ? 100
+                                               : conns->v[0],
+                           by_conc);
+            }
     }
     return 0;
 }

@@ -1,6 +1,10 @@
 /* matrix: the benchmarks a coordinator runs, from --matrix and the
- * parameter lists (cartesian product; chunk multiplies only the strategies
- * that use it, connections only those that use them). */
+ * parameter lists (cartesian product), in --matrix order.
+ *
+ * -c C is the concurrency of every strategy: the chunk of the threads
+ * strategies, the connection limit of the async ones. --connections, when
+ * given, sets the async ones' instead. A list multiplies only the strategies
+ * it applies to (threads-map, a thread per request, takes neither). */
 #ifndef CO_MATRIX_H
 #define CO_MATRIX_H
 
@@ -8,7 +12,8 @@
 #include <stdint.h>
 
 #define MATRIX_MAX_LIST 64
-#define MATRIX_MAX 1024 /* benchmarks, as proto's PROTO_MAX_BENCH */
+#define MATRIX_MAX 1024               /* benchmarks, as proto's PROTO_MAX_BENCH */
+#define MATRIX_MAX_CONNECTIONS 100000 /* as proto's PROTO_MAX_CONNECTIONS */
 
 typedef struct {
     uint64_t v[MATRIX_MAX_LIST];
@@ -19,7 +24,8 @@ typedef struct {
     const char *strategy; /* the agent strategy table's name */
     uint64_t requests, chunk, connections;
     int uses_chunk, uses_connections;
-    char command[160]; /* "threads-reuse -r 1000 -c 100": `agent run` arguments */
+    char command[160]; /* "threads-reuse -r 1000 -c 100", "async-for -r 1000 -c 100":
+                          `agent run` arguments */
 } matrix_entry_t;
 
 typedef struct {
@@ -31,10 +37,13 @@ typedef struct {
 int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min, uint64_t max,
                       char *err);
 
-/* spec: all | threads | async | NAME[,NAME...] (groups allowed in the list).
- * An unknown name is an error listing the valid ones. */
+/* spec: all | threads | async | NAME[,NAME...] (groups allowed in the list),
+ * benchmarks in the order the spec names them (a group in the strategy
+ * table's order; a name given twice counts once). An unknown name is an
+ * error listing the valid ones. conc: -c; conns: --connections, or NULL or
+ * empty when not given (the async strategies then take conc). */
 int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
-                 const matrix_list_t *chunks, const matrix_list_t *conns, char *err);
+                 const matrix_list_t *conc, const matrix_list_t *conns, char *err);
 void matrix_free(matrix_t *m);
 
 #endif

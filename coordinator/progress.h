@@ -29,12 +29,26 @@ typedef struct {
     int tty, color;
     int shown;   /* a header and a live line are on the screen */
     size_t cols; /* the terminal's width: a line that wrapped could not be redrawn */
-    size_t total;
+    size_t warmup, total;
+    size_t bench;  /* the benchmark whose header is shown */
+    double pace_s; /* seconds per remaining run for the ETA; 0: the estimate */
 } progress_t;
 
 void progress_init(progress_t *p, FILE *out, int tty, int color);
-/* Benchmark bench (numbered bench + 1) starts; total timed runs are due. */
-void progress_start(progress_t *p, size_t bench, const char *command, size_t total);
+/* Benchmark bench (numbered bench + 1) starts: warmup untimed runs, then
+ * total timed runs. With warmup runs the line says "Performing warmup runs"
+ * and counts them, as hyperfine's does, until progress_warmup reports the
+ * last one. */
+void progress_start(progress_t *p, size_t bench, const char *command, size_t warmup, size_t total);
+/* The next run is benchmark bench's (a warmup when warm): its header
+ * replaces the one shown — an interleaved matrix changes benchmark at every
+ * run — or the lines come back after progress_end; then the warmup line
+ * with done of p->warmup, or the run line with done of p->total (the whole
+ * matrix's) and estimate_s as progress_run's. */
+void progress_bench(progress_t *p, size_t bench, const char *command, int warm, size_t done,
+                    double estimate_s);
+/* done of the warmup runs are over. */
+void progress_warmup(progress_t *p, size_t done);
 /* done of the total runs are measured; estimate_s is the mean so far (NAN:
  * none yet). */
 void progress_run(progress_t *p, size_t done, double estimate_s);

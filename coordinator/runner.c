@@ -1,7 +1,8 @@
 #include "runner.h"
 
 #include "export.h"
-#include "facts.h"
+#include "clock.h"
+#include "order.h"
 #include "summary.h"
 
 #include <math.h>
@@ -16,7 +17,7 @@ static void hosts_from_facts(runner_t *r)
 {
     char boot[PROTO_STR];
 
-    facts_boot_id(boot, sizeof boot);
+    clock_boot_id(boot, sizeof boot);
     for (size_t i = 0; i < r->fleet->n; i++) {
         const fleet_agent_t *a = &r->fleet->a[i];
         bench_host_t h;
@@ -107,7 +108,7 @@ static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
     fleet_t *f = r->fleet;
     uint64_t lead =
         fleet_live(f) > 1 && only == SIZE_MAX ? GO_LEAD_PER_AGENT_NS * fleet_live(f) : 0;
-    uint64_t start = fleet_now() + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
+    uint64_t first = fleet_now(), start = first + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
 
     step_msg(f, PROTO_GO, bench, run, warm);
     for (size_t i = 0; i < f->n; i++) {
@@ -116,6 +117,7 @@ static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
             lead == 0 ? 0 : start + (uint64_t)(r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
         fleet_send(f, i, true); /* the answer is the RESULT */
     }
+    r->go_fanout_s = only == SIZE_MAX ? (double)(fleet_now() - first) / 1e9 : NAN;
     return fleet_wait(f, PROTO_RESULT, 0);
 }
 
@@ -151,8 +153,7 @@ static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *o
         ar->user_s = (double)res->user_ns / 1e9;
         ar->sys_s = (double)res->sys_ns / 1e9;
         ar->ok = res->ok;
-        _Static_assert((int)BENCH_CAUSE__COUNT == (int)PROTO_FAIL__COUNT, "causes differ");
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             ar->failed[c] = res->failed[c];
         ar->bytes = res->bytes;
         ar->connections = res->connections;
@@ -166,14 +167,104 @@ static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *o
             out[i].start_offset_s = (double)(start[i] - (int64_t)first) / 1e9;
 }
 
+/* ---- the target's own view: its GET /stats around each timed run -------- */
+
+#define VIEW_MAX_FAILS 3 /* reads failed in a row before we stop asking */
+
+/* Asks agent i to read the target's counters (phase PROTO_VIEW_*); its
+ * answer lands in f->a[i].stats. -1 on a fatal error or a stop. */
+static int view_ask(runner_t *r, size_t i, uint32_t phase)
+{
+    fleet_t *f = r->fleet;
+
+    memset(f->out, 0, sizeof *f->out);
+    f->out->type = PROTO_STATS_REQ;
+    f->out->u.stats_req.phase = phase;
+    f->a[i].stats.status = PROTO_VIEW_UNREACHABLE; /* unless it answers */
+    snprintf(f->a[i].stats.detail, sizeof f->a[i].stats.detail, "the agent did not answer");
+    fleet_send(f, i, true);
+    return fleet_wait(f, PROTO_STATS, fleet_now() + (uint64_t)f->live_ms * MS);
+}
+
+/* Before a timed run: the first live agent reads the target's counters;
+ * *reader is that agent, or SIZE_MAX when there will be no view of the run.
+ * A target without GET /stats is measured as any other, without it. */
+static int view_begin(runner_t *r, size_t *reader)
+{
+    fleet_t *f = r->fleet;
+    const proto_stats_t *s;
+    size_t i;
+
+    *reader = SIZE_MAX;
+    for (i = 0; i < f->n && f->a[i].state != AGENT_LIVE; i++) {
+    }
+    if (r->no_view || i == f->n) return 0;
+    if (view_ask(r, i, PROTO_VIEW_BEFORE) != 0) return -1;
+    s = &f->a[i].stats;
+    if (s->status == PROTO_VIEW_OK) {
+        *reader = i;
+        r->view_fails = 0;
+    } else if (s->status == PROTO_VIEW_NONE || ++r->view_fails == VIEW_MAX_FAILS) {
+        r->no_view = 1;
+        if (s->status != PROTO_VIEW_NONE)
+            fprintf(stderr, "coordinator: the target's own view is not recorded from here on: %s\n",
+                    s->detail);
+    }
+    return 0;
+}
+
+/* After every result of the run is in: the difference, into *t. */
+static int view_end(runner_t *r, size_t reader, bench_target_t *t)
+{
+    fleet_t *f = r->fleet;
+    const proto_stats_t *s = &f->a[reader < f->n ? reader : 0].stats;
+
+    memset(t, 0, sizeof *t);
+    if (reader >= f->n || f->a[reader].state != AGENT_LIVE) return 0;
+    if (view_ask(r, reader, PROTO_VIEW_AFTER) != 0) return -1;
+    if (s->status != PROTO_VIEW_OK || s->phase != PROTO_VIEW_AFTER) return 0;
+    *t = (bench_target_t){.seen = 1,
+                          .requests = s->requests,
+                          .dropped = s->dropped,
+                          .connections = s->connections,
+                          .cpu_ns = s->cpu_ns,
+                          .wall_ns = s->wall_ns,
+                          .busy_ns = s->busy_ns,
+                          .busy_max_ns = s->busy_max_ns,
+                          .loops = s->loops,
+                          .cores = s->cores};
+    memcpy(t->codes, s->codes, sizeof t->codes);
+    r->set->target_view = 1;
+    return 0;
+}
+
+/* How long the agents loaded the target in a run: the makespan in
+ * lockstep, every agent's time one after another in serial. */
+static uint64_t load_ns(const runner_t *r, const bench_agent_run_t *agents)
+{
+    double t = 0;
+
+    for (size_t i = 0; i < r->fleet->n; i++) {
+        if (agents[i].lost) continue;
+        if (r->opts->mode == MODE_SERIAL)
+            t += agents[i].wall_s;
+        else
+            t = fmax(t, agents[i].start_offset_s + agents[i].wall_s);
+    }
+    return (uint64_t)(t * 1e9);
+}
+
 static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
                    bench_agent_run_t *agents)
 {
     char err[JOURNAL_ERR_LEN];
+    bench_target_t target;
+    size_t reader = SIZE_MAX;
 
     fleet_t *f = r->fleet;
 
     if (any_rejoined(f) && send_plan(r, true) != 0) return -1;
+    if (!warm && view_begin(r, &reader) != 0) return -1;
     for (size_t i = 0; i < f->n; i++)
         f->a[i].result->run = UINT32_MAX; /* none yet */
     if (r->opts->mode == MODE_LOCKSTEP) {
@@ -186,41 +277,45 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
         }
     }
     if (warm) return 0;
+    if (view_end(r, reader, &target) != 0) return -1;
     hist_reset(r->run_latency);
     collect(r, SIZE_MAX, run, agents);
+    target.load_ns = target.seen ? load_ns(r, agents) : 0;
     /* on disk first: a run counts once a crash can no longer lose it */
-    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, err) != 0) {
+    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, &target, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         return -1;
     }
     hist_merge(b->latency, r->run_latency);
-    return bench_add_run(b, agents);
+    if (bench_add_run(b, agents) != 0) return -1;
+    bench_set_target(b, &target);
+    b->runs[b->nruns - 1].go_fanout_s = r->go_fanout_s;
+    return 0;
 }
 
-/* benches[idx], made from the matrix entry if it is not there yet. The set
- * holds benchmarks in matrix order: a journal replays them in that order. */
+/* benches[idx]; the set holds every benchmark of the matrix, in matrix
+ * order, made from its entry when first asked for (runs come in any order). */
 static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
 {
-    const matrix_entry_t *e = &r->matrix->e[idx];
-    bench_params_t params;
-    bench_t *b;
-
-    if (idx < r->set->nbench) return r->set->benches[idx];
-    if (idx != r->set->nbench) return NULL;
-    memset(&params, 0, sizeof params);
-    snprintf(params.strategy, sizeof params.strategy, "%s", e->strategy);
-    params.requests = e->requests;
-    params.chunk = e->chunk;
-    params.connections = e->connections;
-    params.uses_chunk = e->uses_chunk;
-    params.uses_connections = e->uses_connections;
-    b = bench_new(e->command, &params, nagents);
-    if (b == NULL || bench_set_add(r->set, b) != 0) return NULL;
-    return b;
+    while (r->set->nbench <= idx) {
+        const matrix_entry_t *e = &r->matrix->e[r->set->nbench];
+        bench_params_t params;
+        bench_t *b;
+        memset(&params, 0, sizeof params);
+        snprintf(params.strategy, sizeof params.strategy, "%s", e->strategy);
+        params.requests = e->requests;
+        params.chunk = e->chunk;
+        params.connections = e->connections;
+        params.uses_chunk = e->uses_chunk;
+        params.uses_connections = e->uses_connections;
+        b = bench_new(e->command, &params, nagents);
+        if (b == NULL || bench_set_add(r->set, b) != 0) return NULL;
+    }
+    return r->set->benches[idx];
 }
 
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, char *err)
+                  const hist_t *latency, const bench_target_t *target, char *err)
 {
     runner_t *r = runner;
     size_t want = r->opts->nagents ? r->opts->nagents : 1; /* 0: one embedded agent */
@@ -239,12 +334,17 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
         return -1;
     }
     hist_merge(b->latency, latency);
-    return bench_add_run(b, agents);
+    if (bench_add_run(b, agents) != 0) return -1;
+    if (target != NULL) {
+        bench_set_target(b, target);
+        r->set->target_view = 1;
+    }
+    return 0;
 }
 
 int runner_export(const runner_t *r)
 {
-    const opts_t *o = r->opts;
+    const cmdline_t *o = r->opts;
     const struct {
         const char *path;
         export_format_t fmt;
@@ -253,37 +353,75 @@ int runner_export(const runner_t *r)
               {o->export_csv, EXPORT_CSV},
               {o->report, EXPORT_HTML}};
     char err[EXPORT_ERR_LEN];
+    bench_set_t view; /* a benchmark with no measured run is left out */
     int rc = 0;
 
+    if (bench_set_view(r->set, &view) != 0) {
+        fprintf(stderr, "coordinator: exports: out of memory\n");
+        return -1;
+    }
     for (size_t i = 0; i < sizeof ex / sizeof *ex; i++)
-        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, r->set, err) != 0) {
+        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, &view, err) != 0) {
             fprintf(stderr, "coordinator: %s\n", err);
             rc = -1;
         }
+    bench_set_view_close(&view);
     return rc;
 }
 
-static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
+/* The blocks of the benchmarks done, in matrix order whatever the run
+ * order: from *printed on, up to the first one not done (all when `all`:
+ * the matrix ended early). */
+static void print_done(runner_t *r, size_t *printed, int all)
 {
-    bench_t *b = bench_at(r, idx, r->fleet->n);
-    unsigned warmup = r->opts->warmup, k;
-
-    if (b == NULL) return -1;
-    progress_start(&r->progress, idx, b->command, r->opts->runs);
-    /* resumed: the runs in the journal are done; warm up again before more */
-    for (k = 0; b->nruns < r->opts->runs; k++) {
-        int warm = k < warmup;
-        if (one_run(r, b, (uint32_t)idx, k, warm, agents) != 0) return -1;
-        if (!warm) progress_run(&r->progress, b->nruns, progress_estimate(b));
+    for (; *printed < r->set->nbench; (*printed)++) {
+        size_t i = *printed;
+        if (r->set->benches[i]->nruns < r->opts->runs && !all) break;
+        if (r->set->benches[i]->nruns == 0) continue;
+        progress_end(&r->progress);
+        summary_bench(r->out, r->set, i, r->color);
+        fflush(r->out);
     }
-    progress_end(&r->progress);
-    summary_bench(r->out, r->set, idx, r->color);
-    fflush(r->out);
-    runner_export(r); /* after every benchmark, as hyperfine: a crash keeps them */
-    return 0;
 }
 
-/* The worst thing that happened, in SPEC 7's order of precedence. */
+/* Walks the order's steps; a step whose run the journal already holds is
+ * skipped (a benchmark's timed runs come in their own order, so its first
+ * nruns are done), and so are the warmups of a benchmark with nothing left. */
+static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
+{
+    unsigned runs = r->opts->runs, warmup = r->opts->warmup;
+    size_t total = 0, done = 0;
+    uint64_t t0 = fleet_now();
+    order_step_t st;
+    order_t ord;
+    int rc = 0;
+
+    if (bench_at(r, r->matrix->n - 1, r->fleet->n) == NULL ||
+        order_init(&ord, r->matrix->n, warmup, runs, r->opts->order, r->opts->seed) != 0)
+        return -1;
+    for (size_t i = 0; i < r->set->nbench; i++)
+        total += runs - r->set->benches[i]->nruns;
+    r->progress.total = total;
+    r->progress.warmup = warmup;
+    while (rc == 0 && order_next(&ord, &st)) {
+        bench_t *b = r->set->benches[st.bench];
+        if (st.warm ? b->nruns >= runs : b->nruns > st.run) continue;
+        progress_bench(&r->progress, st.bench, b->command, st.warm, st.warm ? st.run : done,
+                       progress_estimate(b));
+        rc = one_run(r, b, st.bench, st.warm ? st.run : warmup + st.run, st.warm, agents);
+        if (rc != 0 || st.warm) continue;
+        r->progress.pace_s = (double)(fleet_now() - t0) / 1e9 / (double)++done;
+        progress_run(&r->progress, done, progress_estimate(b));
+        print_done(r, printed, 0);
+        if (st.round_end)
+            runner_export(r); /* as hyperfine after each benchmark: a crash keeps them */
+    }
+    order_close(&ord);
+    return rc;
+}
+
+/* The worst thing that happened: a lost agent (3) outranks failed requests (2),
+ * as README.md's exit-code table orders them. */
 static int final_code(const runner_t *r)
 {
     int code = 0;
@@ -300,6 +438,7 @@ int runner_run(runner_t *r)
 {
     fleet_t *f = r->fleet;
     bench_agent_run_t *agents = calloc(f->n, sizeof *agents);
+    size_t printed = 0;
     int rc = 0;
 
     if (agents == NULL || (r->run_latency = hist_new()) == NULL) {
@@ -308,11 +447,12 @@ int runner_run(runner_t *r)
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
     if (fleet_hello(f, "coordinator") != 0) goto done;
+    r->set->handshake_s = (double)(fleet_now() - r->connect_ns) / 1e9;
     hosts_from_facts(r);
     if (send_plan(r, false) != 0) goto done;
-    for (size_t i = 0; i < r->matrix->n && rc == 0; i++)
-        rc = one_bench(r, i, agents);
+    rc = run_order(r, agents, &printed);
 done:
+    print_done(r, &printed, 1); /* what the runs that finished measured */
     progress_end(&r->progress); /* a run failed or was interrupted mid-benchmark */
     /* tell the agents, whatever happened; they go idle */
     memset(f->out, 0, sizeof *f->out);

@@ -50,6 +50,11 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void stats_sort(double *x, size_t n)
+{
+    qsort(x, n, sizeof *x, cmp_double);
+}
+
 int stats_median(const double *x, size_t n, double *median)
 {
     double *s;
@@ -59,7 +64,7 @@ int stats_median(const double *x, size_t n, double *median)
     s = malloc(n * sizeof *s);
     if (s == NULL) return -1;
     memcpy(s, x, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
+    stats_sort(s, n);
     *median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     free(s);
     return 0;
@@ -154,4 +159,78 @@ void stats_order(const double *means, size_t n, size_t *idx)
         }
         idx[j] = i;
     }
+}
+
+/* Lentz's evaluation of the continued fraction of I_x(a, b); converges fast
+ * for x < (a + 1) / (a + b + 2), which the caller ensures. */
+static double betacf(double a, double b, double x)
+{
+    const double eps = 1e-16, tiny = 1e-300;
+    double c = 1, d = 1 - (a + b) * x / (a + 1), h;
+
+    if (fabs(d) < tiny) d = tiny;
+    d = 1 / d;
+    h = d;
+    for (int m = 1; m <= 100000; m++) {
+        double m2 = 2.0 * m, aa, del;
+        aa = m * (b - m) * x / ((a - 1 + m2) * (a + m2));
+        d = 1 + aa * d;
+        c = 1 + aa / c;
+        d = 1 / (fabs(d) < tiny ? tiny : d);
+        c = fabs(c) < tiny ? tiny : c;
+        h *= d * c;
+        aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1 + m2));
+        d = 1 + aa * d;
+        c = 1 + aa / c;
+        d = 1 / (fabs(d) < tiny ? tiny : d);
+        c = fabs(c) < tiny ? tiny : c;
+        del = d * c;
+        h *= del;
+        if (fabs(del - 1) < eps) break;
+    }
+    return h;
+}
+
+double stats_betainc(double a, double b, double x)
+{
+    double front;
+
+    if (isnan(x) || isnan(a) || isnan(b) || a <= 0 || b <= 0) return NAN;
+    if (x <= 0) return 0;
+    if (x >= 1) return 1;
+    front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+    if (x < (a + 1) / (a + b + 2)) return front * betacf(a, b, x) / a;
+    return 1 - front * betacf(b, a, 1 - x) / b;
+}
+
+double stats_t_sf(double t, double df)
+{
+    double tail;
+
+    if (isnan(t) || !(df > 0)) return NAN;
+    if (isinf(t)) return t > 0 ? 0 : 1;
+    /* P(|T| > |t|) = I_{df / (df + t^2)}(df / 2, 1 / 2) */
+    tail = stats_betainc(df / 2, 0.5, df / (df + t * t)) / 2;
+    return t > 0 ? tail : 1 - tail;
+}
+
+stats_welch_t stats_welch(double mean1, double sd1, size_t n1, double mean2, double sd2, size_t n2)
+{
+    stats_welch_t w = {NAN, NAN, NAN};
+    double v1, v2, se2;
+
+    if (n1 < 2 || n2 < 2 || isnan(sd1) || isnan(sd2)) return w;
+    v1 = sd1 * sd1 / (double)n1;
+    v2 = sd2 * sd2 / (double)n2;
+    se2 = v1 + v2;
+    if (se2 == 0) {
+        w.t = mean1 == mean2 ? 0 : mean1 > mean2 ? INFINITY : -INFINITY;
+        w.p = mean1 == mean2 ? 1 : 0;
+        return w;
+    }
+    w.t = (mean1 - mean2) / sqrt(se2);
+    w.df = se2 * se2 / (v1 * v1 / (double)(n1 - 1) + v2 * v2 / (double)(n2 - 1));
+    w.p = 2 * stats_t_sf(fabs(w.t), w.df);
+    if (w.p > 1) w.p = 1;
+    return w;
 }

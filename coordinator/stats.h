@@ -30,10 +30,24 @@ typedef struct {
     int order;     /* <0: faster than the reference, 0: same mean, >0: slower */
 } stats_ratio_t;
 
+/* Welch's t-test of two samples, as scipy's ttest_ind(equal_var=False)
+ * (and so hyperfine's welch_ttest.py): t, its Welch-Satterthwaite degrees of
+ * freedom, and the two-sided p. NAN all through when a side has fewer than
+ * two runs. Where both σ are 0, t is ±inf and p 0 for different means (as
+ * scipy), and t 0 and p 1 for equal ones (scipy: NaN; no difference at all). */
+typedef struct {
+    double t, df, p;
+} stats_welch_t;
+
+/* Below this p, a difference is called significant (welch_ttest.py's). */
+#define STATS_ALPHA 0.05
+
 double stats_mean(const double *x, size_t n);
 double stats_stddev(const double *x, size_t n); /* NAN for n < 2 */
 double stats_min(const double *x, size_t n);
 double stats_max(const double *x, size_t n);
+/* Sorts x in place, ascending (x holds no NAN). */
+void stats_sort(double *x, size_t n);
 /* Mean of the two middle values when n is even; NAN for n == 0. -1 and NAN
  * only when out of memory (a sorted copy is needed). */
 int stats_median(const double *x, size_t n, double *median);
@@ -54,5 +68,13 @@ stats_ratio_t stats_ratio(double mean, double sd, double ref_mean, double ref_sd
 size_t stats_fastest(const double *means, size_t n);
 /* idx[0..n) = 0..n-1 ordered by mean, ties in index order; NAN means last. */
 void stats_order(const double *means, size_t n, size_t *idx);
+
+/* From each sample's mean, sample σ and size. */
+stats_welch_t stats_welch(double mean1, double sd1, size_t n1, double mean2, double sd2, size_t n2);
+/* P(T > t) for Student's t with df > 0 degrees of freedom. */
+double stats_t_sf(double t, double df);
+/* The regularized incomplete beta function I_x(a, b), a, b > 0, x in [0, 1]
+ * (a continued fraction, as Numerical Recipes' betai). */
+double stats_betainc(double a, double b, double x);
 
 #endif

@@ -1,7 +1,6 @@
 #include "summary.h"
 
 #include "text.h"
-#include "text.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -172,7 +171,7 @@ static void print_extra(FILE *out, const bench_set_t *set, const bench_t *b, con
         paint(out, color, SGR_RED, "Failed:");
         fprintf(out, " %" PRIu64 " of %" PRIu64 " requests (", s->failed_total,
                 s->ok + s->failed_total);
-        bench_print_causes(out, s);
+        cause_print(out, s->failed);
         fputc(')', out);
         sep = "    ";
     }
@@ -180,6 +179,17 @@ static void print_extra(FILE *out, const bench_set_t *set, const bench_t *b, con
         fprintf(out, "%sStart skew (%zu agents): median %s, max %s", sep, b->nagents,
                 auto_time(m, sizeof m, s->skew_median), auto_time(x, sizeof x, s->skew_max));
     fputc('\n', out);
+}
+
+/* The target's own view: what it counted, how busy it was. */
+static void print_target(FILE *out, const bench_stats_t *s)
+{
+    if (s->target_runs == 0) return;
+    fprintf(out,
+            "  Target: %" PRIu64 " requests in %zu run%s, event loops busy %.1f %% (busiest %.1f "
+                                 "%%), CPU %.1f %% of %u cores\n",
+            s->target_requests, s->target_runs, s->target_runs == 1 ? "" : "s", 100 * s->busy,
+            100 * s->busy_max, 100 * s->cpu, s->target_cores);
 }
 
 static void warn(FILE *out, int color, int *any, const char *fmt, ...)
@@ -247,6 +257,22 @@ static void print_warnings(FILE *out, const bench_set_t *set, const bench_t *b,
     else if (s->outliers.count)
         warn(out, color, &any, k_outliers,
              set->warmup ? "" : " It might help to use the '--warmup' option.");
+    if (s->target_cmp_runs > 0 && s->target_cmp != s->agents_cmp)
+        warn(out, color, &any,
+             "The target counted %" PRIu64 " requests, the agents made %" PRIu64
+             " (ok + failed): something else loaded the target, or requests were lost on "
+             "the way.",
+             s->target_cmp, s->agents_cmp);
+    if (s->busy >= SUMMARY_BUSY_WARN)
+        warn(out, color, &any,
+             "The target's event loops were busy %.0f %% of the time: the target, not the "
+             "clients, bounded this benchmark.",
+             100 * s->busy);
+    else if (s->busy_max >= SUMMARY_BUSY_WARN && s->target_loops > 1)
+        warn(out, color, &any,
+             "One of the target's %u event loops was busy %.0f %% of the time: the target, "
+             "not the clients, may have bounded this benchmark.",
+             s->target_loops, 100 * s->busy_max);
     if (shows_skew(set, b, s) && s->skew_max > SUMMARY_SKEW_WARN * s->time.min)
         warn(out, color, &any,
              "The agents started up to %s apart, more than %.0f %% of the fastest run (%s): "
@@ -272,10 +298,28 @@ int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color)
         print_time(out, &s, color);
         print_load(out, b, &s);
         print_extra(out, set, b, &s, color);
+        print_target(out, &s);
         print_warnings(out, set, b, &s, color);
     }
     fputs(" \n", out);
     return ferror(out) ? -1 : 0;
+}
+
+/* Welch's verdict on a ratio, when it is not "significant". */
+static void print_significance(FILE *out, const bench_table_t *t, size_t i, size_t ref, int color)
+{
+    const stats_welch_t *w = &t->welch[i];
+    char p[32];
+
+    if (t->stats[i].time.n < 2 || t->stats[ref].time.n < 2) {
+        fputs(" ", out);
+        paint(out, color, SGR_DIM, "(one run: significance not tested)");
+    } else if (!(w->p < STATS_ALPHA)) {
+        snprintf(p, sizeof p, "p = %.2f", w->p);
+        fputs(" (", out);
+        paint(out, color, SGR_YELLOW, "not statistically significant");
+        fprintf(out, ", %s)", p);
+    }
 }
 
 /* "    1.57 ± 0.01 times faster than CMD", or "As fast" for an equal mean. */
@@ -300,14 +344,17 @@ static void print_ratio(FILE *out, const stats_ratio_t *r, const char *command, 
                          : " times slower than ",
           out);
     paint(out, color, SGR_PURPLE, command);
-    fputc('\n', out);
 }
 
-static void print_comparison(FILE *out, const bench_set_t *set, const bench_table_t *t, int color)
+/* One group's "Summary": its fastest, and how much faster it ran than each
+ * other member, by mean. labelled: there are other groups, so it says which
+ * requests, concurrency and agents it is about. */
+static void print_group(FILE *out, const bench_set_t *set, const bench_table_t *t, size_t g,
+                        int labelled, int color)
 {
-    const bench_t *ref = set->benches[t->fastest];
+    const bench_group_t *x = &t->groups[g];
 
-    if (t->stats[t->fastest].time.mean == 0) {
+    if (t->stats[x->fastest].time.mean == 0) {
         paint(out, color, SGR_BOLD_RED, "Note");
         fputs(": The benchmark comparison could not be computed as some benchmark times are "
               "zero.\n",
@@ -315,25 +362,53 @@ static void print_comparison(FILE *out, const bench_set_t *set, const bench_tabl
         return;
     }
     paint(out, color, SGR_BOLD, "Summary");
+    if (labelled) fprintf(out, " (%s)", x->label);
     fputs("\n  ", out);
-    paint(out, color, SGR_CYAN, ref->command);
+    paint(out, color, SGR_CYAN, set->benches[x->fastest]->command);
     fputs(" ran\n", out);
     for (size_t k = 0; k < t->nbench; k++) {
         size_t i = t->order[k];
-        if (i == t->fastest || t->stats[i].time.n == 0) continue;
+        if (t->group[i] != g || i == x->fastest) continue;
         print_ratio(out, &t->rel[i], set->benches[i]->command, color);
+        print_significance(out, t, i, x->fastest, color);
+        fputc('\n', out);
+    }
+}
+
+/* Benchmarks that may not be compared side by side: their throughput,
+ * group by group, and no ranking. */
+static void print_throughputs(FILE *out, const bench_set_t *set, const bench_table_t *t, int color)
+{
+    char v[64], w[64];
+
+    paint(out, color, SGR_BOLD, "Throughput");
+    fputs(" (not compared: the groups differ in requests, concurrency or agents)\n", out);
+    for (size_t g = 0; g < t->ngroups; g++) {
+        fprintf(out, "  %s\n", t->groups[g].label);
+        for (size_t i = 0; i < t->nbench; i++) {
+            if (t->group[i] != g) continue;
+            snprintf(v, sizeof v, "%.1f req/s", t->stats[i].throughput);
+            fprintf(out, "    %s  %s\n", ralign(w, sizeof w, v, 16), set->benches[i]->command);
+        }
     }
 }
 
 int summary_compare(FILE *out, const bench_set_t *set, int color)
 {
     bench_table_t t;
-    size_t measured = 0;
+    int first = 1;
 
     if (bench_table_init(&t, set) != 0) return -1;
-    for (size_t i = 0; i < t.nbench; i++)
-        measured += t.stats[i].time.n > 0;
-    if (measured >= 2) print_comparison(out, set, &t, color);
+    for (size_t g = 0; g < t.ngroups; g++) {
+        if (t.groups[g].n < 2) continue;
+        if (!first) fputc('\n', out);
+        print_group(out, set, &t, g, t.ngroups > 1, color);
+        first = 0;
+    }
+    if (t.ngroups > 1) {
+        if (!first) fputc('\n', out);
+        print_throughputs(out, set, &t, color);
+    }
     bench_table_close(&t);
     return ferror(out) ? -1 : 0;
 }

@@ -16,6 +16,9 @@
 
 /* Lockstep skew above this fraction of the fastest run earns a warning. */
 #define SUMMARY_SKEW_WARN 0.05
+/* A target whose event loops were busy this fraction of the time under load
+ * bounded the run: the summary says so. */
+#define SUMMARY_BUSY_WARN 0.9
 
 /* hyperfine's time units: a benchmark's mean picks one, and every other time
  * of that benchmark (σ, range, user, system) is shown in it. */
@@ -33,8 +36,13 @@ char *summary_time(char *buf, size_t len, double seconds, summary_unit_t u);
 /* The block of benchmark set->benches[i], numbered i + 1: header, Time,
  * Range, the fleetbench lines, warnings, and the " " line that ends it. */
 int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color);
-/* "Summary", the fastest benchmark and how much faster it ran than each
- * other one, by mean; nothing with fewer than two measured benchmarks. */
+/* For each group of comparable benchmarks (bench_group_t: the same
+ * requests, concurrency and agents) with two or more measured: "Summary",
+ * its fastest benchmark and how much faster it ran than each other one, by
+ * mean, saying so when Welch's t-test finds the difference not significant
+ * (p >= 0.05). One group: hyperfine's block as it is; more: each headed by
+ * what it is about, then a throughput table of every group that ranks
+ * nothing across them. */
 int summary_compare(FILE *out, const bench_set_t *set, int color);
 /* Every block, then the comparison. */
 int summary_print(FILE *out, const bench_set_t *set, int color);

@@ -327,15 +327,25 @@ static void proto_all(void)
     proto_error_init(m = msg(PROTO_ERROR), 0x1122334455667788ull, PROTO_ERR_STRATEGY,
                      "unknown strategy '%s'", "curl-easy");
     proto("error", m);
-    proto_error_init(m, 0, PROTO_ERR_VERSION, "protocol version %u", 2u);
-    m->version = 2; /* decoded as PROTO_EVERSION, with the error fields */
-    proto("error-version-2", m);
+    proto_error_init(m, 0, PROTO_ERR_VERSION, "protocol version %u", PROTO_VERSION + 1u);
+    m->version = PROTO_VERSION + 1; /* decoded as PROTO_EVERSION, with the error fields */
+    proto("error-version-other", m);
     m = msg(PROTO_HEARTBEAT);
-    m->version = 2;
-    proto("heartbeat-version-2", m);
+    m->version = PROTO_VERSION + 1;
+    proto("heartbeat-version-other", m);
 
     proto("bye", msg(PROTO_BYE));
     proto("accept", msg(PROTO_ACCEPT));
+    m = msg(PROTO_STATS_REQ);
+    m->u.stats_req.phase = PROTO_VIEW_AFTER;
+    proto("stats-req", m);
+    m = msg(PROTO_STATS);
+    m->u.stats.phase = PROTO_VIEW_AFTER;
+    m->u.stats.requests = 1000;
+    m->u.stats.codes[1] = 1000;
+    m->u.stats.loops = 2;
+    m->u.stats.cores = 2;
+    proto("stats", m);
 }
 
 /* A message's header and one list of n nils under key: the decoder checks a

@@ -102,6 +102,23 @@ static const field_t k_result[] = {
 };
 
 static const field_t k_heartbeat[] = {U64("seq", proto_heartbeat_t, seq, 0, UINT64_MAX), END};
+static const field_t k_stats_req[] = {U32("phase", proto_stats_req_t, phase, 0, 1), END};
+static const field_t k_stats[] = {
+    U32("phase", proto_stats_t, phase, 0, 1),
+    U32("status", proto_stats_t, status, 0, PROTO_VIEW__COUNT - 1),
+    U64("requests", proto_stats_t, requests, 0, UINT64_MAX),
+    {"codes", F_U64S, offsetof(proto_stats_t, codes), 5, 0, UINT64_MAX},
+    U64("dropped", proto_stats_t, dropped, 0, UINT64_MAX),
+    U64("connections", proto_stats_t, connections, 0, UINT64_MAX),
+    U64("cpu_ns", proto_stats_t, cpu_ns, 0, UINT64_MAX),
+    U64("wall_ns", proto_stats_t, wall_ns, 0, UINT64_MAX),
+    U64("busy_ns", proto_stats_t, busy_ns, 0, UINT64_MAX),
+    U64("busy_max_ns", proto_stats_t, busy_max_ns, 0, UINT64_MAX),
+    U32("loops", proto_stats_t, loops, 0, 65536),
+    U32("cores", proto_stats_t, cores, 0, 65536),
+    STR("detail", proto_stats_t, detail, 0),
+    END,
+};
 static const field_t k_abort[] = {STR("reason", proto_abort_t, reason, 0), END};
 /* ERROR's layout never changes between versions, so a peer of another
  * version can still read why it was refused. */
@@ -132,6 +149,8 @@ static const struct {
     [PROTO_ERROR] = {"error", k_error, sizeof(proto_error_t)},
     [PROTO_BYE] = {"bye", k_none, 0},
     [PROTO_ACCEPT] = {"accept", k_none, 0},
+    [PROTO_STATS_REQ] = {"stats_req", k_stats_req, sizeof(proto_stats_req_t)},
+    [PROTO_STATS] = {"stats", k_stats, sizeof(proto_stats_t)},
 };
 
 void proto_result_copy(proto_result_t *dst, const proto_result_t *src)

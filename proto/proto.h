@@ -10,10 +10,12 @@
 #ifndef FB_PROTO_H
 #define FB_PROTO_H
 
+#include "cause.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2            /* 2: STATS_REQ and STATS, the target's own view */
 #define PROTO_MAX_MSG (256 * 1024) /* bytes; also the sockets' ZMQ_MAXMSGSIZE */
 #define PROTO_MAX_BENCH 1024       /* benchmarks in one plan */
 #define PROTO_MAX_BUCKETS 8192     /* non-zero histogram buckets in one result */
@@ -35,6 +37,8 @@ typedef enum {
     PROTO_ERROR,     /* both ways: a refusal, with a code and text */
     PROTO_BYE,       /* coordinator -> agent: session over */
     PROTO_ACCEPT,    /* agent -> coordinator: the plan is accepted */
+    PROTO_STATS_REQ, /* coordinator -> agent: read the target's GET /stats */
+    PROTO_STATS,     /* agent -> coordinator: what it said */
     PROTO__TYPES
 } proto_type_t;
 
@@ -51,16 +55,9 @@ typedef enum {
     PROTO_ERR__MAX
 } proto_err_t;
 
-/* Failed requests by cause, in this order on the wire. */
-enum {
-    PROTO_FAIL_CONNECT,
-    PROTO_FAIL_TIMEOUT,
-    PROTO_FAIL_TRANSPORT,
-    PROTO_FAIL_STATUS,
-    PROTO_FAIL_BODY,
-    PROTO_FAIL_RESULT,
-    PROTO_FAIL__COUNT
-};
+/* Failed requests: one count per cause (common/cause.h), in cause_t's order
+ * on the wire. */
+#define PROTO_FAIL__COUNT CAUSE__COUNT
 
 typedef struct {
     uint64_t session; /* chosen by the coordinator, echoed in every reply */
@@ -110,6 +107,36 @@ typedef struct {
     uint64_t seq;
 } proto_heartbeat_t;
 
+/* Around each timed run, outside it, one agent reads the target's own
+ * counters: phase 0 before the run (kept by the agent), phase 1 after every
+ * agent's result, answered with the difference. */
+enum { PROTO_VIEW_BEFORE, PROTO_VIEW_AFTER };
+/* What the target said. */
+enum {
+    PROTO_VIEW_OK,          /* a fleetbench target-server: the numbers below */
+    PROTO_VIEW_NONE,        /* the target has no such endpoint (a third-party server) */
+    PROTO_VIEW_UNREACHABLE, /* no answer in time, or a broken one */
+    PROTO_VIEW__COUNT
+};
+
+typedef struct {
+    uint32_t phase; /* PROTO_VIEW_BEFORE or _AFTER */
+} proto_stats_req_t;
+
+typedef struct {
+    uint32_t phase, status; /* PROTO_VIEW_* */
+    /* phase 1 with status OK: the target's counts between the two reads */
+    uint64_t requests;        /* every request it counted */
+    uint64_t codes[5];        /* answered with 1xx .. 5xx */
+    uint64_t dropped;         /* never answered (injected faults) */
+    uint64_t connections;     /* connections that carried a request */
+    uint64_t cpu_ns, wall_ns; /* the target's CPU time, and the time between the reads */
+    uint64_t busy_ns;         /* its event loops' busy time, summed */
+    uint64_t busy_max_ns;     /* the busiest loop's */
+    uint32_t loops, cores;
+    char detail[PROTO_STR]; /* why not OK */
+} proto_stats_t;
+
 typedef struct {
     uint32_t code;         /* proto_err_t */
     uint32_t peer_version; /* the sender's PROTO_VERSION, for version errors */
@@ -131,6 +158,8 @@ typedef struct {
         proto_step_t step;
         proto_result_t result;
         proto_heartbeat_t heartbeat;
+        proto_stats_req_t stats_req;
+        proto_stats_t stats;
         proto_abort_t abort;
         proto_error_t error;
     } u;

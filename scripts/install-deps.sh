@@ -2,8 +2,10 @@
 # Installs the Debian 12 packages fleetbench needs to build and test.
 # Idempotent: installs only what is missing, prints nothing when all is there.
 # Usage: scripts/install-deps.sh [--test] [--bench]
-#   --test   what the tests add: chromium (the HTML report screenshot), shellcheck
-#   --bench  what the benchmarks add: wrk, nginx and hey
+#   --test   what the tests add: chromium (the HTML report screenshot), shellcheck,
+#            numpy, matplotlib and scipy (hyperfine's scripts read our exports)
+#   --bench  what the benchmarks add: wrk, nginx, hyperfine, hey and the seed's Python
+#            client's libraries (python3-aiohttp, python3-requests)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
@@ -12,8 +14,8 @@ pkgs=(build-essential cmake pkg-config clang
       python3 curl procps iproute2)
 for arg in "$@"; do
     case "$arg" in
-    --test) pkgs+=(chromium shellcheck) ;;
-    --bench) pkgs+=(wrk nginx-light hey) ;;
+    --test) pkgs+=(chromium shellcheck awscli python3-numpy python3-matplotlib python3-scipy) ;;
+    --bench) pkgs+=(wrk nginx-light hyperfine hey python3-aiohttp python3-requests) ;;
     *) echo "install-deps: unknown option '$arg' (--test, --bench)" >&2; exit 1 ;;
     esac
 done

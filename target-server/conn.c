@@ -47,6 +47,7 @@ struct conn_s {
     unsigned peer_eof : 1;    /* the peer closed its side: no lingering needed */
     unsigned reading : 1;
     unsigned closing : 1;
+    unsigned counted : 1; /* carried a request GET /stats counts */
 };
 
 /* After the last response, unread client bytes would turn close() into a
@@ -167,6 +168,24 @@ static resp_conn_t conn_mode(conn_t *c)
     return c->parser.http_minor == 0 ? RESP_KEEP_10 : RESP_KEEP;
 }
 
+/* Counts a request answered with status, and its connection the first time. */
+static void conn_count(conn_t *c, int status)
+{
+    meter_status(&c->w->meter, status);
+    if (!c->counted) meter_bump(&c->w->meter.connections);
+    c->counted = 1;
+}
+
+/* GET /stats: the document, not counted itself. */
+static size_t conn_stats(conn_t *c, char *out, bool head, resp_conn_t mode)
+{
+    char body[RESP_MAX - 512];
+    size_t n = srv_stats_json(c->w, body, sizeof body);
+
+    if (n == 0) return resp_error(&c->w->rc, out, 500, "stats do not fit", head, mode);
+    return resp_json(&c->w->rc, out, body, n, head, mode);
+}
+
 /* Renders the answer to the request just completed (or its error). */
 static void conn_respond(conn_t *c)
 {
@@ -175,6 +194,7 @@ static void conn_respond(conn_t *c)
     bool head = c->parser.method == HTTP_HEAD;
     resp_conn_t mode = conn_mode(c);
     const route_t *r = &c->route;
+    int status = c->err_status ? c->err_status : c->fault == FAULT_STATUS_500 ? 500 : r->status;
 
     if (out == NULL) {
         conn_close(c);
@@ -192,8 +212,11 @@ static void conn_respond(conn_t *c)
                                head, mode);
     else if (r->kind == ROUTE_HEALTH)
         c->wlen += resp_health(&w->rc, out, head, mode);
+    else if (r->kind == ROUTE_STATS)
+        c->wlen += conn_stats(c, out, head, mode);
     else
         c->wlen += resp_error(&w->rc, out, r->status, r->detail, head, mode);
+    if (c->err_status != 0 || r->kind != ROUTE_STATS) conn_count(c, status);
     c->in_request = 0;
     if (mode == RESP_CLOSE) c->last = 1;
     c->deadline = now_ms(c) + cfg_of(c)->idle_timeout_ms;
@@ -285,6 +308,11 @@ static int on_message_complete(http_parser *p)
     if (c->route.kind == ROUTE_MULTIPLY) {
         if (c->route.delay_ms >= 0) delay = (uint64_t)c->route.delay_ms;
         c->fault = fault_roll(&cfg->faults, &c->w->rng);
+    }
+    if (c->fault == FAULT_CLOSE || c->fault == FAULT_STALL) { /* never answered */
+        meter_bump(&c->w->meter.dropped);
+        if (!c->counted) meter_bump(&c->w->meter.connections);
+        c->counted = 1;
     }
     if (c->fault == FAULT_CLOSE) {
         c->last = 1; /* earlier pipelined answers still go out */
@@ -496,6 +524,8 @@ static void conn_open(srv_worker_t *w, uv_os_sock_t fd)
         uv_buf_t b;
         if (conn_attach(w, c, fd) != 0) goto drop;
         resp_cache_update(&w->rc, time(NULL));
+        meter_status(&w->meter, 503); /* the answer to its first request */
+        meter_bump(&w->meter.connections);
         b = uv_buf_init(busy, (unsigned)resp_error(&w->rc, busy, 503, "too many connections", false,
                                                    RESP_CLOSE));
         uv_try_write((uv_stream_t *)&c->tcp, &b, 1);

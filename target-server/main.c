@@ -49,9 +49,13 @@ int main(int argc, char **argv)
         goto fail;
     }
     if (srv_listen_fds(&cfg, fds, cfg.threads, &port, err) != 0) goto fail;
+    for (i = 0; i < cfg.threads; i++) {
+        if (srv_worker_init(&workers[i], &cfg, fds[i], i, &nconns, err) != 0) goto fail;
+        workers[i].all = workers; /* GET /stats reads them all */
+        workers[i].nall = cfg.threads;
+    }
     for (i = 0; i < cfg.threads; i++)
-        if (srv_worker_init(&workers[i], &cfg, fds[i], i, &nconns, err) != 0 ||
-            srv_worker_start(&workers[i], err) != 0)
+        if (srv_worker_start(&workers[i], err) != 0)
             goto fail; /* the process ends: the started workers with it */
     printf("target-server: listening on http://%s:%d (%u threads)\n", cfg.host, port, cfg.threads);
     fflush(stdout);

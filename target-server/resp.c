@@ -90,6 +90,13 @@ size_t resp_result(const resp_cache_t *rc, char *buf, int64_t result, bool head,
     return finish(buf, rc->ok_len, body, blen, head, conn);
 }
 
+size_t resp_json(const resp_cache_t *rc, char *buf, const char *body, size_t blen, bool head,
+                 resp_conn_t conn)
+{
+    memcpy(buf, rc->ok, rc->ok_len);
+    return finish(buf, rc->ok_len, body, blen, head, conn);
+}
+
 size_t resp_health(const resp_cache_t *rc, char *buf, bool head, resp_conn_t conn)
 {
     static const char body[] = "{\"status\":\"ok\"}";

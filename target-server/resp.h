@@ -9,8 +9,9 @@
 #include <stdint.h>
 #include <time.h>
 
-/* No response is longer than this: a caller keeps this much room free. */
-#define RESP_MAX 1024
+/* No response is longer than this: a caller keeps this much room free.
+ * GET /stats's, with a busy time per event loop, is the longest. */
+#define RESP_MAX 8192
 
 typedef struct {
     time_t sec;   /* second the prefix was rendered for */
@@ -28,6 +29,9 @@ void resp_cache_update(resp_cache_t *rc, time_t now);
 
 /* {"result":N}; head drops the body. Returns bytes written (<= RESP_MAX). */
 size_t resp_result(const resp_cache_t *rc, char *buf, int64_t result, bool head, resp_conn_t conn);
+/* A 200 with a JSON body of blen <= RESP_MAX - 512 bytes (GET /stats). */
+size_t resp_json(const resp_cache_t *rc, char *buf, const char *body, size_t blen, bool head,
+                 resp_conn_t conn);
 /* {"status":"ok"} for /health. */
 size_t resp_health(const resp_cache_t *rc, char *buf, bool head, resp_conn_t conn);
 /* {"detail":"..."} with the given status; 405 adds Allow. */

@@ -147,7 +147,7 @@ void route_request(unsigned method, const char *url, size_t len, route_t *out)
     struct http_parser_url u;
     const char *path, *q = "";
     size_t plen, qlen = 0;
-    bool multiply, health;
+    bool multiply, health, stats;
 
     memset(out, 0, sizeof *out);
     out->delay_ms = -1;
@@ -176,7 +176,8 @@ void route_request(unsigned method, const char *url, size_t len, route_t *out)
     }
     multiply = plen == 9 && memcmp(path, "/multiply", 9) == 0;
     health = plen == 7 && memcmp(path, "/health", 7) == 0;
-    if (!multiply && !health) {
+    stats = plen == 6 && memcmp(path, "/stats", 6) == 0;
+    if (!multiply && !health && !stats) {
         set_error(out, 404, "not found");
         return;
     }
@@ -184,8 +185,8 @@ void route_request(unsigned method, const char *url, size_t len, route_t *out)
         set_error(out, 405, "method not allowed");
         return;
     }
-    if (health) {
-        out->kind = ROUTE_HEALTH;
+    if (health || stats) {
+        out->kind = health ? ROUTE_HEALTH : ROUTE_STATS;
         out->status = 200;
         return;
     }

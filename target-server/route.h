@@ -9,7 +9,7 @@
 #define ROUTE_MAX_DELAY_MS 60000
 #define ROUTE_ALLOW "GET, HEAD"
 
-typedef enum { ROUTE_MULTIPLY, ROUTE_HEALTH, ROUTE_ERROR } route_kind_t;
+typedef enum { ROUTE_MULTIPLY, ROUTE_HEALTH, ROUTE_STATS, ROUTE_ERROR } route_kind_t;
 
 typedef struct {
     route_kind_t kind;

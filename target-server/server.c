@@ -8,9 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-static int listen_one(const struct addrinfo *ai, int port, char *err)
+/* A socket bound to ai's address at port. reuseport: join the port's
+ * SO_REUSEPORT group (one listener per worker; libuv 1.44 has no
+ * UV_TCP_REUSEPORT, so it is set before bind here). -1 with err. */
+static int bind_at(const struct addrinfo *ai, int port, int flags, int reuseport, char *err)
 {
     struct sockaddr_storage ss;
     int fd, one = 1;
@@ -20,18 +24,15 @@ static int listen_one(const struct addrinfo *ai, int port, char *err)
         ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
     else
         ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) goto fail;
-    /* libuv 1.44 has no UV_TCP_REUSEPORT: set it before bind ourselves */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0)
-        goto fail;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0) {
+        snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", port, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
     return fd;
-fail:
-    snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", port, strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
 }
 
 /* SO_REUSEPORT would let us join a group another server already listens in
@@ -41,18 +42,12 @@ static int probe_port(const struct addrinfo *ai, int *port, char *err)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    int fd = bind_at(ai, *port, 0, 0, err);
 
-    memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-    if (ss.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)*port);
-    else
-        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)*port);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+    if (fd < 0) return -1;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", *port, strerror(errno));
-        if (fd >= 0) close(fd);
+        close(fd);
         return -1;
     }
     *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -76,7 +71,7 @@ int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *e
     *port = cfg->port;
     for (i = 0; i < n; i++) {
         if (i == 0 && probe_port(ai, port, err) != 0) break;
-        fds[i] = listen_one(ai, *port, err);
+        fds[i] = bind_at(ai, *port, SOCK_NONBLOCK, 1, err);
         if (fds[i] < 0) break;
     }
     freeaddrinfo(ai);
@@ -152,7 +147,10 @@ int srv_worker_init(srv_worker_t *w, const config_t *cfg, int fd, unsigned idx,
     if (block < cfg->max_uri + 4096) block = cfg->max_uri + 4096;
     pool_init(&w->pool, block, 256); /* 4 MiB kept per thread at most */
     w->rng = (cfg->seed + 0x9e3779b97f4a7c15ull * (idx + 1)) | 1;
+    meter_init(&w->meter);
     rc = uv_loop_init(&w->loop);
+    /* idle time in epoll, for GET /stats's busy time; libuv reads it under a lock */
+    if (rc == 0) rc = uv_loop_configure(&w->loop, UV_METRICS_IDLE_TIME);
     if (rc == 0) rc = uv_tcp_init(&w->loop, &w->listener);
     if (rc == 0) rc = uv_tcp_open(&w->listener, fd);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&w->listener, 4096, on_connection);
@@ -185,6 +183,7 @@ int srv_worker_start(srv_worker_t *w, char *err)
     pthread_attr_t attr;
     int rc;
 
+    w->start_ns = uv_hrtime();
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     rc = pthread_create(&w->thread, &attr, worker_main, w);
@@ -195,6 +194,43 @@ int srv_worker_start(srv_worker_t *w, char *err)
     }
     w->started = 1;
     return 0;
+}
+
+size_t srv_stats_json(const srv_worker_t *w, char *buf, size_t cap)
+{
+    static meter_snapshot_t s; /* 4 KiB: off the small worker stacks (one at a time) */
+    static uint64_t last_busy[METER_MAX_LOOPS];
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    struct timespec cpu;
+    uint64_t first = UINT64_MAX;
+    size_t n;
+
+    pthread_mutex_lock(&mu);
+    memset(&s, 0, sizeof s);
+    s.loops = w->nall;
+    s.cores = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0)
+        s.cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
+    for (unsigned i = 0; i < w->nall; i++) {
+        const srv_worker_t *x = &w->all[i];
+        /* idle time first, then the clock: the loop's idle time counts up to
+         * a moment before ours, never after it */
+        uint64_t idle = uv_metrics_idle_time((uv_loop_t *)&x->loop), now = uv_hrtime();
+        uint64_t up = now - x->start_ns, busy = idle < up ? up - idle : 0;
+        meter_add(&s, &x->meter);
+        if (i < METER_MAX_LOOPS) {
+            /* what is left of the gap between the two clock reads could make
+             * a quiet loop's busy time step back: it never does */
+            if (busy < last_busy[i]) busy = last_busy[i];
+            s.busy_ns[i] = last_busy[i] = busy;
+        }
+        if (x->start_ns < first) first = x->start_ns;
+    }
+    s.now_ns = uv_hrtime();
+    s.uptime_ns = first < s.now_ns ? s.now_ns - first : 0;
+    n = meter_json(&s, buf, cap);
+    pthread_mutex_unlock(&mu);
+    return n;
 }
 
 void srv_worker_stop(srv_worker_t *w)

@@ -5,6 +5,7 @@
 #define TS_SERVER_H
 
 #include "config.h"
+#include "meter.h"
 #include "pool.h"
 #include "resp.h"
 
@@ -14,7 +15,7 @@
 
 typedef struct conn_s conn_t;
 
-typedef struct {
+typedef struct srv_worker_s {
     uv_loop_t loop;
     uv_tcp_t listener;
     uv_async_t stop;  /* the main thread asks for a graceful drain */
@@ -30,6 +31,10 @@ typedef struct {
     size_t nconns;
     int draining;
     int started;
+    meter_t meter;                  /* what this worker served, for GET /stats */
+    uint64_t start_ns;              /* uv_hrtime() when the worker started */
+    const struct srv_worker_s *all; /* every worker, for GET /stats */
+    unsigned nall;
     char scratch[4096]; /* sink for bytes that are read only to be dropped */
 } srv_worker_t;
 
@@ -43,6 +48,10 @@ int srv_worker_start(srv_worker_t *w, char *err);
 void srv_worker_stop(srv_worker_t *w);
 void srv_worker_join(srv_worker_t *w);
 void srv_worker_close(srv_worker_t *w);
+
+/* The GET /stats document (meter.h) of every worker in w->all, into buf;
+ * its length, 0 if it does not fit. Any worker's thread. */
+size_t srv_stats_json(const srv_worker_t *w, char *buf, size_t cap);
 
 /* Called by conn when a connection is gone, so a drain can finish. */
 void srv_conn_gone(srv_worker_t *w);

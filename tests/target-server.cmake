@@ -1,5 +1,6 @@
 fb_unit(test_route tsrv)
 fb_unit(test_resp tsrv)
+fb_unit(test_meter tsrv)
 fb_unit(test_config tsrv)
 fb_integration(test_target_server 300)
 set_tests_properties(integration.test_target_server PROPERTIES LABELS "integration;tsan")

@@ -2,7 +2,7 @@
 
 Every test starts real processes on 127.0.0.x (a target-server, agent
 daemons, then a coordinator that runs to completion) and checks what a user
-sees: the exit code (SPEC 7), the hyperfine-style terminal output, and the
+sees: the exit code (README.md's table), the hyperfine-style terminal output, and the
 exports field by field (hyperfine's JSON schema plus the "fleetbench"
 extras of coordinator/export_json.c, hyperfine's markdown and CSV).
 
@@ -37,7 +37,7 @@ READY_AGENT = r"^agent: listening on tcp://[0-9.]+:(?P<port>\d+)\s*$"
 
 STRATEGIES = ["threads-recreate", "threads-reuse", "threads-map", "async-for", "async-map"]
 GROUPS = ["all", "threads", "async"]
-CAUSES = ["connect", "timeout", "transport", "status", "body", "result"]
+CAUSES = ["connect", "timeout", "transport", "http_status", "bad_body", "wrong_result"]
 HYPERFINE_KEYS = ["command", "mean", "stddev", "median", "user", "system", "min", "max",
                   "times", "exit_codes"]
 
@@ -330,11 +330,11 @@ class LockstepTests(CoordinatorCase):
         self.check_document(doc, names=names, target=target, mode="lockstep", warmup=1)
         results = doc["results"]
         self.assertEqual([r["command"] for r in results],
-                         ["threads-reuse -r 50 -c 100", "async-for -r 50 --connections 100"])
+                         ["threads-reuse -r 50 -c 100", "async-for -r 50 -c 100"])
         self.check_result(results[0], command="threads-reuse -r 50 -c 100", runs=3, requests=50,
                           names=names, setup={"strategy": "threads-reuse", "requests": 50,
                                               "chunk": 100})
-        self.check_result(results[1], command="async-for -r 50 --connections 100", runs=3,
+        self.check_result(results[1], command="async-for -r 50 -c 100", runs=3,
                           requests=50, names=names,
                           setup={"strategy": "async-for", "requests": 50, "connections": 100})
         # only the strategy differs between the two: the one scanned dimension
@@ -342,7 +342,7 @@ class LockstepTests(CoordinatorCase):
         self.assertEqual(results[1]["parameters"], {"strategy": "async-for"})
         # the terminal: hyperfine's blocks, then the comparison
         self.assertIn("Benchmark 1: threads-reuse -r 50 -c 100\n", run.out)
-        self.assertIn("Benchmark 2: async-for -r 50 --connections 100\n", run.out)
+        self.assertIn("Benchmark 2: async-for -r 50 -c 100\n", run.out)
         self.assertRegex(run.out, r"(?m)^  Time \(mean ± σ\): +\S+ (s|ms|µs) ± +\S+ (s|ms|µs) +"
                                   r"\[User: \S+ (s|ms|µs), System: \S+ (s|ms|µs)\]$")
         self.assertRegex(run.out, r"(?m)^  Range \(min … max\): .* 3 runs$")
@@ -363,9 +363,9 @@ class LockstepTests(CoordinatorCase):
         self.check_document(doc, names=names, target=target, mode="serial", warmup=1)
         self.assertEqual(len(doc["results"]), 2)
         for r, cmd in zip(doc["results"], ["threads-reuse -r 30 -c 100",
-                                           "async-for -r 30 --connections 100"]):
+                                           "async-for -r 30 -c 100"]):
             self.check_result(r, command=cmd, runs=3, requests=30, names=names, lockstep=False)
-        self.assertIn("Benchmark 2: async-for -r 30 --connections 100\n", run.out)
+        self.assertIn("Benchmark 2: async-for -r 30 -c 100\n", run.out)
 
     def test_cartesian_product(self):
         _, target = self.target()
@@ -398,6 +398,16 @@ class LockstepTests(CoordinatorCase):
         self.assertRegex(run.out, r"(?m)^  Time \(abs ≡\): ")  # one run: no σ
 
 
+    def test_target_as_a_url(self):
+        """--target http://HOST:PORT/ is HOST:PORT, as curl or a browser is given it."""
+        _, target = self.target()
+        _, name = self.agent()
+        run = self.coordinator("--agents", name, "--target", f"http://{target}/",
+                               "--matrix", "async-for", "-r", "10", "--runs", "1", "-w", "0")
+        self.assert_exit(run, 0)
+        self.assertEqual(self.assert_json(run)["fleetbench"]["target"], target)
+
+
 class AgentLossTests(CoordinatorCase):
     """Agents that never answer, or die mid-matrix."""
 
@@ -425,7 +435,7 @@ class AgentLossTests(CoordinatorCase):
         self.assertEqual(fb["agents"][0]["ok"], 40, fb["agents"][0])  # the real agent's runs
         self.assertEqual(fb["requests"]["ok"], 40)
         self.check_latency(fb["latency"], 40)
-        self.assertIn("Benchmark 1: async-for -r 20 --connections 100\n", run.out)
+        self.assertIn("Benchmark 1: async-for -r 20 -c 100\n", run.out)
 
     def test_only_a_dead_port(self):
         dead = f"{self.host}:{fbtest.unused_port(self.host)}"
@@ -557,12 +567,12 @@ class RefusalTests(CoordinatorCase):
 
     def assert_names_versions(self, text, who):
         lines = self.version_lines(text)
-        self.assertRegex(lines, r"\b1\b", f"{who} does not name version 1:\n{text[-3000:]}")
         self.assertRegex(lines, r"\b2\b", f"{who} does not name version 2:\n{text[-3000:]}")
+        self.assertRegex(lines, r"\b3\b", f"{who} does not name version 3:\n{text[-3000:]}")
 
     def test_agent_speaks_another_version(self):
         _, target = self.target()
-        agent, name = self.agent(None, "--proto-version", "2")
+        agent, name = self.agent(None, "--proto-version", "3")
         run = self.coordinator("--agents", name, "--target", target, "--matrix", "async-for",
                                "-r", "10", "--runs", "1", "-w", "0")
         self.assert_exit(run, 5)
@@ -575,7 +585,7 @@ class RefusalTests(CoordinatorCase):
     def test_coordinator_speaks_another_version(self):
         _, target = self.target()
         agent, name = self.agent()
-        run = self.coordinator("--proto-version", "2", "--agents", name, "--target", target,
+        run = self.coordinator("--proto-version", "3", "--agents", name, "--target", target,
                                "--matrix", "async-for", "-r", "10", "--runs", "1", "-w", "0")
         self.assert_exit(run, 5)
         self.assertLess(run.elapsed, 3 * LIVE_S + 3 * fbtest.SLOW, run.describe())
@@ -591,7 +601,7 @@ class RefusalTests(CoordinatorCase):
                                "-r", "10", "--runs", "1", "-w", "0")
         self.assert_exit(run, 0)
         doc = self.assert_json(run)
-        self.check_result(doc["results"][0], command="async-for -r 10 --connections 100",
+        self.check_result(doc["results"][0], command="async-for -r 10 -c 100",
                           runs=1, requests=10, names=[name])
 
     def test_target_unreachable(self):
@@ -617,11 +627,11 @@ class RefusalTests(CoordinatorCase):
                                "--runs", "2", "-w", "0")
         self.assert_exit(run, 2)
         doc = self.assert_json(run)
-        for r, cmd in zip(doc["results"], ["threads-reuse -r 20 -c 5",
-                                           "async-for -r 20 --connections 100"]):
+        for r, cmd in zip(doc["results"], ["threads-reuse -r 20 -c 5",  # -c: every strategy's
+                                           "async-for -r 20 -c 5"]):
             self.check_result(r, command=cmd, runs=2, requests=20, names=[name],
-                              failed_cause="status")
-        self.assertRegex(run.out, r"Failed:? 40 of 40 requests \(status: 40\)")
+                              failed_cause="http_status")
+        self.assertRegex(run.out, r"Failed:? 40 of 40 requests \(http_status: 40\)")
 
 
 class EmbeddedTests(CoordinatorCase):
@@ -668,10 +678,10 @@ class EmbeddedTests(CoordinatorCase):
         self.assertRegex(doc["fleetbench"]["target"], r"^127\.0\.0\.\d+:\d+$")
         self.check_document(doc, names=[agents[0]["name"]], target=doc["fleetbench"]["target"],
                             mode="lockstep", warmup=0)
-        self.check_result(r, command="async-for -r 20 --connections 100", runs=2, requests=20,
+        self.check_result(r, command="async-for -r 20 -c 100", runs=2, requests=20,
                           names=[agents[0]["name"]])
         self.assertNotIn("parameters", r, "one benchmark: nothing scanned")
-        self.assertIn("Benchmark 1: async-for -r 20 --connections 100\n", run.out)
+        self.assertIn("Benchmark 1: async-for -r 20 -c 100\n", run.out)
         self.assertNotIn("Summary", run.out)
 
     def test_embedded_two_benchmarks(self):
@@ -681,7 +691,7 @@ class EmbeddedTests(CoordinatorCase):
         left = {pid: name for pid, name in seen.items() if fbtest.pid_alive(pid)}
         self.assertEqual(left, {}, "children survived the coordinator")
         self.assertIn("Benchmark 1: threads-reuse -r 20 -c 100\n", run.out)
-        self.assertIn("Benchmark 2: async-for -r 20 --connections 100\n", run.out)
+        self.assertIn("Benchmark 2: async-for -r 20 -c 100\n", run.out)
         self.assertRegex(run.out, r"(?m)^Summary$")
         self.assertRegex(run.out, r"times faster than ")
         self.assertEqual(len(self.assert_json(run)["results"]), 2)
@@ -703,7 +713,7 @@ class ExportTests(CoordinatorCase):
         doc = self.assert_json(run)
         commands = [r["command"] for r in doc["results"]]
         self.assertEqual(commands, ["threads-reuse -r 20 -c 100",
-                                    "async-for -r 20 --connections 100"])
+                                    "async-for -r 20 -c 100"])
         self.assertLessEqual({"results.csv", "results.json", "results.md"},
                              set(os.listdir(self.dir)))
         self.assertEqual([n for n in os.listdir(self.dir) if n.endswith(".tmp")], [])
@@ -773,6 +783,30 @@ class CommandLineTests(CoordinatorCase):
     def test_unknown_option(self):
         self.assert_usage_error(["--frobnicate"], "--frobnicate")
 
+    def test_remote_agents_need_a_target(self):
+        # the embedded target-server would listen on this host's loopback
+        self.assert_usage_error(["--agents", "127.0.0.1:5555,10.0.0.5"],
+                                "--agents 10.0.0.5: remote agents need --target HOST:PORT")
+
+    def test_target_url_forms(self):
+        self.assert_usage_error(["--target", "https://127.0.0.1:8080/"], "only http://")
+        self.assert_usage_error(["--target", "http://127.0.0.1:8080/multiply"], "has a path")
+
+    def test_unknown_option_gets_a_suggestion(self):
+        self.assert_usage_error(["--runz", "3"], "unknown option '--runz'; did you mean --runs?")
+
+    def test_hyperfine_habits_get_a_hint(self):
+        for args, said in ((["-m", "5"], "-m: hyperfine's --min-runs is not supported"),
+                           (["-M", "5"], "-M: hyperfine's --max-runs is not supported"),
+                           (["-p", "true"], "-p: hyperfine's --prepare is not supported"),
+                           (["--style", "basic"], "--style: not supported"),
+                           (["-u", "ms"], "-u: hyperfine's --time-unit is not supported")):
+            with self.subTest(args=args):
+                self.assert_usage_error(args, said)
+        status, out, _ = self.run_binary("coordinator", ["--help"])
+        self.assertEqual(status, 0)
+        self.assertIn("not hyperfine's -r: runs are --runs", out)
+
     def test_help(self):
         status, out, err = self.run_binary("coordinator", ["--help"])
         self.assertEqual(status, 0, err)
@@ -826,7 +860,7 @@ class InterruptTests(CoordinatorCase):
         self.assert_exit(run, 0)
         self.assertLess(run.elapsed, 3 * LIVE_S + 3 * fbtest.SLOW, run.describe())
         self.check_result(self.assert_json(run)["results"][0],
-                          command="async-for -r 10 --connections 100", runs=1, requests=10,
+                          command="async-for -r 10 -c 100", runs=1, requests=10,
                           names=[name])
 
 

@@ -1,4 +1,4 @@
-"""Security and hostile input (SPEC 6): keys, --allow-target, junk on the agent's port.
+"""Security and hostile input: keys, --allow-target, junk on the agent's port.
 
 Real processes on 127.0.0.x: a target-server, an agent daemon, coordinators
 that run to completion, and hostile peers:
@@ -48,7 +48,8 @@ LIVE_MS = int(1000 * fbtest.SLOW)
 COORD_TIMEOUT = 60.0
 JUNK_TIMEOUT_MS = int(3000 * fbtest.SLOW)
 
-PROTO_VERSION = 1
+PROTO_VERSION = 2
+OTHER_VERSION = PROTO_VERSION + 1  # a version this build does not speak
 T_HELLO, T_PLAN, T_HEARTBEAT, T_ABORT, T_ERROR, T_BYE = 1, 3, 8, 9, 10, 11
 E_BAD, E_VERSION, E_BUSY, E_STATE = 1, 2, 3, 7
 MAX_MSG = 256 * 1024
@@ -620,11 +621,11 @@ class KeyTests(SecurityCase):
         self.assertIsNotNone(fbtest.wait_for_stderr(
             agent_proc, r"refused a coordinator whose key", 5 * fbtest.SLOW))
         # the authorized key: junk gets a bad-message ERROR
-        res = self.junk(agent, b"\xc1", hello(v=2),
+        res = self.junk(agent, b"\xc1", hello(v=OTHER_VERSION),
                         opts=("-k", self.coord_key, "-s", self.agent_pub))
         self.assertEqual(res.status, 0, res.describe())
         self.assert_error_reply(res, 0, E_BAD, "0xc1 through CURVE")
-        self.assert_error_reply(res, 1, E_VERSION, "v=2 hello through CURVE")
+        self.assert_error_reply(res, 1, E_VERSION, "other-version hello through CURVE")
         self.assert_served(agent_proc, agent, (th, tp), *right)
 
 
@@ -789,9 +790,9 @@ class JunkTests(SecurityCase):
             ("bin32 of 2^32-1", b"\xc6\xff\xff\xff\xff", E_BAD),
             ("ext32 of 2^32-1", b"\xc9\xff\xff\xff\xff\x01", E_BAD),
             ("array16 of 65535, 10 present", b"\xdc\xff\xff" + b"\xc0" * 10, E_BAD),
-            ("map with a huge array value", pack_pairs([("v", 1), ("t", 1), ("s", 0),
+            ("map with a huge array value", pack_pairs([("v", PROTO_VERSION), ("t", 1), ("s", 0),
                                                         ("x", Raw(b"\xdd\xff\xff\xff\xff"))]), E_BAD),
-            ("map with a huge map value", pack_pairs([("v", 1), ("x", Raw(b"\xdf\x7f\xff\xff\xff"))]),
+            ("map with a huge map value", pack_pairs([("v", PROTO_VERSION), ("x", Raw(b"\xdf\x7f\xff\xff\xff"))]),
              E_BAD),
             ("map with a huge str key", b"\x81\xdb\xff\xff\xff\xff\x01", E_BAD),
             ("map16 claiming 65535 pairs", b"\xde\xff\xff" + pack("v") + pack(1), E_BAD),
@@ -812,9 +813,9 @@ class JunkTests(SecurityCase):
             ("v over 32 bits", pack({"v": 1 << 40, "t": T_HEARTBEAT, "s": 0, "seq": 1}), E_BAD),
             ("v nil", pack({"v": None, "t": T_HEARTBEAT, "s": 0, "seq": 1}), E_BAD),
             ("v true", pack({"v": True, "t": T_HEARTBEAT, "s": 0, "seq": 1}), E_BAD),
-            ("v given twice", pack_pairs([("v", 1), ("v", 1), ("t", T_HEARTBEAT), ("s", 0),
+            ("v given twice", pack_pairs([("v", PROTO_VERSION), ("v", PROTO_VERSION), ("t", T_HEARTBEAT), ("s", 0),
                                           ("seq", 1)]), E_BAD),
-            ("t given twice", pack_pairs([("v", 1), ("t", T_HEARTBEAT), ("t", T_HEARTBEAT),
+            ("t given twice", pack_pairs([("v", PROTO_VERSION), ("t", T_HEARTBEAT), ("t", T_HEARTBEAT),
                                           ("s", 0), ("seq", 1)]), E_BAD),
             ("unknown type 99", message(99), E_BAD),
             ("unknown type 0", message(0), E_BAD),
@@ -832,7 +833,7 @@ class JunkTests(SecurityCase):
             ("hello, name nil", hello(name=None), E_BAD),
             ("hello, name as bytes", hello(name=b"junk"), E_BAD),
             ("hello, name of 10000 chars", hello(name="n" * 10000), E_BAD),
-            ("hello, name given twice", pack_pairs([("v", 1), ("t", 1), ("s", 1),
+            ("hello, name given twice", pack_pairs([("v", PROTO_VERSION), ("t", 1), ("s", 1),
                                                     ("heartbeat_ms", 100), ("liveness_ms", 1000),
                                                     ("name", "a"), ("name", "b")]), E_BAD),
             ("plan, benches a map", message(T_PLAN, target_host="127.0.0.1", target_port=80,
@@ -867,7 +868,7 @@ class JunkTests(SecurityCase):
             ("three frames", [b"\x81\xa1v", b"\x01", b""], E_BAD),
             ("empty frame then a hello", [b"", hello()], E_BAD),
             # well-formed but wrong: version, then state
-            ("hello of version 2", hello(v=2), E_VERSION),
+            ("hello of another version", hello(v=OTHER_VERSION), E_VERSION),
             ("heartbeat of version 0", message(T_HEARTBEAT, v=0, seq=1), E_VERSION),
             ("hello of version 2^32-1", hello(v=(1 << 32) - 1), E_VERSION),
             ("heartbeat without a session", message(T_HEARTBEAT, seq=1), E_STATE),
@@ -882,7 +883,7 @@ class JunkTests(SecurityCase):
             # an accepted depth: an unknown key nested 10 deep is ignored, the
             # message then fails only for having no session
             ("10 levels of nesting in an unknown key",
-             pack_pairs([("v", 1), ("t", T_HEARTBEAT), ("s", 0), ("seq", 1),
+             pack_pairs([("v", PROTO_VERSION), ("t", T_HEARTBEAT), ("s", 0), ("seq", 1),
                          ("x", nested(10))]), E_STATE),
         ]
         before = self.refusals(self.agent_proc)
@@ -895,7 +896,7 @@ class JunkTests(SecurityCase):
             m = self.assert_error_reply(res, i, code, what,
                                         session=0 if code == E_BAD else unpack(msgs[i])["s"])
             if code == E_VERSION:
-                self.assertRegex(m["message"], r"\b1\b", f"{what}: {m}")
+                self.assertRegex(m["message"], rf"\b{PROTO_VERSION}\b", f"{what}: {m}")
                 v = unpack(msgs[i] if not isinstance(msgs[i], list) else msgs[i][0])["v"]
                 self.assertRegex(m["message"], rf"\b{v}\b", f"{what}: {m}")
             if code in (E_BAD, E_VERSION):
@@ -910,21 +911,22 @@ class JunkTests(SecurityCase):
         self.served()
 
     def test_version_mismatch_names_both_versions(self):
-        res = self.junk(self.agent_addr, hello(v=2), hello(v=7, s=12345))
-        for i, v in ((0, 2), (1, 7)):
+        res = self.junk(self.agent_addr, hello(v=OTHER_VERSION), hello(v=7, s=12345))
+        for i, v in ((0, OTHER_VERSION), (1, 7)):
             m = self.assert_error_reply(res, i, E_VERSION, f"hello v={v}", session=0x5ec if i == 0 else 12345)
-            self.assertIn("1", m["message"])
+            self.assertIn(str(PROTO_VERSION), m["message"])
             self.assertIn(str(v), m["message"])
         self.assertIsNotNone(fbtest.wait_for_stderr(
-            self.agent_proc, r"it speaks protocol 7, this agent 1", 5 * fbtest.SLOW),
+            self.agent_proc, rf"it speaks protocol 7, this agent {PROTO_VERSION}",
+            5 * fbtest.SLOW),
             self.agent_proc.stderr())
         self.served()
 
     def test_version_checked_before_type(self):
-        """A newer protocol's message type (t=13 in v2) is a version mismatch
-        (code 2, naming both versions), not a bad message."""
-        res = self.junk(self.agent_addr, message(13, v=2, newfield=1))
-        self.assert_error_reply(res, 0, E_VERSION, "t=13 v=2")
+        """A newer protocol's message type (t=15, one past this version's) is a
+        version mismatch (code 2, naming both versions), not a bad message."""
+        res = self.junk(self.agent_addr, message(15, v=OTHER_VERSION, newfield=1))
+        self.assert_error_reply(res, 0, E_VERSION, "t=15 of a newer version")
 
     def test_messages_nobody_answers(self):
         """ERROR and BYE from a stranger are never answered (no error ping-pong)."""
@@ -938,7 +940,7 @@ class JunkTests(SecurityCase):
         ZMQ_MAXMSGSIZE): refused with an ERROR and a log line.  Far over:
         libzmq drops the connection, nothing reaches the decoder; the DEALER
         reconnects and is served."""
-        fields = [("v", 1), ("t", T_ABORT), ("s", 0), ("reason", "x")]
+        fields = [("v", PROTO_VERSION), ("t", T_ABORT), ("s", 0), ("reason", "x")]
         pad = MAX_MSG - len(pack_pairs(fields + [("pad", b"\x00" * 70000)])) + 70000
         at_limit = pack_pairs(fields + [("pad", b"\x00" * pad)])
         self.assertEqual(len(at_limit), MAX_MSG)
@@ -1081,10 +1083,10 @@ class JunkTests(SecurityCase):
 
     def test_long_routing_id(self):
         """A DEALER with a 255-byte routing id is answered like any other."""
-        res = self.junk(self.agent_addr, b"\xc1", hello(v=2), opts=("-i", "ab" * 255))
+        res = self.junk(self.agent_addr, b"\xc1", hello(v=OTHER_VERSION), opts=("-i", "ab" * 255))
         self.assertEqual(res.status, 0, res.describe())
         self.assert_error_reply(res, 0, E_BAD, "0xc1, long routing id")
-        self.assert_error_reply(res, 1, E_VERSION, "v2 hello, long routing id")
+        self.assert_error_reply(res, 1, E_VERSION, "other-version hello, long routing id")
         self.served()
 
     def test_flood_without_reading(self):
@@ -1104,12 +1106,12 @@ class JunkTests(SecurityCase):
                                                  "--runs", "5")
         self.assertIsNotNone(fbtest.wait_for_stderr(self.agent_proc, r"session \S+ opened",
                                                     15 * fbtest.SLOW), self.agent_proc.stderr())
-        res = self.junk(self.agent_addr, b"\xc1", hello(v=2), message(T_HEARTBEAT, seq=1),
+        res = self.junk(self.agent_addr, b"\xc1", hello(v=OTHER_VERSION), message(T_HEARTBEAT, seq=1),
                         message(T_ABORT, reason="stranger"), message(T_BYE),
                         message(T_ERROR, code=8, peer_version=1, message="stranger"),
                         b"\xdf\xff\xff\xff\xff", timeout_ms=int(500 * fbtest.SLOW))
         self.assert_error_reply(res, 0, E_BAD, "0xc1 during a session")
-        self.assert_error_reply(res, 1, E_VERSION, "v2 hello during a session")
+        self.assert_error_reply(res, 1, E_VERSION, "other-version hello during a session")
         self.assert_error_reply(res, 2, E_STATE, "a stranger's heartbeat")
         self.assert_error_reply(res, 3, E_STATE, "a stranger's abort")
         self.assertNotIn(4, res.replies, res.describe())

@@ -748,6 +748,81 @@ class FaultTests(ServerCase):
         self.assertIn(200, first)
 
 
+# ---- GET /stats ---------------------------------------------------------------
+
+class StatsTests(ServerCase):
+    """GET /stats: the server's own counts, of everything but itself."""
+
+    KEYS = ["server", "requests", "status", "dropped", "connections", "cpu_ns", "now_ns",
+            "uptime_ns", "cores", "loops", "busy_ns"]
+
+    def stats(self):
+        """The document, read on a connection of its own."""
+        resp = self.exchange(get("/stats"))
+        self.assertEqual(resp.status, 200, resp.raw)
+        self.assertEqual(resp.header("Content-Type"), "application/json", resp.raw)
+        doc = json.loads(resp.body)
+        self.assertEqual(list(doc), self.KEYS, doc)
+        return doc
+
+    def test_counts_every_request_but_its_own(self):
+        self.server(threads=3)
+        first = self.stats()
+        self.assertEqual(first["server"], "fleetbench target-server")
+        self.assertEqual((first["requests"], first["status"], first["connections"]), (0, {}, 0))
+        self.assertEqual(first["loops"], 3)
+        self.assertEqual(len(first["busy_ns"]), 3)
+        self.assertGreater(first["cores"], 0)
+        c = self.client()
+        for n in range(5):  # on one connection
+            c.send(mul(n))
+            self.assert_result(c.read_response(), 2 * n)
+        self.assertEqual(self.exchange(get("/nope")).status, 404)
+        self.assertEqual(self.exchange(mul("x")).status, 422)
+        self.assertEqual(self.exchange(get("/stats", method="POST")).status, 405)
+        self.assertEqual(self.exchange(get("/health")).status, 200)
+        doc = self.stats()
+        self.assertEqual(doc["requests"], 9, doc)
+        self.assertEqual(doc["status"], {"200": 6, "404": 1, "405": 1, "422": 1}, doc)
+        self.assertEqual(doc["connections"], 5, doc)  # the /stats connections: not counted
+        self.assertEqual(self.stats()["requests"], 9, "reading /stats counts nothing")
+        self.assertGreaterEqual(doc["uptime_ns"], 0)
+        self.assertGreater(doc["now_ns"], first["now_ns"])
+        self.assertGreater(doc["cpu_ns"], 0)
+        for before, after in zip(first["busy_ns"], doc["busy_ns"]):
+            self.assertGreaterEqual(after, before)
+
+    def test_head_and_pipelined(self):
+        self.server()
+        c = self.client()
+        c.send(get("/stats", method="HEAD"))
+        resp = c.read_response(head=True)
+        self.assertEqual((resp.status, resp.body), (200, b""), resp.raw)
+        # behind many pipelined answers the document still fits in the write buffer
+        c.send(b"".join(mul(n) for n in range(200)) + get("/stats"))
+        resps = c.read_responses(201)
+        for n, resp in enumerate(resps[:200]):
+            self.assert_result(resp, 2 * n)
+        self.assertEqual(json.loads(resps[200].body)["requests"], 200)
+
+    def test_faults_are_counted(self):
+        self.server("--fault", "status-500:1", threads=1)
+        c = self.client()
+        for _ in range(3):
+            c.send(mul(1))
+            c.read_response()
+        self.assertEqual(self.stats()["status"], {"500": 3})
+
+    def test_dropped_requests(self):
+        self.server("--fault", "close:1", threads=1)
+        self.client().send(mul(1))
+        deadline = time.monotonic() + 5 * SLOW
+        while self.stats()["dropped"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        doc = self.stats()
+        self.assertEqual((doc["dropped"], doc["requests"], doc["connections"]), (1, 1, 1), doc)
+
+
 # ---- lifecycle --------------------------------------------------------------
 
 class ShutdownTests(ServerCase):

@@ -139,6 +139,29 @@ static void test_markdown_edges(void **state)
     bench_set_close(&s);
 }
 
+/* More than one group: each Relative is against its own group's fastest,
+ * and a last column names the group. */
+static void test_markdown_groups(void **state)
+{
+    const double fast[] = {0.1, 0.1}, slow[] = {0.4, 0.4}, mid[] = {0.2, 0.2};
+    bench_set_t s;
+
+    bench_set_init(&s);
+    add(&s, "threads-reuse -r 100 -c 10", params("threads-reuse", 100, 10), slow, 2, 1);
+    add(&s, "threads-reuse -r 100 -c 20", params("threads-reuse", 100, 20), fast, 2, 1);
+    add(&s, "threads-reuse -r 100 -c 10 again", params("threads-reuse", 100, 10), mid, 2, 1);
+    expect(export_markdown, &s,
+           "| Command | Mean [ms] | Min [ms] | Max [ms] | Relative | Group |\n"
+           "|:---|---:|---:|---:|---:|:---|\n"
+           "| `threads-reuse -r 100 -c 10` | 400.0 ± 0.0 | 400.0 | 400.0 | 2.00 ± 0.00 | -r 100, "
+           "concurrency 10, 1 agent |\n"
+           "| `threads-reuse -r 100 -c 20` | 100.0 ± 0.0 | 100.0 | 100.0 | 1.00 | -r 100, "
+           "concurrency 20, 1 agent |\n"
+           "| `threads-reuse -r 100 -c 10 again` | 200.0 ± 0.0 | 200.0 | 200.0 | 1.00 | -r 100, "
+           "concurrency 10, 1 agent |\n");
+    bench_set_close(&s);
+}
+
 /* Columns as hyperfine; parameters are the scanned dimensions (chunk and
  * requests vary, strategy too; connections apply to one row only). */
 static void test_csv(void **state)
@@ -194,9 +217,11 @@ static void test_json_text(void **state)
     add(&s, "async-for -r 10", params("async-for", 10, 0), two, 2, 1);
     add(&s, "async-for -r 20", params("async-for", 20, 0), one, 1, 1);
     /* one bad body in the second run, as an agent would have reported it */
-    s.benches[0]->runs[1].agents[0].failed[BENCH_CAUSE_BODY] = 1;
+    s.benches[0]->runs[1].agents[0].failed[CAUSE_BAD_BODY] = 1;
     s.benches[0]->runs[1].exit_code = BENCH_EXIT_FAILED;
     hist_record(s.benches[0]->latency, 2000000);
+    s.benches[0]->runs[0].go_fanout_s = 0.001; /* run 1's unknown: null */
+    s.handshake_s = 0.125;
     expect(export_json, &s,
            "{\n"
            "  \"results\": [\n"
@@ -243,9 +268,9 @@ static void test_json_text(void **state)
            "          \"connect\": 0,\n"
            "          \"timeout\": 0,\n"
            "          \"transport\": 0,\n"
-           "          \"status\": 0,\n"
-           "          \"body\": 1,\n"
-           "          \"result\": 0\n"
+           "          \"http_status\": 0,\n"
+           "          \"bad_body\": 1,\n"
+           "          \"wrong_result\": 0\n"
            "        },\n"
            "        \"latency\": {\n"
            "          \"count\": 1,\n"
@@ -261,6 +286,10 @@ static void test_json_text(void **state)
            "          \"p50\": 0.0,\n"
            "          \"max\": 0.0\n"
            "        },\n"
+           "        \"go_fanout\": [\n"
+           "          0.001,\n"
+           "          null\n"
+           "        ],\n"
            "        \"agents\": [\n"
            "          {\n"
            "            \"name\": \"127.0.0.1:5555\",\n"
@@ -283,7 +312,15 @@ static void test_json_text(void **state)
            "            \"ok\": 200,\n"
            "            \"failed\": 1\n"
            "          }\n"
-           "        ]\n"
+           "        ],\n"
+           "        \"comparison\": {\n"
+           "          \"group\": 0,\n"
+           "          \"reference\": \"async-for -r 10\",\n"
+           "          \"ratio\": 1.0,\n"
+           "          \"ratio_stddev\": null,\n"
+           "          \"welch_p\": null\n"
+           "        },\n"
+           "        \"target\": null\n"
            "      }\n"
            "    },\n"
            "    {\n"
@@ -327,9 +364,9 @@ static void test_json_text(void **state)
            "          \"connect\": 0,\n"
            "          \"timeout\": 0,\n"
            "          \"transport\": 0,\n"
-           "          \"status\": 0,\n"
-           "          \"body\": 0,\n"
-           "          \"result\": 0\n"
+           "          \"http_status\": 0,\n"
+           "          \"bad_body\": 0,\n"
+           "          \"wrong_result\": 0\n"
            "        },\n"
            "        \"latency\": {\n"
            "          \"count\": 0\n"
@@ -338,6 +375,9 @@ static void test_json_text(void **state)
            "          \"p50\": 0.0,\n"
            "          \"max\": 0.0\n"
            "        },\n"
+           "        \"go_fanout\": [\n"
+           "          null\n"
+           "        ],\n"
            "        \"agents\": [\n"
            "          {\n"
            "            \"name\": \"127.0.0.1:5555\",\n"
@@ -356,16 +396,28 @@ static void test_json_text(void **state)
            "            \"ok\": 100,\n"
            "            \"failed\": 0\n"
            "          }\n"
-           "        ]\n"
+           "        ],\n"
+           "        \"comparison\": {\n"
+           "          \"group\": 1,\n"
+           "          \"reference\": \"async-for -r 20\",\n"
+           "          \"ratio\": 1.0,\n"
+           "          \"ratio_stddev\": null,\n"
+           "          \"welch_p\": null\n"
+           "        },\n"
+           "        \"target\": null\n"
            "      }\n"
            "    }\n"
            "  ],\n"
            "  \"fleetbench\": {\n"
            "    \"version\": \"" FB_VERSION "\",\n"
            "    \"target\": \"127.0.0.1:8080\",\n"
+           "    \"target_view\": false,\n"
            "    \"date\": \"2024-05-01T12:00:00Z\",\n"
            "    \"mode\": \"lockstep\",\n"
+           "    \"order\": null,\n"
+           "    \"seed\": null,\n"
            "    \"warmup\": 3,\n"
+           "    \"handshake\": 0.125,\n"
            "    \"agents\": [\n"
            "      {\n"
            "        \"name\": \"127.0.0.1:5555\",\n"
@@ -378,7 +430,30 @@ static void test_json_text(void **state)
            "        \"libzmq\": \"4.3.4\",\n"
            "        \"version\": \"0.1.0\"\n"
            "      }\n"
-           "    ]\n"
+           "    ],\n"
+           "    \"groups\": [\n"
+           "      {\n"
+           "        \"label\": \"-r 10, concurrency 100, 1 agent\",\n"
+           "        \"requests\": 10,\n"
+           "        \"concurrency\": 100,\n"
+           "        \"agents\": 1,\n"
+           "        \"reference\": \"async-for -r 10\",\n"
+           "        \"benchmarks\": [\n"
+           "          \"async-for -r 10\"\n"
+           "        ]\n"
+           "      },\n"
+           "      {\n"
+           "        \"label\": \"-r 20, concurrency 100, 1 agent\",\n"
+           "        \"requests\": 20,\n"
+           "        \"concurrency\": 100,\n"
+           "        \"agents\": 1,\n"
+           "        \"reference\": \"async-for -r 20\",\n"
+           "        \"benchmarks\": [\n"
+           "          \"async-for -r 20\"\n"
+           "        ]\n"
+           "      }\n"
+           "    ],\n"
+           "    \"unfinished\": []\n"
            "  }\n"
            "}\n");
     bench_set_close(&s);
@@ -405,6 +480,7 @@ static void test_json_agents(void **state)
     assert_int_equal(bench_add_run(b, a), 0);
     a[0].lost = 1;
     assert_int_equal(bench_add_run(b, a), 0);
+    b->runs[0].go_fanout_s = 0.25; /* the runner's; run 2's is unknown (NAN) */
     text = render(export_json, &s);
     root = json_loads(text, 0, NULL);
     assert_non_null(root);
@@ -422,9 +498,13 @@ static void test_json_agents(void **state)
                      1);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(fb, "failures"), "timeout")), 4);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(fb, "failures"), "result")),
-                     6);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(fb, "failures"), "wrong_result")), 6);
     assert_true(json_real_value(json_object_get(json_object_get(fb, "skew"), "max")) == 0.5);
+    assert_int_equal(json_array_size(json_object_get(fb, "go_fanout")), 2); /* measured runs */
+    assert_true(json_real_value(json_array_get(json_object_get(fb, "go_fanout"), 0)) == 0.25);
+    assert_true(json_is_null(json_array_get(json_object_get(fb, "go_fanout"), 1)));
+    assert_true(json_is_null(json_object_get(json_object_get(root, "fleetbench"), "handshake")));
     ag = json_array_get(json_object_get(fb, "agents"), 1);
     assert_string_equal(json_string_value(json_object_get(ag, "name")), ""); /* no host facts */
     assert_true(json_real_value(json_array_get(json_object_get(ag, "start_offsets"), 0)) == 0.5);
@@ -571,13 +651,52 @@ static void test_write(void **state)
     bench_set_close(&s);
 }
 
+/* An interrupted matrix: what the exports get is a view without the
+ * benchmarks that have no measured run, which the JSON lists apart. */
+static void test_json_view(void **state)
+{
+    const double two[] = {0.25, 0.75};
+    bench_agent_run_t lost = {.lost = 1};
+    bench_params_t p = params("async-for", 10, 0);
+    bench_set_t s, v;
+    json_t *root, *left;
+    char *text;
+
+    bench_set_init(&s);
+    assert_int_equal(bench_set_add(&s, bench_new("not started", &p, 1)), 0);
+    add(&s, "async-for -r 10", p, two, 2, 1);
+    assert_int_equal(bench_set_add(&s, bench_new("all lost", &p, 1)), 0);
+    assert_int_equal(bench_add_run(s.benches[2], &lost), 0);
+    assert_int_equal(bench_set_view(&s, &v), 0);
+    assert_int_equal(v.nbench, 1);
+    assert_ptr_equal(v.benches[0], s.benches[1]);
+    text = render(export_json, &v);
+    root = json_loads(text, 0, NULL);
+    assert_non_null(root);
+    assert_int_equal(json_array_size(get(root, "results", JSON_ARRAY)), 1);
+    left = get(get(root, "fleetbench", JSON_OBJECT), "unfinished", JSON_ARRAY);
+    assert_int_equal(json_array_size(left), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(left, 0), "command")),
+                        "not started");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(left, 0), "runs")), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(left, 1), "command")),
+                        "all lost");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(left, 1), "runs")), 1);
+    json_decref(root);
+    free(text);
+    bench_set_close(&v); /* a view: frees what it holds, never the benchmarks */
+    assert_int_equal(s.nbench, 3);
+    bench_set_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_markdown),    cmocka_unit_test(test_markdown_edges),
         cmocka_unit_test(test_csv),         cmocka_unit_test(test_json_text),
         cmocka_unit_test(test_json_agents), cmocka_unit_test(test_hyperfine_script_keys),
-        cmocka_unit_test(test_write),
+        cmocka_unit_test(test_write),       cmocka_unit_test(test_markdown_groups),
+        cmocka_unit_test(test_json_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -441,6 +441,58 @@ static void test_write(void **state)
     bench_set_close(&s);
 }
 
+/* What the page says about comparisons: the run order, one list of ratios
+ * per group of comparable benchmarks with Welch's verdict, nothing ranked
+ * across groups, and the target's own view with its warnings. */
+static void test_comparisons(void **state)
+{
+    static const double a[] = {1.0, 1.1, 0.9, 1.05, 0.95};
+    static const double b[] = {1.02, 1.12, 0.97, 1.0, 1.08, 0.99, 1.05};
+    bench_set_t s;
+    bench_target_t v = {.seen = 1,
+                        .requests = 101,
+                        .codes = {0, 101, 0, 0, 0},
+                        .busy_ns = 1900000000,
+                        .busy_max_ns = 960000000,
+                        .cpu_ns = 1,
+                        .load_ns = 1000000000,
+                        .loops = 2,
+                        .cores = 2};
+    char *html;
+
+    bench_set_init(&s);
+    meta(&s);
+    strcpy(s.order, "interleave");
+    s.target_view = 1;
+    add_host(&s, "127.0.0.1:5555", "box-1", "cpu");
+    add(&s, "a -c 100", a, N(a), 1);
+    add(&s, "b -c 100", b, N(b), 1);
+    add(&s, "c -c 10", k_sleep01, N(k_sleep01), 1);
+    add(&s, "d -c 10", k_sleep2, N(k_sleep2), 1);
+    s.benches[2]->params.connections = s.benches[3]->params.connections = 10;
+    for (size_t i = 0; i < s.benches[0]->nruns; i++)
+        s.benches[0]->runs[i].target = v; /* one request more than the agent made */
+    html = render(&s);
+    has(html, "runs <b>interleave</b>");
+    has(html, "spread over the whole matrix");
+    has(html, "<h3>-r 100, concurrency 100, 1 agent</h3>");
+    has(html, "<h3>-r 100, concurrency 10, 1 agent</h3>");
+    has(html, "<th class=\"l\">Group</th>");
+    has(html, "times faster than <code>b -c 100</code> <span class=\"notes\">(not "
+              "statistically significant, p = 0.45)</span>");
+    has(html, "times faster than <code>d -c 10</code></li>"); /* significant: no note */
+    has(html, "<code>c -c 10</code> ran");
+    has(html, "<code>a -c 100</code> ran");
+    assert_null(strstr(html, "than <code>c -c 10")); /* the references */
+    assert_null(strstr(html, "than <code>a -c 100"));
+    has(html, "<th>Target requests</th><th>Target busy</th>");
+    has(html, "<td>505</td><td>95 %</td>");
+    has(html, "The target counted 505 requests, the agents made 500");
+    has(html, "bounded this benchmark");
+    free(html);
+    bench_set_close(&s);
+}
+
 /* ---- progress ----------------------------------------------------------- */
 
 typedef struct {
@@ -462,9 +514,12 @@ static char *mem_close(mem_t *m)
     return m->buf;
 }
 
+/* Two warmup runs, then four timed ones. */
 static void run_progress(progress_t *p)
 {
-    progress_start(p, 1, "async-for -r 100", 4);
+    progress_start(p, 1, "async-for -r 100", 2, 4);
+    progress_warmup(p, 1);
+    progress_warmup(p, 2);
     progress_run(p, 1, 2.5);
     progress_run(p, 4, 2.25);
     progress_end(p);
@@ -483,6 +538,8 @@ static void test_progress_tty(void **state)
     got = mem_close(&m);
     assert_string_equal(
         got, "Benchmark 2: async-for -r 100\n"
+             "\r  Performing warmup runs  ░░░░░░░░░░░░░░░░░░░░░░░░  0/2\x1b[K"
+             "\r  Performing warmup runs  ████████████░░░░░░░░░░░░  1/2\x1b[K"
              "\r  Current estimate: …          ░░░░░░░░░░░░░░░░░░░░░░░░  0/4  ETA --:--:--\x1b[K"
              "\r  Current estimate: 2.500 s    ██████░░░░░░░░░░░░░░░░░░  1/4  ETA 00:00:08\x1b[K"
              "\r  Current estimate: 2.250 s    ████████████████████████  4/4  ETA 00:00:00\x1b[K"
@@ -496,6 +553,46 @@ static void test_progress_tty(void **state)
     has(got, "\x1b[1mBenchmark 2\x1b[0m: async-for -r 100\n");
     has(got, "\x1b[1;32m2.500 s\x1b[0m");
     has(got, "\x1b[36m██████\x1b[0m\x1b[2m░░░");
+    free(got);
+}
+
+/* Interleaved runs change benchmark at every run: the header is replaced in
+ * place (back over the two lines), the same benchmark again draws nothing,
+ * and after progress_end the lines come back without erasing anything. The
+ * bar counts the runs of the whole matrix; the ETA uses the pace given. */
+static void test_progress_switch(void **state)
+{
+    mem_t m;
+    progress_t p;
+    char *got;
+
+    mem_open(&m);
+    progress_init(&p, m.f, 1, 0);
+    progress_start(&p, 0, "a", 0, 4);
+    progress_bench(&p, 1, "b", 0, 1, 2.5);
+    progress_bench(&p, 1, "b", 0, 1, 2.5); /* already shown */
+    p.pace_s = 10;
+    progress_run(&p, 2, 2.5);
+    progress_end(&p);
+    progress_bench(&p, 0, "a", 0, 3, 1.0);
+    p.warmup = 2;
+    progress_bench(&p, 1, "b", 1, 1, NAN); /* b's second warmup */
+    progress_end(&p);
+    got = mem_close(&m);
+    assert_string_equal(
+        got, "Benchmark 1: a\n"
+             "\r  Current estimate: …          ░░░░░░░░░░░░░░░░░░░░░░░░  0/4  ETA --:--:--\x1b[K"
+             "\r\x1b[2K\x1b[1A\x1b[2K"
+             "Benchmark 2: b\n"
+             "\r  Current estimate: 2.500 s    ██████░░░░░░░░░░░░░░░░░░  1/4  ETA 00:00:08\x1b[K"
+             "\r  Current estimate: 2.500 s    ████████████░░░░░░░░░░░░  2/4  ETA 00:00:20\x1b[K"
+             "\r\x1b[2K\x1b[1A\x1b[2K"
+             "Benchmark 1: a\n"
+             "\r  Current estimate: 1.000 s    ██████████████████░░░░░░  3/4  ETA 00:00:10\x1b[K"
+             "\r\x1b[2K\x1b[1A\x1b[2K"
+             "Benchmark 2: b\n"
+             "\r  Performing warmup runs  ████████████░░░░░░░░░░░░  1/2\x1b[K"
+             "\r\x1b[2K\x1b[1A\x1b[2K");
     free(got);
 }
 
@@ -546,7 +643,7 @@ static void test_progress_cut(void **state)
     memcpy(cmd + 60, "µµµµ", 8);
     mem_open(&m);
     progress_init(&p, m.f, 1, 0);
-    progress_start(&p, 0, cmd, 10);
+    progress_start(&p, 0, cmd, 0, 10);
     progress_end(&p);
     got = mem_close(&m);
     nl = strchr(got, '\n');
@@ -556,7 +653,8 @@ static void test_progress_cut(void **state)
     free(got);
 }
 
-/* A narrow terminal: the bar shrinks, then goes; no line reaches the edge. */
+/* A narrow terminal: the bar shrinks, then goes (the estimate's first, its
+ * text being longer); no line reaches the edge. */
 static void test_progress_narrow(void **state)
 {
     const size_t widths[] = {60, 40, 24};
@@ -570,12 +668,13 @@ static void test_progress_narrow(void **state)
         p.cols = widths[w];
         run_progress(&p);
         got = mem_close(&m);
-        if (widths[w] == 24)
-            lacks(got, "░");
-        else
-            has(got, "░░░░░");
+        has(got, widths[w] == 24 ? "  Warmup  " : "  Performing warmup runs  ");
         for (line = strtok_r(got, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
             size_t cols = 0;
+            if (strstr(line, "/4") != NULL) { /* a timed run's line: a bar or none */
+                int bar = strstr(line, "░") != NULL || strstr(line, "█") != NULL;
+                if (bar != (widths[w] != 24)) fail_msg("%zu columns: %s", widths[w], line);
+            }
             for (const char *c = line; *c; c++) {
                 if (*c == '\x1b') { /* a control sequence takes no column */
                     c += 2 + strspn(c + 2, "0123456789;");
@@ -613,7 +712,9 @@ int main(void)
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_write),
+        cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_progress_tty),
+        cmocka_unit_test(test_progress_switch),
         cmocka_unit_test(test_progress_no_color),
         cmocka_unit_test(test_progress_plain),
         cmocka_unit_test(test_progress_cut),

@@ -110,6 +110,12 @@ static void test_paths_and_methods(void **s)
     expect_error("/multiplyx?number=1", 404, "not found");
     expect_error("/MULTIPLY?number=1", 404, "not found");
     expect_error("/healthz", 404, "not found");
+    r = get("/stats");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.kind, ROUTE_STATS);
+    expect_error("/stats/", 404, "not found");
+    route_request(HTTP_POST, "/stats", 6, &r);
+    assert_int_equal(r.status, 405);
     route_request(HTTP_HEAD, "/multiply?number=2", 18, &r);
     assert_int_equal(r.status, 200);
     assert_true(r.result == 4);

@@ -179,7 +179,7 @@ static void test_run_derivation(void **state)
     a[0] = (bench_agent_run_t){.wall_s = 1.0, .user_s = 0.5, .sys_s = 0.125, .ok = 10};
     a[1] = (bench_agent_run_t){
         .wall_s = 1.0, .user_s = 0.75, .sys_s = 0.25, .ok = 9, .start_offset_s = 0.25};
-    a[1].failed[BENCH_CAUSE_TIMEOUT] = 1;
+    a[1].failed[CAUSE_TIMEOUT] = 1;
     assert_int_equal(bench_add_run(b, a), 0);
     assert_true(b->runs[0].measured);
     assert_true(b->runs[0].time_s == 1.25); /* first start to last end */
@@ -195,7 +195,7 @@ static void test_run_derivation(void **state)
     assert_int_equal(b->runs[1].exit_code, BENCH_EXIT_LOST);
 
     a[1].lost = 0;
-    a[1].failed[BENCH_CAUSE_TIMEOUT] = 0;
+    a[1].failed[CAUSE_TIMEOUT] = 0;
     assert_int_equal(bench_add_run(b, a), 0);
     assert_int_equal(b->runs[2].exit_code, BENCH_EXIT_OK);
 
@@ -220,7 +220,7 @@ static void test_bench_stats(void **state)
         a[1] = a[0];
         a[1].wall_s = 0.5;
         a[1].start_offset_s = 0.5 * i;
-        a[1].failed[BENCH_CAUSE_STATUS] = i == 3;
+        a[1].failed[CAUSE_HTTP_STATUS] = i == 3;
         assert_int_equal(bench_add_run(b, a), 0);
     }
     a[0].lost = a[1].lost = 1;
@@ -232,13 +232,104 @@ static void test_bench_stats(void **state)
     assert_int_equal(s.runs_failed, 1);
     assert_int_equal(s.runs_unmeasured, 1);
     assert_int_equal(s.ok, 80);
-    assert_int_equal(s.failed[BENCH_CAUSE_STATUS], 1);
+    assert_int_equal(s.failed[CAUSE_HTTP_STATUS], 1);
     assert_int_equal(s.failed_total, 1);
     assert_int_equal(s.bytes, 800);
     assert_int_equal(s.connections, 16);
     assert_true(s.throughput == 8.0); /* 80 ok in 10 s */
     assert_true(s.skew_median == 0.75 && s.skew_max == 1.5);
     bench_free(&b);
+}
+
+/* Within rel of want (scipy's value), relative. */
+static void assert_near(double got, double want, double rel)
+{
+    if (!(fabs(got - want) <= rel * fabs(want)))
+        fail_msg("got %.17g, want %.17g (rel %g)", got, want, rel);
+}
+
+/* scipy.special.betainc(a, b, x), scipy 1.10 (Debian 12's python3-scipy) */
+static void test_betainc(void **state)
+{
+    static const struct {
+        double a, b, x, want;
+    } k[] = {
+        {0.5, 0.5, 0.5, 0.5000000000000001},     {2, 3, 0.4, 0.5247999999999999},
+        {5, 0.5, 0.9, 0.316642915020012},        {0.5, 5, 0.1, 0.6833570849799877},
+        {50, 0.5, 0.99, 0.31730439787419623},    {10, 10, 0.3, 0.03255335688130093},
+        {1e4, 0.5, 0.9999, 0.15729401776328975}, {1, 1, 0.25, 0.25},
+    };
+
+    for (size_t i = 0; i < N(k); i++)
+        assert_near(stats_betainc(k[i].a, k[i].b, k[i].x), k[i].want, 1e-10);
+    assert_true(stats_betainc(2, 3, 0) == 0 && stats_betainc(2, 3, 1) == 1);
+    assert_true(isnan(stats_betainc(0, 3, 0.5)) && isnan(stats_betainc(2, 3, NAN)));
+}
+
+/* scipy.stats.t.sf(t, df) */
+static void test_t_sf(void **state)
+{
+    static const struct {
+        double t, df, want;
+    } k[] = {
+        {0.0, 5, 0.5},
+        {1.0, 1, 0.24999999999999978}, /* Cauchy: 1/4 */
+        {2.0, 3, 0.06966298427942155},
+        {2.5, 9.5, 0.016292528894802167},
+        {4.0, 18, 0.00041991465870428},
+        {10.0, 2.2, 0.0035522318551292217},
+        {1.96, 1e6, 0.02499803379263489}, /* the normal's 2.5 % */
+        {0.3, 30, 0.3831230526421764},
+    };
+
+    for (size_t i = 0; i < N(k); i++) {
+        assert_near(stats_t_sf(k[i].t, k[i].df), k[i].want, 1e-9);
+        assert_near(stats_t_sf(-k[i].t, k[i].df), 1 - k[i].want, 1e-9); /* symmetric */
+    }
+    assert_true(stats_t_sf(INFINITY, 3) == 0 && stats_t_sf(-INFINITY, 3) == 1);
+    assert_true(isnan(stats_t_sf(1, 0)));
+}
+
+static stats_welch_t welch_of(const double *x, size_t nx, const double *y, size_t ny)
+{
+    return stats_welch(stats_mean(x, nx), stats_stddev(x, nx), nx, stats_mean(y, ny),
+                       stats_stddev(y, ny), ny);
+}
+
+/* scipy.stats.ttest_ind(x, y, equal_var=False): what welch_ttest.py prints */
+static void test_welch(void **state)
+{
+    static const double reuse[] = {1.082, 1.098, 1.087, 1.090, 1.091,
+                                   1.093, 1.094, 1.095, 1.097, 1.093};
+    static const double async[] = {0.6914, 0.6987, 0.6916, 0.6920, 0.6925,
+                                   0.6933, 0.6939, 0.6940, 0.6942, 0.6944};
+    static const double x1[] = {1.0, 1.1, 0.9, 1.05, 0.95};
+    static const double y1[] = {1.02, 1.12, 0.97, 1.0, 1.08, 0.99, 1.05};
+    static const double x2[] = {10.1, 10.3, 9.8, 10.0}, y2[] = {11.0, 11.5, 10.2};
+    static const double same[] = {0.25, 0.75}, c1[] = {1, 1, 1}, c2[] = {2, 2, 2};
+    static const double v[] = {2, 2.5, 3};
+    stats_welch_t w;
+
+    w = welch_of(reuse, N(reuse), async, N(async));
+    assert_near(w.t, 240.9951720573509, 1e-9);
+    assert_near(w.p, 4.4202679235851925e-24, 1e-6);
+    w = welch_of(x1, N(x1), y1, N(y1));
+    assert_near(w.t, -0.8068933777624678, 1e-10);
+    assert_near(w.p, 0.4479404243530607, 1e-9);
+    w = welch_of(x2, N(x2), y2, N(y2));
+    assert_near(w.t, -2.1648294358878433, 1e-10);
+    assert_near(w.p, 0.14574883636613978, 1e-9);
+    w = welch_of(c1, N(c1), v, N(v)); /* one side without spread */
+    assert_near(w.t, -5.196152422706632, 1e-10);
+    assert_near(w.p, 0.03509871864598465, 1e-9);
+    w = welch_of(same, N(same), same, N(same));
+    assert_true(w.t == 0 && w.p == 1);
+    w = welch_of(c1, N(c1), c2, N(c2)); /* scipy: -inf, 0 */
+    assert_true(isinf(w.t) && w.t < 0 && w.p == 0);
+    w = welch_of(c1, N(c1), c1, N(c1)); /* scipy: nan; no difference at all */
+    assert_true(w.t == 0 && w.p == 1);
+    w = welch_of(c1, 1, v, N(v)); /* one run: no test */
+    assert_true(isnan(w.t) && isnan(w.df) && isnan(w.p));
 }
 
 int main(void)
@@ -248,7 +339,8 @@ int main(void)
         cmocka_unit_test(test_zscores),     cmocka_unit_test(test_outlier_counts),
         cmocka_unit_test(test_slow_first),  cmocka_unit_test(test_ratio),
         cmocka_unit_test(test_order),       cmocka_unit_test(test_run_derivation),
-        cmocka_unit_test(test_bench_stats),
+        cmocka_unit_test(test_bench_stats), cmocka_unit_test(test_betainc),
+        cmocka_unit_test(test_t_sf),        cmocka_unit_test(test_welch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

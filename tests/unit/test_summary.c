@@ -145,7 +145,7 @@ static void test_single_run_two_agents(void **state)
            "  Time (abs ≡):        250.0 ms               [User: 10.0 ms, System: 2.0 ms]\n"
            "  Throughput:                   72.0 req/s    [Latency p50: 350.0 µs, p90: 350.0 µs, "
            "p99: 350.0 µs]\n"
-           "  Failed: 2 of 20 requests (connect: 1, status: 1)    Start skew (2 agents): median "
+           "  Failed: 2 of 20 requests (connect: 1, http_status: 1)    Start skew (2 agents): median "
            "500.0 µs, max 500.0 µs\n"
            " \n"
            "  Warning: Requests failed in 1 of 1 runs (exit code 2); their times are included.\n"
@@ -221,7 +221,8 @@ static void test_outliers_with_warmup(void **state)
 }
 
 /* Equal means read "As fast"; a set with one measured benchmark has no
- * Summary; a zero mean has no comparison. */
+ * Summary; a zero mean has no comparison; a side with one run has no t-test;
+ * equal samples are not significantly different. */
 static void test_compare_edges(void **state)
 {
     const double t[] = {0.25, 0.75}, zero[] = {0, 0};
@@ -237,9 +238,9 @@ static void test_compare_edges(void **state)
     expect(summary_compare, &s, 0,
            "Summary\n"
            "  b ran\n"
-           "    2.00 times faster than a\n"
-           "    2.00 times faster than d\n"
-           "    3.00 times faster than c\n");
+           "    2.00 times faster than a (one run: significance not tested)\n"
+           "    2.00 times faster than d (one run: significance not tested)\n"
+           "    3.00 times faster than c (one run: significance not tested)\n");
     bench_set_close(&s);
 
     bench_set_init(&s);
@@ -249,11 +250,142 @@ static void test_compare_edges(void **state)
     expect(summary_compare, &s, 0,
            "Summary\n"
            "  a ran\n"
-           "    As fast (1.00 ± 1.00) as b\n");
+           "    As fast (1.00 ± 1.00) as b (not statistically significant, p = 1.00)\n");
     assert_int_equal(bench_set_add(&s, mkbench("z", zero, 2, 0, 0, 1)), 0);
     expect(summary_compare, &s, 0,
            "Note: The benchmark comparison could not be computed as some benchmark times are "
            "zero.\n");
+    bench_set_close(&s);
+}
+
+/* Two agents, agent 1 lost in every run when lost1; 100 ok per agent. */
+static bench_t *mk2(const char *command, const char *strategy, uint64_t requests, uint64_t conc,
+                    const double *t, size_t n, int lost1)
+{
+    bench_params_t p = {.requests = requests, .chunk = conc, .connections = conc};
+    bench_t *b;
+
+    snprintf(p.strategy, sizeof p.strategy, "%s", strategy);
+    p.uses_chunk = strcmp(strategy, "threads-reuse") == 0;
+    p.uses_connections = strncmp(strategy, "async", 5) == 0;
+    b = bench_new(command, &p, 2);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        bench_agent_run_t a[2] = {{.wall_s = t[i], .ok = 100}, {.wall_s = t[i], .ok = 100}};
+        a[1].lost = lost1;
+        assert_int_equal(bench_add_run(b, a), 0);
+    }
+    return b;
+}
+
+/* Only like with like: a group per request count, concurrency (threads-map's
+ * is its request count) and agent set, each with its own Summary, then a
+ * throughput table that ranks nothing across groups. The pair in the first
+ * group is scipy's ttest_ind example with p = 0.448: not significant. */
+static void test_groups(void **state)
+{
+    static const double x1[] = {1.0, 1.1, 0.9, 1.05, 0.95};
+    static const double y1[] = {1.02, 1.12, 0.97, 1.0, 1.08, 0.99, 1.05};
+    static const double fast[] = {0.5, 0.5, 0.5}, slow[] = {2.0, 2.0, 2.0};
+    bench_set_t s;
+
+    bench_set_init(&s);
+    strcpy(s.mode, "serial");
+    assert_int_equal(
+        bench_set_add(&s, mk2("async-for -r 100 -c 10", "async-for", 100, 10, x1, N(x1), 0)), 0);
+    assert_int_equal(
+        bench_set_add(&s, mk2("async-for -r 100 -c 100", "async-for", 100, 100, fast, N(fast), 0)),
+        0);
+    assert_int_equal(bench_set_add(&s, mk2("threads-reuse -r 100 -c 10", "threads-reuse", 100, 10,
+                                           y1, N(y1), 0)),
+                     0);
+    assert_int_equal(
+        bench_set_add(&s, mk2("threads-map -r 100", "threads-map", 100, 7, slow, N(slow), 0)), 0);
+    assert_int_equal(
+        bench_set_add(&s, mk2("async-for -r 400 -c 10", "async-for", 400, 10, fast, N(fast), 0)),
+        0);
+    assert_int_equal(
+        bench_set_add(&s, mk2("async-map -r 100 -c 10", "async-map", 100, 10, fast, N(fast), 1)),
+        0);
+    /* x1: mean 1.0, σ .0791; y1: mean 1.032857, σ .0510; .5 and 2.0 exact */
+    expect(summary_compare, &s, 0,
+           "Summary (-r 100, concurrency 10, 2 agents)\n"
+           "  async-for -r 100 -c 10 ran\n"
+           "    1.03 ± 0.10 times faster than threads-reuse -r 100 -c 10 (not statistically "
+           "significant, p = 0.45)\n"
+           "\n"
+           "Summary (-r 100, concurrency 100, 2 agents)\n"
+           "  async-for -r 100 -c 100 ran\n"
+           "    4.00 ± 0.00 times faster than threads-map -r 100\n"
+           "\n"
+           "Throughput (not compared: the groups differ in requests, concurrency or agents)\n"
+           "  -r 100, concurrency 10, 2 agents\n"
+           "         200.0 req/s  async-for -r 100 -c 10\n"
+           "         193.6 req/s  threads-reuse -r 100 -c 10\n"
+           "  -r 100, concurrency 100, 2 agents\n"
+           "         400.0 req/s  async-for -r 100 -c 100\n"
+           "         100.0 req/s  threads-map -r 100\n"
+           "  -r 400, concurrency 10, 2 agents\n"
+           "         400.0 req/s  async-for -r 400 -c 10\n"
+           "  -r 100, concurrency 10, 1 of 2 agents\n"
+           "         200.0 req/s  async-map -r 100 -c 10\n");
+    bench_set_close(&s);
+}
+
+/* The target's own view: its count and how busy it was, under the block;
+ * a count that is not the agents' and a saturated target are warnings. */
+static void test_target_view(void **state)
+{
+    const double t[] = {0.5, 0.5};
+    bench_set_t s;
+    bench_t *b = mkbench("async-for -r 100", t, 2, 0.1, 0.1, 100);
+
+    for (size_t i = 0; i < 2; i++) {
+        bench_target_t v = {.seen = 1,
+                            .requests = 100 + i, /* one more than the agent made */
+                            .codes = {0, 100 + i, 0, 0, 0},
+                            .connections = 10,
+                            .cpu_ns = 500000000,      /* half of 2 cores for .5 s */
+                            .busy_ns = 950000000,     /* 95 % of 2 loops for .5 s */
+                            .busy_max_ns = 480000000, /* the busiest: 96 % */
+                            .load_ns = 500000000,
+                            .loops = 2,
+                            .cores = 2};
+        b->runs[i].target = v;
+    }
+    bench_set_init(&s);
+    strcpy(s.mode, "lockstep");
+    s.warmup = 1;
+    assert_int_equal(bench_set_add(&s, b), 0);
+    expect(summary_print, &s, 0,
+           "Benchmark 1: async-for -r 100\n"
+           "  Time (mean ± σ):     500.0 ms ±   0.0 ms    [User: 100.0 ms, System: 100.0 ms]\n"
+           "  Range (min … max):   500.0 ms … 500.0 ms    2 runs\n"
+           "  Throughput:                  200.0 req/s    [Latency: none recorded]\n"
+           "  Target: 201 requests in 2 runs, event loops busy 95.0 % (busiest 96.0 %), CPU "
+           "50.0 % of 2 cores\n"
+           " \n"
+           "  Warning: The target counted 201 requests, the agents made 200 (ok + failed): "
+           "something else loaded the target, or requests were lost on the way.\n"
+           "  Warning: The target's event loops were busy 95 % of the time: the target, not the "
+           "clients, bounded this benchmark.\n"
+           " \n");
+    /* one loop saturated, the other idle: said too */
+    for (size_t i = 0; i < 2; i++) {
+        b->runs[i].target.busy_ns = 500000000;
+        b->runs[i].target.requests = 100;
+    }
+    expect(summary_print, &s, 0,
+           "Benchmark 1: async-for -r 100\n"
+           "  Time (mean ± σ):     500.0 ms ±   0.0 ms    [User: 100.0 ms, System: 100.0 ms]\n"
+           "  Range (min … max):   500.0 ms … 500.0 ms    2 runs\n"
+           "  Throughput:                  200.0 req/s    [Latency: none recorded]\n"
+           "  Target: 200 requests in 2 runs, event loops busy 50.0 % (busiest 96.0 %), CPU "
+           "50.0 % of 2 cores\n"
+           " \n"
+           "  Warning: One of the target's 2 event loops was busy 96 % of the time: the target, "
+           "not the clients, may have bounded this benchmark.\n"
+           " \n");
     bench_set_close(&s);
 }
 
@@ -299,6 +431,8 @@ int main(void)
         cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_outliers_with_warmup),
         cmocka_unit_test(test_compare_edges),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_target_view),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_write_error),
     };

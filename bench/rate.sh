@@ -141,12 +141,15 @@ TARGET=127.0.0.1:$PORT
 
 # freeze_mid PID: while PID runs, stops the server for FREEZE ms in the
 # middle of the DURATION s of load.
+# (The sleeps are computed once, here: nothing slow between STOP and CONT.)
+FREEZE_AT=$(python3 -c "print(max(0.0, $DURATION / 2 - $FREEZE / 2000))")
+FREEZE_S=$(python3 -c "print($FREEZE / 1000)")
 freeze_mid() {
   ((FREEZE > 0)) || return 0
-  sleep "$(python3 -c "print(max(0.0, $DURATION / 2 - $FREEZE / 2000))")"
+  sleep "$FREEZE_AT"
   kill -0 "$1" 2>/dev/null || return 0
   kill -STOP "$TS_PID"
-  sleep "$(python3 -c "print($FREEZE / 1000)")"
+  sleep "$FREEZE_S"
   kill -CONT "$TS_PID"
 }
 
@@ -180,7 +183,7 @@ run_hey() {
 echo "target-server --threads 1 --delay $DELAY on http://$TARGET; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "agent $("$AGENT" --version | cut -d' ' -f2-); hey $(dpkg-query -W -f='${Version}' hey 2>/dev/null || echo '?')"
 echo
-echo "== $RATE req/s for $DURATION s ($N requests), concurrency $CONC, server frozen ${FREEZE} ms mid-run; $ROUNDS rounds"
+echo "== $RATE req/s for $DURATION s ($N requests), concurrency $CONC, server frozen ${FREEZE} ms mid-run, answers delayed $DELAY ms; $ROUNDS rounds"
 for ((r = 1; r <= ROUNDS; r++)); do
   for s in "${STRATS[@]}"; do run_agent "$s" "$TMP/$s.$r.json"; done
   run_hey "$TMP/hey.$r.csv"

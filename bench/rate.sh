@@ -241,8 +241,9 @@ for name, row in rows.items():
     late = f"{row['late']:8.2f}" if row["late"] is not None else f"{'-':>8}"
     print(f"{name:17} {row['rate']:8.0f} | {fmt(row['corrected'])} | {fmt(row['service'])} | {late}")
 hp99 = rows["hey -q (closed)"]["service"]["p99"]
-print(f"\nhey -q holds {rows['hey -q (closed)']['rate']:.0f} of {rate:.0f} req/s: a stalled "
-      f"worker sends nothing, so the requests it should have sent are never timed.")
+print(f"\nhey -q holds {rows['hey -q (closed)']['rate']:.0f} of {rate:.0f} req/s: a worker "
+      f"waits for its answer before it sends again, so the requests it should have sent "
+      f"meanwhile are never timed.")
 for s in strats:
     c = rows[s]["corrected"]["p99"]
     print(f"{s:17} corrected p99 {c:8.2f} ms = {c / hp99:6.1f} x hey's p99 ({hp99:.2f} ms); "

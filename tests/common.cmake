@@ -1,3 +1,5 @@
-# common/: latency histograms, and the option parsing every program shares.
+# common/: the error type, latency histograms, and the option parsing every
+# program shares.
+fb_unit(test_err fbcommon)
 fb_unit(test_hist fbcommon m)
 fb_unit(test_opt fbcommon)

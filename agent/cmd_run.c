@@ -64,10 +64,10 @@ static void print_usage(FILE *out)
     fputs(k_usage_tail, out);
 }
 
-static int set_host(run_params_t *p, const char *flag, const char *host, char *err)
+static int set_host(run_params_t *p, const char *flag, const char *host, fb_err_t *err)
 {
     if (host[0] == '\0' || strlen(host) >= sizeof p->host) {
-        snprintf(err, OPT_ERR_LEN, "%s: '%.64s' is not a host", flag, host);
+        fb_err_set(err, "%s: '%.64s' is not a host", flag, host);
         return -1;
     }
     strcpy(p->host, host);
@@ -75,7 +75,7 @@ static int set_host(run_params_t *p, const char *flag, const char *host, char *e
 }
 
 /* The seed's environment variables, overridden by --target. */
-static int env_defaults(run_params_t *p, char *err)
+static int env_defaults(run_params_t *p, fb_err_t *err)
 {
     const char *host = getenv("BENCHMARK_SERVER_HOST");
     const char *port = getenv("BENCHMARK_SERVER_PORT");
@@ -90,7 +90,7 @@ static int env_defaults(run_params_t *p, char *err)
     return 0;
 }
 
-static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_set, char *err)
+static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_set, fb_err_t *err)
 {
     run_params_t *p = &o->params;
     char host[sizeof p->host];
@@ -107,7 +107,7 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_s
     case O_TARGET:
         if (opt_target("--target", arg, p->port, host, sizeof host, &p->port, err) != 0) return -1;
         if (p->port == 0) {
-            snprintf(err, OPT_ERR_LEN, "--target: '%s' has port 0", arg);
+            fb_err_set(err, "--target: '%s' has port 0", arg);
             return -1;
         }
         strcpy(p->host, host);
@@ -116,13 +116,13 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_s
     return -1;
 }
 
-static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
+static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, fb_err_t *err)
 {
     char names[160];
 
     catalog_names(names, sizeof names);
     if (optind >= argc) {
-        snprintf(err, OPT_ERR_LEN, "run: missing STRATEGY (one of %s)", names);
+        fb_err_set(err, "run: missing STRATEGY (one of %s)", names);
         return -1;
     }
     if (optind + 1 < argc) {
@@ -131,14 +131,13 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
     }
     o->strategy = strategy_find(argv[optind]);
     if (o->strategy == NULL) {
-        snprintf(err, OPT_ERR_LEN, "run: unknown strategy '%.48s' (valid: %s)", argv[optind],
-                 names);
+        fb_err_set(err, "run: unknown strategy '%.48s' (valid: %s)", argv[optind], names);
         return -1;
     }
     return 0;
 }
 
-int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err)
+int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
 {
     int c, in_flight_set = 0, chunk_set = 0, conns_set = 0;
 
@@ -162,8 +161,7 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
     /* -c is the concurrency of every strategy, as the coordinator's */
     if (chunk_set && !conns_set && strategy_info(o->strategy)->uses_connections) {
         if (o->params.chunk > 100000) {
-            snprintf(err, OPT_ERR_LEN, "--chunk: %s takes at most 100000 connections",
-                     o->strategy->name);
+            fb_err_set(err, "--chunk: %s takes at most 100000 connections", o->strategy->name);
             return CMD_RUN_ERROR;
         }
         o->params.connections = o->params.chunk;
@@ -177,8 +175,8 @@ int cmd_run_exit_code(const tally_t *t)
 {
     uint64_t total = tally_total(t);
 
-    if (total > 0 && t->count[REQ_CONNECT] == total) return CMD_EXIT_UNREACHABLE;
-    return tally_failed(t) > 0 ? CMD_EXIT_FAILED : CMD_EXIT_OK;
+    if (total > 0 && t->count[REQ_CONNECT] == total) return FB_EXIT_UNREACHABLE;
+    return tally_failed(t) > 0 ? FB_EXIT_FAILED : FB_EXIT_OK;
 }
 
 /* Every connection and thread-map socket needs a descriptor. */
@@ -218,29 +216,29 @@ int cmd_run(int argc, char **argv)
 {
     struct sigaction sa = {.sa_handler = on_signal};
     cmd_run_opts_t o;
-    char err[OPT_ERR_LEN > RUN_ERR_LEN ? OPT_ERR_LEN : RUN_ERR_LEN] = "";
+    fb_err_t err = {""};
     run_result_t r;
     int code;
 
-    switch (cmd_run_parse(&o, argc, argv, stdout, err)) {
-    case CMD_RUN_EXIT: return CMD_EXIT_OK;
-    case CMD_RUN_ERROR: fprintf(stderr, "agent: %s\n", err); return CMD_EXIT_USAGE;
+    switch (cmd_run_parse(&o, argc, argv, stdout, &err)) {
+    case CMD_RUN_EXIT: return FB_EXIT_OK;
+    case CMD_RUN_ERROR: fprintf(stderr, "agent: %s\n", err.msg); return FB_EXIT_USAGE;
     }
     raise_fd_limit();
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (run_result_init(&r) != 0) {
         fprintf(stderr, "agent: run: out of memory\n");
-        return CMD_EXIT_USAGE;
+        return FB_EXIT_USAGE;
     }
     if (run_execute(o.strategy, &o.params, &r) != 0) {
-        fprintf(stderr, "agent: run: %s: %s\n", o.strategy->name, r.err);
+        fprintf(stderr, "agent: run: %s: %s\n", o.strategy->name, r.error.msg);
         run_result_close(&r);
-        return CMD_EXIT_USAGE;
+        return FB_EXIT_USAGE;
     }
-    code = run_aborted() ? 130 : cmd_run_exit_code(&r.tally);
+    code = run_aborted() ? FB_EXIT_INTERRUPTED : cmd_run_exit_code(&r.tally);
     record_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
-    if (o.json && print_json(&o, &r) != 0) code = CMD_EXIT_USAGE;
+    if (o.json && print_json(&o, &r) != 0) code = FB_EXIT_USAGE;
     run_result_close(&r);
     return code;
 }

@@ -44,7 +44,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
-int req_init(req_t *r, const char *base, uint64_t timeout_ms, char *err)
+int req_init(req_t *r, const char *base, uint64_t timeout_ms, fb_err_t *err)
 {
     CURLcode rc;
     long ms = timeout_ms > LONG_MAX ? LONG_MAX : (long)timeout_ms;
@@ -54,7 +54,7 @@ int req_init(req_t *r, const char *base, uint64_t timeout_ms, char *err)
     memcpy(r->url, base, r->prefix_len + 1);
     r->easy = curl_easy_init();
     if (r->easy == NULL) {
-        snprintf(err, REQ_ERR_LEN, "curl_easy_init failed");
+        fb_err_set(err, "curl_easy_init failed");
         return -1;
     }
     /* NOSIGNAL: timeouts must not use SIGALRM in a threaded program; PROXY "":
@@ -70,7 +70,7 @@ int req_init(req_t *r, const char *base, uint64_t timeout_ms, char *err)
         (rc = curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http")) != CURLE_OK ||
         (rc = curl_easy_setopt(r->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1)) !=
             CURLE_OK) {
-        snprintf(err, REQ_ERR_LEN, "curl_easy_setopt: %s", curl_easy_strerror(rc));
+        fb_err_set(err, "curl_easy_setopt: %s", curl_easy_strerror(rc));
         req_close(r);
         return -1;
     }

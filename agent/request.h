@@ -8,6 +8,7 @@
 #define AGENT_REQUEST_H
 
 #include "cause.h"
+#include "fb_err.h"
 
 #include <curl/curl.h>
 #include <stddef.h>
@@ -17,7 +18,6 @@
 #define REQ_BODY_MAX 4096
 /* "http://" + a 253-byte host in brackets + ":65535" + path + 20 digits */
 #define REQ_URL_MAX 320
-#define REQ_ERR_LEN 256
 
 /* What became of one request: OK, or 1 + the cause of its failure
  * (common/cause.h), so that a tally's counts past OK are the wire's. */
@@ -54,7 +54,7 @@ void req_url(char *buf, size_t cap, const char *base, uint64_t number);
 
 /* A new easy handle aimed at base with every per-run option set; err gets
  * the reason on failure. */
-int req_init(req_t *r, const char *base, uint64_t timeout_ms, char *err);
+int req_init(req_t *r, const char *base, uint64_t timeout_ms, fb_err_t *err);
 void req_close(req_t *r);
 /* Readies r for number: the URL (url, or built from the base when NULL), an
  * empty body, the start time. Then perform it or add it to a multi. */

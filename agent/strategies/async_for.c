@@ -7,13 +7,13 @@
 
 static int run(const run_params_t *p, run_result_t *r)
 {
-    async_t *a = async_new(p, r->err);
+    async_t *a = async_new(p, &r->error);
     int rc = 0;
 
     if (a == NULL) return -1;
     for (uint64_t i = 0; i < p->requests && rc == 0; i++)
-        rc = async_submit(a, i, NULL, r->err);
-    if (rc == 0) rc = async_drain(a, r->err);
+        rc = async_submit(a, i, NULL, &r->error);
+    if (rc == 0) rc = async_drain(a, &r->error);
     r->threads = 1;
     async_merge(a, &r->tally);
     async_free(&a);

@@ -42,28 +42,28 @@ static int run(const run_params_t *p, run_result_t *r)
     map_ctx_t ctx;
     pthread_t tid;
 
-    if (args == NULL || worker_pool_init(&ctx.pool, p, n, r->err) != 0) {
+    if (args == NULL || worker_pool_init(&ctx.pool, p, n, &r->error) != 0) {
         free(args);
-        snprintf(r->err, RUN_ERR_LEN, "out of memory for %llu threads", (unsigned long long)n);
+        fb_err_set(&r->error, "out of memory for %llu threads", (unsigned long long)n);
         return -1;
     }
     worker_latch_init(&ctx.running, 0);
     for (; started < n; started++) {
         args[started] = (map_arg_t){&ctx, started};
         worker_latch_add(&ctx.running, 1);
-        if (worker_spawn(&tid, 1, map_one, &args[started], started, n, r->err) != 0) {
+        if (worker_spawn(&tid, 1, map_one, &args[started], started, n, &r->error) != 0) {
             worker_latch_done(&ctx.running);
             break;
         }
     }
     worker_latch_wait(&ctx.running);
     r->threads = started;
-    if (started == n && ctx.pool.err[0] != '\0') memcpy(r->err, ctx.pool.err, RUN_ERR_LEN);
+    if (started == n && ctx.pool.err.msg[0] != '\0') r->error = ctx.pool.err;
     worker_pool_merge(&ctx.pool, &r->tally);
     worker_pool_close(&ctx.pool);
     worker_latch_close(&ctx.running);
     free(args);
-    return started == n && ctx.pool.err[0] == '\0' ? 0 : -1;
+    return started == n && ctx.pool.err.msg[0] == '\0' ? 0 : -1;
 }
 
 const strategy_t strategy_threads_map = {

@@ -23,7 +23,7 @@ static void *do_job(void *arg)
 
 /* One chunk: numbers base .. base+m-1 on m new threads, joined. */
 static int run_chunk(worker_pool_t *pool, pthread_t *tids, job_t *jobs, uint64_t base, uint64_t m,
-                     uint64_t n, char *err)
+                     uint64_t n, fb_err_t *err)
 {
     uint64_t started = 0;
 
@@ -45,16 +45,16 @@ static int run(const run_params_t *p, run_result_t *r)
     worker_pool_t pool;
     int rc = -1;
 
-    if (tids == NULL || jobs == NULL || worker_pool_init(&pool, p, c, r->err) != 0) {
+    if (tids == NULL || jobs == NULL || worker_pool_init(&pool, p, c, &r->error) != 0) {
         free(tids);
         free(jobs);
-        snprintf(r->err, RUN_ERR_LEN, "out of memory for %llu threads", (unsigned long long)c);
+        fb_err_set(&r->error, "out of memory for %llu threads", (unsigned long long)c);
         return -1;
     }
-    if (worker_pool_fill(&pool, c, r->err) == 0) {
+    if (worker_pool_fill(&pool, c, &r->error) == 0) {
         rc = 0;
         for (uint64_t base = 0; base < n && rc == 0; base += c)
-            rc = run_chunk(&pool, tids, jobs, base, n - base < c ? n - base : c, n, r->err);
+            rc = run_chunk(&pool, tids, jobs, base, n - base < c ? n - base : c, n, &r->error);
     }
     r->threads = n;
     worker_pool_merge(&pool, &r->tally);

@@ -30,7 +30,7 @@ static void *run_lane(void *arg)
 
 /* Starts c lanes, lets them run, joins them. */
 static int run_lanes(worker_pool_t *pool, pthread_t *tids, lane_t *lanes, uint64_t c, uint64_t n,
-                     char *err)
+                     fb_err_t *err)
 {
     pthread_barrier_t chunk_done;
     worker_latch_t go;
@@ -61,13 +61,14 @@ static int run(const run_params_t *p, run_result_t *r)
     worker_pool_t pool;
     int rc = -1;
 
-    if (tids == NULL || lanes == NULL || worker_pool_init(&pool, p, c, r->err) != 0) {
+    if (tids == NULL || lanes == NULL || worker_pool_init(&pool, p, c, &r->error) != 0) {
         free(tids);
         free(lanes);
-        snprintf(r->err, RUN_ERR_LEN, "out of memory for %llu threads", (unsigned long long)c);
+        fb_err_set(&r->error, "out of memory for %llu threads", (unsigned long long)c);
         return -1;
     }
-    if (worker_pool_fill(&pool, c, r->err) == 0) rc = run_lanes(&pool, tids, lanes, c, n, r->err);
+    if (worker_pool_fill(&pool, c, &r->error) == 0)
+        rc = run_lanes(&pool, tids, lanes, c, n, &r->error);
     r->threads = c;
     worker_pool_merge(&pool, &r->tally);
     worker_pool_close(&pool);

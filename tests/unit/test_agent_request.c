@@ -113,12 +113,12 @@ static void test_tally_and_exit_code(void **state)
 
     assert_int_equal(tally_init(&a), 0);
     assert_int_equal(tally_init(&b), 0);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_OK); /* nothing failed */
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_OK); /* nothing failed */
     tally_record(&a, REQ_OK, 1000, 140, 1);
     tally_record(&a, REQ_OK, 3000, 140, 0);
     tally_record(&b, REQ_TIMEOUT, 5000000, 0, 0);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_OK);
-    assert_int_equal(cmd_run_exit_code(&b), CMD_EXIT_FAILED);
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_OK);
+    assert_int_equal(cmd_run_exit_code(&b), FB_EXIT_FAILED);
     tally_merge(&a, &b);
     assert_int_equal(tally_total(&a), 3);
     assert_int_equal(tally_failed(&a), 1);
@@ -128,7 +128,7 @@ static void test_tally_and_exit_code(void **state)
     assert_int_equal(a.connects, 1);
     assert_int_equal(hist_count(a.latency), 3);
     assert_int_equal(hist_max(a.latency), 5000000);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_FAILED);
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_FAILED);
     tally_close(&a);
     tally_close(&b);
 
@@ -136,9 +136,9 @@ static void test_tally_and_exit_code(void **state)
     assert_int_equal(tally_init(&a), 0);
     tally_record(&a, REQ_CONNECT, 100, 0, 0);
     tally_record(&a, REQ_CONNECT, 100, 0, 0);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_UNREACHABLE);
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_UNREACHABLE);
     tally_record(&a, REQ_TIMEOUT, 100, 0, 0);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_FAILED);
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_FAILED);
     tally_close(&a);
 }
 

@@ -227,10 +227,11 @@ static void put_command_cell(FILE *out, size_t i, const char *command)
 /* "0" when every run succeeded, else how often each code came. */
 static void put_exit_codes(FILE *out, const bench_t *b)
 {
-    static const int codes[] = {BENCH_EXIT_OK, BENCH_EXIT_FAILED, BENCH_EXIT_LOST};
+    static const int codes[] = {FB_EXIT_OK, FB_EXIT_FAILED, FB_EXIT_LOST};
     const char *sep = "";
 
-    fputs("<td title=\"2: some requests failed; 3: an agent was lost\">", out);
+    fprintf(out, "<td title=\"%d: some requests failed; %d: an agent was lost\">", FB_EXIT_FAILED,
+            FB_EXIT_LOST);
     for (size_t c = 0; c < sizeof codes / sizeof *codes; c++) {
         size_t n = 0;
         for (size_t k = 0; k < b->nruns; k++)

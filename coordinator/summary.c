@@ -187,7 +187,7 @@ static void print_target(FILE *out, const bench_stats_t *s)
     if (s->target_runs == 0) return;
     fprintf(out,
             "  Target: %" PRIu64 " requests in %zu run%s, event loops busy %.1f %% (busiest %.1f "
-                                 "%%), CPU %.1f %% of %u cores\n",
+            "%%), CPU %.1f %% of %u cores\n",
             s->target_requests, s->target_runs, s->target_runs == 1 ? "" : "s", 100 * s->busy,
             100 * s->busy_max, 100 * s->cpu, s->target_cores);
 }
@@ -241,13 +241,13 @@ static void print_warnings(FILE *out, const bench_set_t *set, const bench_t *b,
 
     if (s->runs_failed)
         warn(out, color, &any,
-             "Requests failed in %zu of %zu runs (exit code 2); their times are included.",
-             s->runs_failed, b->nruns);
+             "Requests failed in %zu of %zu runs (exit code %d); their times are included.",
+             s->runs_failed, b->nruns, FB_EXIT_FAILED);
     if (s->runs_lost)
         warn(out, color, &any,
-             "An agent was lost during %zu of %zu runs (exit code 3); those runs were timed "
+             "An agent was lost during %zu of %zu runs (exit code %d); those runs were timed "
              "with the agents that remained.",
-             s->runs_lost, b->nruns);
+             s->runs_lost, b->nruns, FB_EXIT_LOST);
     if (s->runs_unmeasured)
         warn(out, color, &any, "%zu of %zu runs have no measurement: every agent was lost.",
              s->runs_unmeasured, b->nruns);

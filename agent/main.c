@@ -66,7 +66,8 @@ static void usage(FILE *out)
           "  -V, --version  version and library versions\n"
           "\n"
           "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
-          "failed (agent run); 4 target unreachable (agent run).\n",
+          "failed (agent run); 4 target unreachable (agent run); 130 interrupted\n"
+          "(agent run).\n",
           out);
 }
 

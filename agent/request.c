@@ -13,6 +13,7 @@
 
 const char *req_outcome_name(req_outcome_t o)
 {
+    if (o == REQ_NOT_MADE) return "not made";
     return o == REQ_OK ? "ok" : cause_name((cause_t)(o - 1));
 }
 
@@ -115,7 +116,7 @@ req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t)
 
 req_outcome_t req_perform(req_t *r, uint64_t number, tally_t *t)
 {
-    if (run_aborted()) return REQ_OK; /* not made, not counted: the run is dropped */
+    if (run_aborted()) return REQ_NOT_MADE; /* the run is dropped */
     req_start(r, number, NULL);
     return req_finish(r, curl_easy_perform(r->easy), t);
 }

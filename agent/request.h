@@ -20,8 +20,10 @@
 #define REQ_URL_MAX 320
 
 /* What became of one request: OK, or 1 + the cause of its failure
- * (common/cause.h), so that a tally's counts past OK are the wire's. */
+ * (common/cause.h), so that a tally's counts past OK are the wire's; or
+ * NOT_MADE, which no tally counts. */
 typedef enum {
+    REQ_NOT_MADE = -1, /* the run was aborted first: neither passed nor failed */
     REQ_OK,
     REQ_CONNECT = 1 + CAUSE_CONNECT,
     REQ_TIMEOUT = 1 + CAUSE_TIMEOUT,
@@ -62,7 +64,8 @@ void req_start(req_t *r, uint64_t number, const char *url);
 /* Classifies the finished transfer and counts it, its latency, bytes and
  * new connections in t. */
 req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t);
-/* req_start + curl_easy_perform + req_finish, for the threaded strategies. */
+/* req_start + curl_easy_perform + req_finish, for the threaded strategies;
+ * REQ_NOT_MADE, counting nothing, once the run is aborted (run_aborted). */
 req_outcome_t req_perform(req_t *r, uint64_t number, tally_t *t);
 
 /* The verdict on an answer, without a network: rc the transfer's result,
@@ -71,7 +74,8 @@ req_outcome_t req_classify(CURLcode rc, long status, const char *body, size_t le
                            uint64_t number);
 /* The JSON check alone: REQ_OK, REQ_BAD_BODY or REQ_WRONG_RESULT. */
 req_outcome_t req_check_body(const char *body, size_t len, uint64_t number);
-/* "ok", or the cause's name (cause_name): the keys of the JSON record. */
+/* "ok", or the cause's name (cause_name): the keys of the JSON record;
+ * "not made" for REQ_NOT_MADE. */
 const char *req_outcome_name(req_outcome_t o);
 
 #endif

@@ -142,13 +142,37 @@ static void test_tally_and_exit_code(void **state)
     tally_close(&a);
 }
 
+/* Once the run is aborted a request is not made: not OK, not counted. */
+static void test_perform_after_abort(void **state)
+{
+    fb_err_t err = {""};
+    req_t r;
+    tally_t t;
+
+    assert_int_equal(req_init(&r, "http://127.0.0.1:9/multiply?number=", 1000, &err), 0);
+    assert_int_equal(tally_init(&t), 0);
+    run_abort_set(1);
+    assert_int_equal(req_perform(&r, 7, &t), REQ_NOT_MADE);
+    run_abort_set(0);
+    assert_int_equal(tally_total(&t), 0);
+    assert_int_equal(hist_count(t.latency), 0);
+    assert_string_equal(req_outcome_name(REQ_NOT_MADE), "not made");
+    tally_close(&t);
+    req_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_body_ok),       cmocka_unit_test(test_body_wrong_result),
-        cmocka_unit_test(test_body_bad),      cmocka_unit_test(test_classify_transport),
-        cmocka_unit_test(test_classify_http), cmocka_unit_test(test_outcome_names),
-        cmocka_unit_test(test_urls),          cmocka_unit_test(test_tally_and_exit_code),
+        cmocka_unit_test(test_body_ok),
+        cmocka_unit_test(test_body_wrong_result),
+        cmocka_unit_test(test_body_bad),
+        cmocka_unit_test(test_classify_transport),
+        cmocka_unit_test(test_classify_http),
+        cmocka_unit_test(test_outcome_names),
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_tally_and_exit_code),
+        cmocka_unit_test(test_perform_after_abort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

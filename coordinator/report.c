@@ -350,8 +350,8 @@ static void put_notes(const page_t *pg)
     if (any) fputs("</ul>\n", out);
 }
 
-/* One group's "X ran / N ± σ times faster than Y", as summary_compare says
- * it, with Welch's verdict when the difference is not significant. */
+/* One group's "X ran / N ± σ times faster than Y", in summary_ratio's words
+ * (as the terminal says it), with Welch's verdict. */
 static void put_group_ratios(const page_t *pg, size_t g)
 {
     FILE *out = pg->out;
@@ -373,21 +373,18 @@ static void put_group_ratios(const page_t *pg, size_t g)
     fputs("</code> ran</p>\n<ul>\n", out);
     for (size_t k = 0; k < t->nbench; k++) {
         size_t i = t->order[k];
-        const stats_ratio_t *r = &t->rel[i];
+        summary_ratio_t w;
         if (i == ref || t->group[i] != g) continue;
-        fprintf(out, r->order == 0 ? "<li>As fast (<b>%.2f</b>" : "<li><b>%.2f</b>", r->ratio);
-        if (!isnan(r->stddev)) fprintf(out, " ± %.2f", r->stddev);
-        fputs(r->order == 0  ? ") as <code>"
-              : r->order > 0 ? " times faster than <code>"
-                             : " times slower than <code>",
-              out);
+        summary_ratio(t, i, ref, &w);
+        fprintf(out, "<li>%s<b>%s</b>", w.lead, w.ratio);
+        if (w.sd[0]) fprintf(out, " ± %s", w.sd);
+        fprintf(out, "%s<code>", w.relation);
         put_esc(out, pg->set->benches[i]->command);
         fputs("</code>", out);
-        if (t->stats[i].time.n < 2 || t->stats[ref].time.n < 2)
-            fputs(" <span class=\"dim\">(one run: significance not tested)</span>", out);
-        else if (!(t->welch[i].p < STATS_ALPHA))
-            fprintf(out, " <span class=\"notes\">(not statistically significant, p = %.2f)</span>",
-                    t->welch[i].p);
+        if (w.verdict && w.p[0])
+            fprintf(out, " <span class=\"notes\">(%s, %s)</span>", w.verdict, w.p);
+        else if (w.verdict)
+            fprintf(out, " <span class=\"dim\">(%s)</span>", w.verdict);
         fputs("</li>\n", out);
     }
     fputs("</ul>\n", out);

@@ -17,6 +17,7 @@
  * ok), plausible CPU times and a latency histogram built with common/hist. */
 #include "curve.h"
 #include "facts.h"
+#include "fb_exit.h"
 #include "hist.h"
 #include "opt.h"
 #include "proto.h"
@@ -652,7 +653,7 @@ static int sim_parse(sim_opts_t *o, int argc, char **argv, fb_err_t *err)
         case 's':
             if (opt_u64("--seed", optarg, 1, UINT64_MAX, &o->seed, err) != 0) return -1;
             break;
-        case 'h': fputs(k_usage, stdout); exit(0);
+        case 'h': fputs(k_usage, stdout); exit(FB_EXIT_OK);
         default: opt_getopt_error(&k_cli, c, argv, err); return -1;
         }
     }
@@ -732,22 +733,22 @@ int main(int argc, char **argv)
     sim_t *s;
     FILE *list = stdout;
     struct sigaction sa = {.sa_handler = on_signal};
-    int rc = 1;
+    int rc = FB_EXIT_USAGE;
 
     if (sim_parse(&o, argc, argv, &err) != 0) {
         fprintf(stderr, "simfleet: %s\n", err.msg);
-        return 1;
+        return FB_EXIT_USAGE;
     }
     raise_nofile();
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if ((s = calloc(1, sizeof *s)) == NULL) return 1;
+    if ((s = calloc(1, sizeof *s)) == NULL) return FB_EXIT_USAGE;
     s->tfd = -1;
     if (o.agents_file && (list = fopen(o.agents_file, "w")) == NULL) {
         fprintf(stderr, "simfleet: %s: %s\n", o.agents_file, strerror(errno));
         free(s);
-        return 1;
+        return FB_EXIT_USAGE;
     }
     if (sim_init(s, &o) == 0 && sim_bind(s, &o, list) == 0) {
         if (list != stdout && fclose(list) != 0) {
@@ -760,7 +761,7 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "simfleet: stopping: %lu sessions, %lu results, %lu messages in, %lu out\n",
                     s->sessions, s->results, s->msgs_in, s->msgs_out);
-            rc = 0;
+            rc = FB_EXIT_OK;
         }
     }
     if (list != stdout) fclose(list);

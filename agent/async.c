@@ -33,7 +33,7 @@ struct async_s {
     size_t nowned;
     tally_t tally;
     int failed; /* a callback failed: err says why */
-    char err[RUN_ERR_LEN];
+    fb_err_t err;
 };
 
 /* A watcher of one socket. Every uv_poll_start costs two epoll_ctl and a
@@ -62,7 +62,7 @@ static void async_fail(async_t *a, const char *fmt, ...)
     if (a->failed) return;
     a->failed = 1;
     va_start(ap, fmt);
-    vsnprintf(a->err, sizeof a->err, fmt, ap);
+    fb_err_vset(&a->err, fmt, ap);
     va_end(ap);
 }
 
@@ -273,14 +273,14 @@ static int on_curl_timer(CURLM *multi, long ms, void *userp)
     return 0;
 }
 
-static int multi_setup(async_t *a, const run_params_t *p, char *err)
+static int multi_setup(async_t *a, const run_params_t *p, fb_err_t *err)
 {
     long conns = p->connections > 1000000 ? 1000000 : (long)p->connections;
     CURLMcode mc;
 
     a->multi = curl_multi_init();
     if (a->multi == NULL) {
-        snprintf(err, RUN_ERR_LEN, "curl_multi_init failed");
+        fb_err_set(err, "curl_multi_init failed");
         return -1;
     }
     /* MAXCONNECTS: the cache keeps every connection alive between transfers */
@@ -291,20 +291,20 @@ static int multi_setup(async_t *a, const run_params_t *p, char *err)
         (mc = curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns)) != CURLM_OK ||
         (mc = curl_multi_setopt(a->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conns)) != CURLM_OK ||
         (mc = curl_multi_setopt(a->multi, CURLMOPT_MAXCONNECTS, conns)) != CURLM_OK) {
-        snprintf(err, RUN_ERR_LEN, "curl_multi_setopt: %s", curl_multi_strerror(mc));
+        fb_err_set(err, "curl_multi_setopt: %s", curl_multi_strerror(mc));
         return -1;
     }
     return 0;
 }
 
-static int slots_setup(async_t *a, const run_params_t *p, char *err)
+static int slots_setup(async_t *a, const run_params_t *p, fb_err_t *err)
 {
     uint64_t n = p->in_flight == 0 || p->in_flight > p->requests ? p->requests : p->in_flight;
 
     a->slots = calloc(n ? n : 1, sizeof *a->slots);
     a->idle = calloc(n ? n : 1, sizeof *a->idle);
     if (a->slots == NULL || a->idle == NULL) {
-        snprintf(err, RUN_ERR_LEN, "out of memory for %llu transfers", (unsigned long long)n);
+        fb_err_set(err, "out of memory for %llu transfers", (unsigned long long)n);
         return -1;
     }
     for (; a->nslots < n; a->nslots++) {
@@ -315,7 +315,7 @@ static int slots_setup(async_t *a, const run_params_t *p, char *err)
             curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, a) != CURLE_OK ||
             curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close) != CURLE_OK ||
             curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, a) != CURLE_OK) {
-            snprintf(err, RUN_ERR_LEN, "curl_easy_setopt: socket callbacks refused");
+            fb_err_set(err, "curl_easy_setopt: socket callbacks refused");
             a->nslots++;
             return -1;
         }
@@ -326,26 +326,26 @@ static int slots_setup(async_t *a, const run_params_t *p, char *err)
     return 0;
 }
 
-static int pace_setup(async_t *a, char *err)
+static int pace_setup(async_t *a, fb_err_t *err)
 {
     int e;
 
     a->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (a->pace_fd < 0) {
-        snprintf(err, RUN_ERR_LEN, "timerfd_create: %s", strerror(errno));
+        fb_err_set(err, "timerfd_create: %s", strerror(errno));
         return -1;
     }
     if ((e = uv_poll_init(&a->loop, &a->pace_poll, a->pace_fd)) != 0) {
         close(a->pace_fd);
         a->pace_fd = -1;
-        snprintf(err, RUN_ERR_LEN, "uv_poll_init(timerfd): %s", uv_strerror(e));
+        fb_err_set(err, "uv_poll_init(timerfd): %s", uv_strerror(e));
         return -1;
     }
     a->pace_poll.data = a;
     return 0;
 }
 
-async_t *async_new(const run_params_t *p, char *err)
+async_t *async_new(const run_params_t *p, fb_err_t *err)
 {
     async_t *a = calloc(1, sizeof *a);
     int e;
@@ -353,11 +353,11 @@ async_t *async_new(const run_params_t *p, char *err)
     if (a == NULL || tally_init(&a->tally) != 0 || (p->rate > 0 && tally_pace(&a->tally) != 0)) {
         if (a != NULL) tally_close(&a->tally);
         free(a);
-        snprintf(err, RUN_ERR_LEN, "out of memory");
+        fb_err_set(err, "out of memory");
         return NULL;
     }
     if ((e = uv_loop_init(&a->loop)) != 0) {
-        snprintf(err, RUN_ERR_LEN, "uv_loop_init: %s", uv_strerror(e));
+        fb_err_set(err, "uv_loop_init: %s", uv_strerror(e));
         tally_close(&a->tally);
         free(a);
         return NULL;
@@ -404,15 +404,15 @@ void async_free(async_t **ap)
     *ap = NULL;
 }
 
-static int async_error(async_t *a, char *err)
+static int async_error(async_t *a, fb_err_t *err)
 {
     if (!a->failed) return 0;
-    memcpy(err, a->err, RUN_ERR_LEN);
+    *err = a->err;
     return -1;
 }
 
 /* One loop iteration: blocks until a socket is ready or a timeout is due. */
-static int async_step(async_t *a, char *err)
+static int async_step(async_t *a, fb_err_t *err)
 {
     if (uv_run(&a->loop, UV_RUN_ONCE) == 0 && a->active > 0) {
         /* nothing armed although transfers are running: let curl re-arm */
@@ -423,7 +423,7 @@ static int async_step(async_t *a, char *err)
     return async_error(a, err);
 }
 
-int async_submit(async_t *a, uint64_t number, const char *url, char *err)
+int async_submit(async_t *a, uint64_t number, const char *url, fb_err_t *err)
 {
     req_t *r;
     CURLMcode mc;
@@ -435,7 +435,7 @@ int async_submit(async_t *a, uint64_t number, const char *url, char *err)
     req_start(r, number, url);
     if ((mc = curl_multi_add_handle(a->multi, r->easy)) != CURLM_OK) {
         a->idle[a->nidle++] = r;
-        snprintf(err, RUN_ERR_LEN, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        fb_err_set(err, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
         return -1;
     }
     a->active++;
@@ -457,19 +457,19 @@ static void on_pace(uv_poll_t *h, int status, int events)
     a->pace_armed = 0;
 }
 
-static int pace_arm(async_t *a, uint64_t due_ns, char *err)
+static int pace_arm(async_t *a, uint64_t due_ns, fb_err_t *err)
 {
     struct itimerspec when = {
         .it_value = {(time_t)(due_ns / 1000000000u), (long)(due_ns % 1000000000u)}};
     int e;
 
     if (timerfd_settime(a->pace_fd, TFD_TIMER_ABSTIME, &when, NULL) != 0) {
-        snprintf(err, RUN_ERR_LEN, "timerfd_settime: %s", strerror(errno));
+        fb_err_set(err, "timerfd_settime: %s", strerror(errno));
         return -1;
     }
     if (!a->pace_armed) {
         if ((e = uv_poll_start(&a->pace_poll, UV_READABLE, on_pace)) != 0) {
-            snprintf(err, RUN_ERR_LEN, "uv_poll_start(timerfd): %s", uv_strerror(e));
+            fb_err_set(err, "uv_poll_start(timerfd): %s", uv_strerror(e));
             return -1;
         }
         a->pace_armed = 1;
@@ -477,7 +477,7 @@ static int pace_arm(async_t *a, uint64_t due_ns, char *err)
     return 0;
 }
 
-int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char *url, char *err)
+int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char *url, fb_err_t *err)
 {
     uint64_t due = pace_due(s, number), now;
     req_t *r;
@@ -498,14 +498,14 @@ int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char 
     req_start_due(r, number, url, due, s->timeout_ns / 1000000u);
     if ((mc = curl_multi_add_handle(a->multi, r->easy)) != CURLM_OK) {
         a->idle[a->nidle++] = r;
-        snprintf(err, RUN_ERR_LEN, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        fb_err_set(err, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
         return -1;
     }
     a->active++;
     return async_error(a, err);
 }
 
-int async_drain(async_t *a, char *err)
+int async_drain(async_t *a, fb_err_t *err)
 {
     while (a->active > 0)
         if (async_step(a, err) != 0) return -1;

@@ -22,22 +22,23 @@ typedef struct async_s async_t;
 
 /* A loop, a multi limited to p->connections connections, and the handles.
  * NULL with err on failure. */
-async_t *async_new(const run_params_t *p, char *err);
+async_t *async_new(const run_params_t *p, fb_err_t *err);
 /* Frees everything and nulls *a; requests still in flight are abandoned
  * uncounted, so merge first. */
 void async_free(async_t **a);
 /* Adds request number (url: NULL to build it from the base) once a handle
  * is free, running the loop until then. -1 with err if the loop or curl
  * failed (not if the request fails: that is counted). */
-int async_submit(async_t *a, uint64_t number, const char *url, char *err);
+int async_submit(async_t *a, uint64_t number, const char *url, fb_err_t *err);
 /* With a rate: runs the loop until request number (whose due time s
  * gives) is due and a handle is free, then adds it; due requests beyond
  * the handles wait, and their wait counts in their latency. One whose
  * timeout ran out while it waited is counted, not sent. A timerfd wakes
  * the loop at the due time. */
-int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char *url, char *err);
+int async_submit_paced(async_t *a, const pace_t *s, uint64_t number, const char *url,
+                       fb_err_t *err);
 /* Runs the loop until every submitted request is finished. */
-int async_drain(async_t *a, char *err);
+int async_drain(async_t *a, fb_err_t *err);
 /* Adds the loop's tally into t. */
 void async_merge(async_t *a, tally_t *t);
 

@@ -1,14 +1,9 @@
-/* cmd: the agent's subcommands, each a main of its own, and the exit codes
- * they share (README.md's exit-code table, column "agent run"). */
+/* cmd: the agent's subcommands, each a main of its own, returning an exit
+ * code of common/fb_exit.h (README.md's exit-code table, column "agent"). */
 #ifndef AGENT_CMD_H
 #define AGENT_CMD_H
 
-enum {
-    CMD_EXIT_OK = 0,          /* every request passed */
-    CMD_EXIT_USAGE = 1,       /* usage or configuration error, or a run that could not run */
-    CMD_EXIT_FAILED = 2,      /* some requests failed */
-    CMD_EXIT_UNREACHABLE = 4, /* target unreachable: every request failed to connect */
-};
+#include "fb_exit.h"
 
 /* agent run STRATEGY [OPTIONS]: argv[0] is "run". Returns the exit code. */
 int cmd_run(int argc, char **argv);

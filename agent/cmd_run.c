@@ -92,10 +92,10 @@ static void print_usage(FILE *out)
     fputs(k_usage_tail, out);
 }
 
-static int set_host(run_params_t *p, const char *flag, const char *host, char *err)
+static int set_host(run_params_t *p, const char *flag, const char *host, fb_err_t *err)
 {
     if (host[0] == '\0' || strlen(host) >= sizeof p->host) {
-        snprintf(err, OPT_ERR_LEN, "%s: '%.64s' is not a host", flag, host);
+        fb_err_set(err, "%s: '%.64s' is not a host", flag, host);
         return -1;
     }
     strcpy(p->host, host);
@@ -103,7 +103,7 @@ static int set_host(run_params_t *p, const char *flag, const char *host, char *e
 }
 
 /* The seed's environment variables, overridden by --target. */
-static int env_defaults(run_params_t *p, char *err)
+static int env_defaults(run_params_t *p, fb_err_t *err)
 {
     const char *host = getenv("BENCHMARK_SERVER_HOST");
     const char *port = getenv("BENCHMARK_SERVER_PORT");
@@ -118,7 +118,7 @@ static int env_defaults(run_params_t *p, char *err)
     return 0;
 }
 
-static int parse_one(cmd_run_opts_t *o, int c, const char *arg, unsigned *seen, char *err)
+static int parse_one(cmd_run_opts_t *o, int c, const char *arg, unsigned *seen, fb_err_t *err)
 {
     run_params_t *p = &o->params;
     char host[sizeof p->host];
@@ -140,7 +140,7 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, unsigned *seen, 
         return opt_double("--duration", arg, 0.001, 86400, &p->duration_s, err);
     case O_HDR:
         if (arg[0] == '\0') {
-            snprintf(err, OPT_ERR_LEN, "--export-hdr: needs a file name");
+            fb_err_set(err, "--export-hdr: needs a file name");
             return -1;
         }
         o->export_hdr = arg;
@@ -150,7 +150,7 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, unsigned *seen, 
     case O_TARGET:
         if (opt_target("--target", arg, p->port, host, sizeof host, &p->port, err) != 0) return -1;
         if (p->port == 0) {
-            snprintf(err, OPT_ERR_LEN, "--target: '%s' has port 0", arg);
+            fb_err_set(err, "--target: '%s' has port 0", arg);
             return -1;
         }
         strcpy(p->host, host);
@@ -159,13 +159,13 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, unsigned *seen, 
     return -1;
 }
 
-static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
+static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, fb_err_t *err)
 {
     char names[160];
 
     catalog_names(names, sizeof names);
     if (optind >= argc) {
-        snprintf(err, OPT_ERR_LEN, "run: missing STRATEGY (one of %s)", names);
+        fb_err_set(err, "run: missing STRATEGY (one of %s)", names);
         return -1;
     }
     if (optind + 1 < argc) {
@@ -174,8 +174,7 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
     }
     o->strategy = strategy_find(argv[optind]);
     if (o->strategy == NULL) {
-        snprintf(err, OPT_ERR_LEN, "run: unknown strategy '%.48s' (valid: %s)", argv[optind],
-                 names);
+        fb_err_set(err, "run: unknown strategy '%.48s' (valid: %s)", argv[optind], names);
         return -1;
     }
     return 0;
@@ -183,38 +182,37 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
 
 /* --rate and --duration go together and make N = R x S requests (request
  * i is due at i/R < S). */
-static int finish_rate(run_params_t *p, unsigned seen, char *err)
+static int finish_rate(run_params_t *p, unsigned seen, fb_err_t *err)
 {
     double n;
 
     if (!(seen & (SEEN_RATE | SEEN_DURATION))) return 0;
     if (!(seen & SEEN_RATE)) {
-        snprintf(err, OPT_ERR_LEN, "--duration needs --rate (it sets an open-loop run's length)");
+        fb_err_set(err, "--duration needs --rate (it sets an open-loop run's length)");
         return -1;
     }
     if (!(seen & SEEN_DURATION)) {
-        snprintf(err, OPT_ERR_LEN, "--rate needs --duration S (requests = rate x duration)");
+        fb_err_set(err, "--rate needs --duration S (requests = rate x duration)");
         return -1;
     }
     if (seen & SEEN_REQUESTS) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--requests and --rate exclude each other (with --rate, requests = rate x "
-                 "duration)");
+        fb_err_set(err, "--requests and --rate exclude each other (with --rate, requests = rate x "
+                        "duration)");
         return -1;
     }
     /* request 0 is due at 0 < S, so n >= 1; 0.1 x 30 is 3.0000000000000004 */
     n = ceil(p->rate * p->duration_s - 1e-9);
     if (n < 1) n = 1;
     if (n > REQUESTS_MAX) {
-        snprintf(err, OPT_ERR_LEN, "--rate %g x --duration %g is %.0f requests, more than %d",
-                 p->rate, p->duration_s, n, REQUESTS_MAX);
+        fb_err_set(err, "--rate %g x --duration %g is %.0f requests, more than %d", p->rate,
+                   p->duration_s, n, REQUESTS_MAX);
         return -1;
     }
     p->requests = (uint64_t)n;
     return 0;
 }
 
-int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err)
+int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
 {
     unsigned seen = 0;
     int c;
@@ -240,8 +238,7 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
     if ((seen & SEEN_CHUNK) && !(seen & SEEN_CONNECTIONS) &&
         strategy_info(o->strategy)->uses_connections) {
         if (o->params.chunk > 100000) {
-            snprintf(err, OPT_ERR_LEN, "--chunk: %s takes at most 100000 connections",
-                     o->strategy->name);
+            fb_err_set(err, "--chunk: %s takes at most 100000 connections", o->strategy->name);
             return CMD_RUN_ERROR;
         }
         o->params.connections = o->params.chunk;
@@ -255,8 +252,8 @@ int cmd_run_exit_code(const tally_t *t)
 {
     uint64_t total = tally_total(t);
 
-    if (total > 0 && t->count[REQ_CONNECT] == total) return CMD_EXIT_UNREACHABLE;
-    return tally_failed(t) > 0 ? CMD_EXIT_FAILED : CMD_EXIT_OK;
+    if (total > 0 && t->count[REQ_CONNECT] == total) return FB_EXIT_UNREACHABLE;
+    return tally_failed(t) > 0 ? FB_EXIT_FAILED : FB_EXIT_OK;
 }
 
 /* Every connection and thread-map socket needs a descriptor. */
@@ -306,20 +303,20 @@ int cmd_run(int argc, char **argv)
 {
     struct sigaction sa = {.sa_handler = on_signal};
     cmd_run_opts_t o;
-    char err[OPT_ERR_LEN > RUN_ERR_LEN ? OPT_ERR_LEN : RUN_ERR_LEN] = "";
+    fb_err_t err = {""};
     run_result_t r;
     FILE *hdr = NULL;
     int code;
 
-    switch (cmd_run_parse(&o, argc, argv, stdout, err)) {
-    case CMD_RUN_EXIT: return CMD_EXIT_OK;
-    case CMD_RUN_ERROR: fprintf(stderr, "agent: %s\n", err); return CMD_EXIT_USAGE;
+    switch (cmd_run_parse(&o, argc, argv, stdout, &err)) {
+    case CMD_RUN_EXIT: return FB_EXIT_OK;
+    case CMD_RUN_ERROR: fprintf(stderr, "agent: %s\n", err.msg); return FB_EXIT_USAGE;
     }
     /* opened before the run, so that a bad path costs no run */
     if (o.export_hdr != NULL && (hdr = fopen(o.export_hdr, "w")) == NULL) {
         fprintf(stderr, "agent: --export-hdr: cannot write '%s': %s\n", o.export_hdr,
                 strerror(errno));
-        return CMD_EXIT_USAGE;
+        return FB_EXIT_USAGE;
     }
     raise_fd_limit();
     sigaction(SIGINT, &sa, NULL);
@@ -327,18 +324,18 @@ int cmd_run(int argc, char **argv)
     if (run_result_init(&r) != 0) {
         fprintf(stderr, "agent: run: out of memory\n");
         if (hdr) fclose(hdr);
-        return CMD_EXIT_USAGE;
+        return FB_EXIT_USAGE;
     }
     if (run_execute(o.strategy, &o.params, &r) != 0) {
-        fprintf(stderr, "agent: run: %s: %s\n", o.strategy->name, r.err);
+        fprintf(stderr, "agent: run: %s: %s\n", o.strategy->name, r.error.msg);
         run_result_close(&r);
         if (hdr) fclose(hdr);
-        return CMD_EXIT_USAGE;
+        return FB_EXIT_USAGE;
     }
-    code = run_aborted() ? 130 : cmd_run_exit_code(&r.tally);
+    code = run_aborted() ? FB_EXIT_INTERRUPTED : cmd_run_exit_code(&r.tally);
     record_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
-    if (o.json && print_json(&o, &r) != 0) code = CMD_EXIT_USAGE;
-    if (hdr && write_hdr(hdr, o.export_hdr, &r) != 0) code = CMD_EXIT_USAGE;
+    if (o.json && print_json(&o, &r) != 0) code = FB_EXIT_USAGE;
+    if (hdr && write_hdr(hdr, o.export_hdr, &r) != 0) code = FB_EXIT_USAGE;
     run_result_close(&r);
     return code;
 }

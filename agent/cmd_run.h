@@ -21,9 +21,9 @@ enum { CMD_RUN_OK, CMD_RUN_EXIT, CMD_RUN_ERROR };
 
 /* argv[0] is "run". Defaults come from BENCHMARK_SERVER_HOST and
  * BENCHMARK_SERVER_PORT. CMD_RUN_EXIT: --help printed on out. CMD_RUN_ERROR:
- * err (OPT_ERR_LEN) names the flag and value, or lists the strategies. */
-int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err);
-/* The exit code for a finished run (CMD_EXIT_OK, _FAILED or _UNREACHABLE). */
+ * err names the flag and value, or lists the strategies. */
+int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, fb_err_t *err);
+/* The exit code for a finished run (FB_EXIT_OK, _FAILED or _UNREACHABLE). */
 int cmd_run_exit_code(const tally_t *t);
 
 #endif

@@ -5,6 +5,8 @@
 #ifndef AGENT_DAEMON_H
 #define AGENT_DAEMON_H
 
+#include "fb_err.h"
+
 #include <stdio.h>
 
 #define DAEMON_MAX_ALLOW 32
@@ -24,7 +26,7 @@ enum { DAEMON_OK, DAEMON_ERROR };
 
 /* Parses `agent [OPTIONS]` (--help and --version are main's). DAEMON_ERROR
  * with err (exit 1). */
-int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err);
+int daemon_parse(daemon_config_t *cfg, int argc, char **argv, fb_err_t *err);
 /* The daemon options, for agent --help. */
 void daemon_usage(FILE *out);
 /* Serves until SIGINT/SIGTERM. Returns the process exit code. */

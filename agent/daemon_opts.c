@@ -39,23 +39,23 @@ static const struct option k_opts[] = {
 
 static const opt_cli_t k_cli = {"agent --help", k_opts, NULL};
 
-static int parse_allow(daemon_config_t *cfg, const char *list, char *err)
+static int parse_allow(daemon_config_t *cfg, const char *list, fb_err_t *err)
 {
     char buf[4096], *tok, *save = NULL;
 
     if (strlen(list) >= sizeof buf) {
-        snprintf(err, OPT_ERR_LEN, "--allow-target: list too long");
+        fb_err_set(err, "--allow-target: list too long");
         return -1;
     }
     strcpy(buf, list);
     if (strspn(list, ", ") == strlen(list)) { /* "" must not mean "any target" */
-        snprintf(err, OPT_ERR_LEN, "--allow-target: empty list");
+        fb_err_set(err, "--allow-target: empty list");
         return -1;
     }
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         unsigned i = cfg->nallow;
         if (i == DAEMON_MAX_ALLOW) {
-            snprintf(err, OPT_ERR_LEN, "--allow-target: more than %d entries", DAEMON_MAX_ALLOW);
+            fb_err_set(err, "--allow-target: more than %d entries", DAEMON_MAX_ALLOW);
             return -1;
         }
         if (opt_hostport("--allow-target", tok, 0, cfg->allow_host[i], sizeof cfg->allow_host[i],
@@ -67,7 +67,7 @@ static int parse_allow(daemon_config_t *cfg, const char *list, char *err)
     return 0;
 }
 
-static int parse_one(daemon_config_t *cfg, int c, const char *arg, char *err)
+static int parse_one(daemon_config_t *cfg, int c, const char *arg, fb_err_t *err)
 {
     uint64_t v;
 
@@ -86,7 +86,7 @@ static int parse_one(daemon_config_t *cfg, int c, const char *arg, char *err)
     return -1;
 }
 
-int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
+int daemon_parse(daemon_config_t *cfg, int argc, char **argv, fb_err_t *err)
 {
     int c;
 
@@ -107,15 +107,15 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
         return DAEMON_ERROR;
     }
     if ((cfg->key_path == NULL) != (cfg->authorized_path == NULL)) {
-        snprintf(err, OPT_ERR_LEN, "--key and --authorized-keys go together");
+        fb_err_set(err, "--key and --authorized-keys go together");
         return DAEMON_ERROR;
     }
     if (cfg->host[0] == '\0') strcpy(cfg->host, cfg->key_path ? "0.0.0.0" : "127.0.0.1");
     if (!opt_is_loopback(cfg->host) && !cfg->insecure && cfg->key_path == NULL) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--listen %s: without keys an agent listens only on loopback "
-                 "(pass --insecure to override)",
-                 cfg->host);
+        fb_err_set(err,
+                   "--listen %s: without keys an agent listens only on loopback "
+                   "(pass --insecure to override)",
+                   cfg->host);
         return DAEMON_ERROR;
     }
     return DAEMON_OK;

@@ -28,14 +28,14 @@ static int cmd_keygen(int argc, char **argv)
 
     if (argc != 2 || argv[1][0] == '-') {
         fprintf(stderr, "Usage: agent keygen PREFIX   (writes PREFIX.key and PREFIX.pub)\n");
-        return CMD_EXIT_USAGE;
+        return FB_EXIT_USAGE;
     }
     if (curve_keygen(argv[1], err) != 0) {
         fprintf(stderr, "agent: %s\n", err);
-        return CMD_EXIT_USAGE;
+        return FB_EXIT_USAGE;
     }
     printf("agent: wrote %s.key (secret) and %s.pub\n", argv[1], argv[1]);
-    return CMD_EXIT_OK;
+    return FB_EXIT_OK;
 }
 
 static const command_t k_commands[] = {
@@ -66,7 +66,8 @@ static void usage(FILE *out)
           "  -V, --version  version and library versions\n"
           "\n"
           "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
-          "failed (agent run); 4 target unreachable (agent run).\n",
+          "failed (agent run); 4 target unreachable (agent run); 130 interrupted\n"
+          "(agent run).\n",
           out);
 }
 
@@ -80,12 +81,12 @@ static void version(void)
 static int daemon_main(int argc, char **argv)
 {
     daemon_config_t *cfg = calloc(1, sizeof *cfg);
-    char err[OPT_ERR_LEN];
-    int code = CMD_EXIT_USAGE;
+    fb_err_t err;
+    int code = FB_EXIT_USAGE;
 
-    if (cfg == NULL) return CMD_EXIT_USAGE;
-    if (daemon_parse(cfg, argc, argv, err) != DAEMON_OK) {
-        fprintf(stderr, "agent: %s\n", err);
+    if (cfg == NULL) return FB_EXIT_USAGE;
+    if (daemon_parse(cfg, argc, argv, &err) != DAEMON_OK) {
+        fprintf(stderr, "agent: %s\n", err.msg);
     } else {
         struct rlimit rl; /* a run's connections, as agent run: soft limit up to the hard */
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -111,33 +112,33 @@ int main(int argc, char **argv)
     if (argc < 2 || argv[1][0] == '-') {
         if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
             usage(stdout);
-            return CMD_EXIT_OK;
+            return FB_EXIT_OK;
         }
         if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
             version();
-            return CMD_EXIT_OK;
+            return FB_EXIT_OK;
         }
         return daemon_main(argc, argv);
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
-        return CMD_EXIT_OK;
+        return FB_EXIT_OK;
     }
     if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
         version();
-        return CMD_EXIT_OK;
+        return FB_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++) {
         if (strcmp(argv[1], k_commands[i].name) != 0) continue;
         signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is an error code, not death */
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
             fprintf(stderr, "agent: curl_global_init failed\n");
-            return CMD_EXIT_USAGE;
+            return FB_EXIT_USAGE;
         }
         code = k_commands[i].main(argc - 1, argv + 1);
         curl_global_cleanup();
         return code;
     }
     fprintf(stderr, "agent: unknown command '%s' (see agent --help)\n", argv[1]);
-    return CMD_EXIT_USAGE;
+    return FB_EXIT_USAGE;
 }

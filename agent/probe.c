@@ -33,7 +33,7 @@ static int try_addr(const struct addrinfo *ai, int timeout_ms)
     return soerr;
 }
 
-int probe_tcp(const char *host, int port, int timeout_ms, char *err)
+int probe_tcp(const char *host, int port, int timeout_ms, fb_err_t *err)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
     char service[8];
@@ -42,13 +42,13 @@ int probe_tcp(const char *host, int port, int timeout_ms, char *err)
     snprintf(service, sizeof service, "%d", port);
     rc = getaddrinfo(host, service, &hints, &res);
     if (rc != 0) {
-        snprintf(err, PROBE_ERR_LEN, "cannot resolve %.200s: %s", host, gai_strerror(rc));
+        fb_err_set(err, "cannot resolve %.200s: %s", host, gai_strerror(rc));
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next)
         if ((e = try_addr(ai, timeout_ms)) == 0) break;
     freeaddrinfo(res);
     if (e == 0) return 0;
-    snprintf(err, PROBE_ERR_LEN, "cannot connect to %.200s:%d: %s", host, port, strerror(e));
+    fb_err_set(err, "cannot connect to %.200s:%d: %s", host, port, strerror(e));
     return -1;
 }

@@ -4,9 +4,9 @@
 #ifndef AGENT_PROBE_H
 #define AGENT_PROBE_H
 
-#define PROBE_ERR_LEN 256
+#include "fb_err.h"
 
 /* 0 when a connection to host:port opened within timeout_ms; -1 with err. */
-int probe_tcp(const char *host, int port, int timeout_ms, char *err);
+int probe_tcp(const char *host, int port, int timeout_ms, fb_err_t *err);
 
 #endif

@@ -13,6 +13,7 @@
 
 const char *req_outcome_name(req_outcome_t o)
 {
+    if (o == REQ_NOT_MADE) return "not made";
     return o == REQ_OK ? "ok" : cause_name((cause_t)(o - 1));
 }
 
@@ -44,7 +45,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
-int req_init(req_t *r, const char *base, uint64_t timeout_ms, char *err)
+int req_init(req_t *r, const char *base, uint64_t timeout_ms, fb_err_t *err)
 {
     CURLcode rc;
     long ms = timeout_ms > LONG_MAX ? LONG_MAX : (long)timeout_ms;
@@ -54,7 +55,7 @@ int req_init(req_t *r, const char *base, uint64_t timeout_ms, char *err)
     memcpy(r->url, base, r->prefix_len + 1);
     r->easy = curl_easy_init();
     if (r->easy == NULL) {
-        snprintf(err, REQ_ERR_LEN, "curl_easy_init failed");
+        fb_err_set(err, "curl_easy_init failed");
         return -1;
     }
     /* NOSIGNAL: timeouts must not use SIGALRM in a threaded program; PROXY "":
@@ -70,7 +71,7 @@ int req_init(req_t *r, const char *base, uint64_t timeout_ms, char *err)
         (rc = curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http")) != CURLE_OK ||
         (rc = curl_easy_setopt(r->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1)) !=
             CURLE_OK) {
-        snprintf(err, REQ_ERR_LEN, "curl_easy_setopt: %s", curl_easy_strerror(rc));
+        fb_err_set(err, "curl_easy_setopt: %s", curl_easy_strerror(rc));
         req_close(r);
         return -1;
     }
@@ -137,7 +138,7 @@ req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t)
 
 req_outcome_t req_perform(req_t *r, uint64_t number, tally_t *t)
 {
-    if (run_aborted()) return REQ_OK; /* not made, not counted: the run is dropped */
+    if (run_aborted()) return REQ_NOT_MADE; /* the run is dropped */
     req_start(r, number, NULL);
     return req_finish(r, curl_easy_perform(r->easy), t);
 }

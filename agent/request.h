@@ -8,6 +8,7 @@
 #define AGENT_REQUEST_H
 
 #include "cause.h"
+#include "fb_err.h"
 
 #include <curl/curl.h>
 #include <stddef.h>
@@ -17,11 +18,12 @@
 #define REQ_BODY_MAX 4096
 /* "http://" + a 253-byte host in brackets + ":65535" + path + 20 digits */
 #define REQ_URL_MAX 320
-#define REQ_ERR_LEN 256
 
 /* What became of one request: OK, or 1 + the cause of its failure
- * (common/cause.h), so that a tally's counts past OK are the wire's. */
+ * (common/cause.h), so that a tally's counts past OK are the wire's; or
+ * NOT_MADE, which no tally counts. */
 typedef enum {
+    REQ_NOT_MADE = -1, /* the run was aborted first: neither passed nor failed */
     REQ_OK,
     REQ_CONNECT = 1 + CAUSE_CONNECT,
     REQ_TIMEOUT = 1 + CAUSE_TIMEOUT,
@@ -56,7 +58,7 @@ void req_url(char *buf, size_t cap, const char *base, uint64_t number);
 
 /* A new easy handle aimed at base with every per-run option set; err gets
  * the reason on failure. */
-int req_init(req_t *r, const char *base, uint64_t timeout_ms, char *err);
+int req_init(req_t *r, const char *base, uint64_t timeout_ms, fb_err_t *err);
 void req_close(req_t *r);
 /* Readies r for number: the URL (url, or built from the base when NULL), an
  * empty body, the start time. Then perform it or add it to a multi. */
@@ -70,7 +72,8 @@ void req_start_due(req_t *r, uint64_t number, const char *url, uint64_t due_ns,
 /* Classifies the finished transfer and counts it, its latency, bytes and
  * new connections in t. */
 req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t);
-/* req_start + curl_easy_perform + req_finish, for the threaded strategies. */
+/* req_start + curl_easy_perform + req_finish, for the threaded strategies;
+ * REQ_NOT_MADE, counting nothing, once the run is aborted (run_aborted). */
 req_outcome_t req_perform(req_t *r, uint64_t number, tally_t *t);
 
 /* The verdict on an answer, without a network: rc the transfer's result,
@@ -79,7 +82,8 @@ req_outcome_t req_classify(CURLcode rc, long status, const char *body, size_t le
                            uint64_t number);
 /* The JSON check alone: REQ_OK, REQ_BAD_BODY or REQ_WRONG_RESULT. */
 req_outcome_t req_check_body(const char *body, size_t len, uint64_t number);
-/* "ok", or the cause's name (cause_name): the keys of the JSON record. */
+/* "ok", or the cause's name (cause_name): the keys of the JSON record;
+ * "not made" for REQ_NOT_MADE. */
 const char *req_outcome_name(req_outcome_t o);
 
 #endif

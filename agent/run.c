@@ -22,10 +22,10 @@ void run_params_defaults(run_params_t *p)
     p->timeout_ms = 10000;
 }
 
-int run_params_finish(run_params_t *p, char *err)
+int run_params_finish(run_params_t *p, fb_err_t *err)
 {
     if (req_base_url(p->base_url, sizeof p->base_url, p->host, p->port) != 0) {
-        snprintf(err, RUN_ERR_LEN, "target host '%.64s...' is too long", p->host);
+        fb_err_set(err, "target host '%.64s...' is too long", p->host);
         return -1;
     }
     return 0;
@@ -66,7 +66,7 @@ int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r)
     int rc;
 
     if (p->rate > 0 && tally_pace(&r->tally) != 0) {
-        snprintf(r->err, RUN_ERR_LEN, "out of memory for the histograms");
+        fb_err_set(&r->error, "out of memory for the histograms");
         return -1;
     }
     getrusage(RUSAGE_SELF, &before);

@@ -4,11 +4,10 @@
 #ifndef AGENT_RUN_H
 #define AGENT_RUN_H
 
+#include "fb_err.h"
 #include "tally.h"
 
 #include <stdint.h>
-
-#define RUN_ERR_LEN 256
 
 typedef struct strategy_s strategy_t;
 
@@ -34,21 +33,26 @@ typedef struct {
     uint64_t user_ns, sys_ns; /* getrusage(RUSAGE_SELF) difference */
     uint64_t threads;         /* threads that made requests (1 for async) */
     uint64_t pace_start_ns;   /* with a rate: when request 0 fell due (pace_init) */
-    char err[RUN_ERR_LEN];    /* why the strategy could not run */
+    /* Why the strategy could not run. err is the same text as a char
+     * array, only until agent/daemon.c reads error.msg (docs/errors.md). */
+    union {
+        fb_err_t error;
+        char err[FB_ERR_MAX];
+    };
 } run_result_t;
 
 /* Defaults as in the seed: -r 100 -c 100, 100 connections, 10 s timeout,
  * 127.0.0.1:8080. */
 void run_params_defaults(run_params_t *p);
 /* Derives base_url from host and port; -1 with err if the host is too long. */
-int run_params_finish(run_params_t *p, char *err);
+int run_params_finish(run_params_t *p, fb_err_t *err);
 
 /* -1 when out of memory. */
 int run_result_init(run_result_t *r);
 void run_result_close(run_result_t *r);
 
 /* Runs s with p and measures it into r (initialised by the caller). -1 when
- * the strategy could not run (r->err says why); failed requests are not an
+ * the strategy could not run (r->error says why); failed requests are not an
  * error here, they are counted in r->tally. With p->rate, r->tally keeps the
  * open-loop histograms too (tally_pace). */
 int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r);

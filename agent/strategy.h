@@ -15,7 +15,7 @@
 struct strategy_s {
     const char *name; /* its entry in the catalogue: "threads-reuse" */
     /* Makes requests 0 .. p->requests-1 and merges every request into
-     * r->tally; sets r->threads. -1 with r->err if it could not run (a
+     * r->tally; sets r->threads. -1 with r->error if it could not run (a
      * thread or handle could not be made); failed requests are counted,
      * not errors. Timing is the caller's (run_execute). */
     int (*run)(const run_params_t *p, run_result_t *r);

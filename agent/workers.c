@@ -16,16 +16,16 @@
 #define WORKER_STACK (64 * 1024)
 #endif
 
-static worker_t *worker_new(const run_params_t *params, char *err)
+static worker_t *worker_new(const run_params_t *params, fb_err_t *err)
 {
     worker_t *w = malloc(sizeof *w);
 
     if (w == NULL) {
-        snprintf(err, RUN_ERR_LEN, "out of memory for a worker");
+        fb_err_set(err, "out of memory for a worker");
         return NULL;
     }
     if (tally_init(&w->tally) != 0 || (params->rate > 0 && tally_pace(&w->tally) != 0)) {
-        snprintf(err, RUN_ERR_LEN, "out of memory for a histogram");
+        fb_err_set(err, "out of memory for a histogram");
         tally_close(&w->tally);
         free(w);
         return NULL;
@@ -45,7 +45,7 @@ static void worker_free(worker_t *w)
     free(w);
 }
 
-int worker_pool_init(worker_pool_t *p, const run_params_t *params, size_t cap, char *err)
+int worker_pool_init(worker_pool_t *p, const run_params_t *params, size_t cap, fb_err_t *err)
 {
     memset(p, 0, sizeof *p);
     p->params = params;
@@ -55,7 +55,7 @@ int worker_pool_init(worker_pool_t *p, const run_params_t *params, size_t cap, c
     if (p->all == NULL || p->idle == NULL) {
         free(p->all);
         free(p->idle);
-        snprintf(err, RUN_ERR_LEN, "out of memory for %zu workers", cap);
+        fb_err_set(err, "out of memory for %zu workers", cap);
         return -1;
     }
     pthread_mutex_init(&p->lock, NULL);
@@ -72,7 +72,7 @@ void worker_pool_close(worker_pool_t *p)
     memset(p, 0, sizeof *p);
 }
 
-int worker_pool_fill(worker_pool_t *p, size_t n, char *err)
+int worker_pool_fill(worker_pool_t *p, size_t n, fb_err_t *err)
 {
     while (p->nall < n && p->nall < p->cap) {
         worker_t *w = worker_new(p->params, err);
@@ -85,20 +85,20 @@ int worker_pool_fill(worker_pool_t *p, size_t n, char *err)
 worker_t *worker_pool_take(worker_pool_t *p)
 {
     worker_t *w = NULL;
-    char err[RUN_ERR_LEN];
+    fb_err_t err;
 
     pthread_mutex_lock(&p->lock);
     if (p->nidle > 0) w = p->idle[--p->nidle];
     pthread_mutex_unlock(&p->lock);
     if (w != NULL) return w;
 
-    w = worker_new(p->params, err); /* outside the lock: curl_easy_init is slow-ish */
+    w = worker_new(p->params, &err); /* outside the lock: curl_easy_init is slow-ish */
     pthread_mutex_lock(&p->lock);
     if (w != NULL && p->nall < p->cap) {
         p->all[p->nall++] = w;
     } else {
-        if (w != NULL) snprintf(err, sizeof err, "more workers than the %zu planned", p->cap);
-        if (p->err[0] == '\0') memcpy(p->err, err, sizeof p->err);
+        if (w != NULL) fb_err_set(&err, "more workers than the %zu planned", p->cap);
+        if (p->err.msg[0] == '\0') p->err = err;
         if (w != NULL) worker_free(w);
         w = NULL;
     }
@@ -120,7 +120,7 @@ void worker_pool_merge(worker_pool_t *p, tally_t *t)
 }
 
 int worker_spawn(pthread_t *t, int detached, void *(*fn)(void *), void *arg, uint64_t index,
-                 uint64_t total, char *err)
+                 uint64_t total, fb_err_t *err)
 {
     pthread_attr_t attr;
     size_t stack = WORKER_STACK < PTHREAD_STACK_MIN ? PTHREAD_STACK_MIN : WORKER_STACK;
@@ -132,10 +132,10 @@ int worker_spawn(pthread_t *t, int detached, void *(*fn)(void *), void *arg, uin
     rc = pthread_create(t, &attr, fn, arg);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        snprintf(err, RUN_ERR_LEN,
-                 "cannot start thread %llu of %llu: %s (see ulimit -u and -v, "
-                 "/proc/sys/kernel/threads-max, vm.max_map_count)",
-                 (unsigned long long)index + 1, (unsigned long long)total, strerror(rc));
+        fb_err_set(err,
+                   "cannot start thread %llu of %llu: %s (see ulimit -u and -v, "
+                   "/proc/sys/kernel/threads-max, vm.max_map_count)",
+                   (unsigned long long)index + 1, (unsigned long long)total, strerror(rc));
         return -1;
     }
     return 0;

@@ -31,16 +31,16 @@ typedef struct {
     worker_t **idle; /* ready to be taken */
     size_t nidle;
     const run_params_t *params;
-    char err[RUN_ERR_LEN]; /* why take failed, when it did */
+    fb_err_t err; /* why take failed, when it did */
 } worker_pool_t;
 
 /* A pool that will hold at most cap workers. */
-int worker_pool_init(worker_pool_t *p, const run_params_t *params, size_t cap, char *err);
+int worker_pool_init(worker_pool_t *p, const run_params_t *params, size_t cap, fb_err_t *err);
 /* Frees every worker. */
 void worker_pool_close(worker_pool_t *p);
 /* Makes workers until there are n (<= cap), for strategies that index them
  * (p->all[i]) instead of taking them. */
-int worker_pool_fill(worker_pool_t *p, size_t n, char *err);
+int worker_pool_fill(worker_pool_t *p, size_t n, fb_err_t *err);
 /* Thread-safe: an idle worker, or a new one while fewer than cap exist.
  * NULL (p->err says why) if none can be made. */
 worker_t *worker_pool_take(worker_pool_t *p);
@@ -52,7 +52,7 @@ void worker_pool_merge(worker_pool_t *p, tally_t *t);
 /* Starts fn(arg) on a new thread with a small stack, detached or joinable.
  * On failure err names the thread (index of total) and the reason. */
 int worker_spawn(pthread_t *t, int detached, void *(*fn)(void *), void *arg, uint64_t index,
-                 uint64_t total, char *err);
+                 uint64_t total, fb_err_t *err);
 
 /* The most threads the system lets this process have at once, as far as
  * it says: the least of kernel.threads-max, kernel.pid_max and (but for

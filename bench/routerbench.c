@@ -76,7 +76,8 @@ static void agent_id(size_t i, unsigned char id[ID_LEN])
 static int load_agents(rb_t *r, const char *path)
 {
     FILE *f = fopen(path, "r");
-    char line[300], err[OPT_ERR_LEN];
+    char line[300];
+    fb_err_t err;
 
     if (f == NULL) {
         perror(path);
@@ -86,8 +87,8 @@ static int load_agents(rb_t *r, const char *path)
     while (r->a && fgets(line, sizeof line, f) && r->n < MAX_AGENTS) {
         line[strcspn(line, " \t\r\n#")] = '\0';
         if (line[0] == '\0') continue;
-        if (opt_hostport(path, line, 5555, r->a[r->n].host, 256, &r->a[r->n].port, err) != 0) {
-            fprintf(stderr, "routerbench: %s\n", err);
+        if (opt_hostport(path, line, 5555, r->a[r->n].host, 256, &r->a[r->n].port, &err) != 0) {
+            fprintf(stderr, "routerbench: %s\n", err.msg);
             fclose(f);
             return -1;
         }
@@ -287,7 +288,7 @@ int main(int argc, char **argv)
                                            {"target", required_argument, NULL, 't'},
                                            {NULL, 0, NULL, 0}};
     const char *file = NULL, *key = NULL, *known = NULL;
-    char err[OPT_ERR_LEN];
+    fb_err_t err;
     uint64_t nruns = 200, *fanout;
     rb_t r = {0};
     bool prepare = true;
@@ -298,8 +299,8 @@ int main(int argc, char **argv)
         switch (c) {
         case 'f': file = optarg; break;
         case 'n':
-            if (opt_u64("--runs", optarg, 1, 1000000, &nruns, err) != 0) {
-                fprintf(stderr, "routerbench: %s\n", err);
+            if (opt_u64("--runs", optarg, 1, 1000000, &nruns, &err) != 0) {
+                fprintf(stderr, "routerbench: %s\n", err.msg);
                 return 1;
             }
             break;
@@ -308,8 +309,8 @@ int main(int argc, char **argv)
         case 'P': prepare = false; break;
         case 't':
             if (opt_hostport("--target", optarg, -1, target_host, sizeof target_host, &target_port,
-                             err) != 0) {
-                fprintf(stderr, "routerbench: %s\n", err);
+                             &err) != 0) {
+                fprintf(stderr, "routerbench: %s\n", err.msg);
                 return 1;
             }
             break;

@@ -17,6 +17,7 @@
  * ok), plausible CPU times and a latency histogram built with common/hist. */
 #include "curve.h"
 #include "facts.h"
+#include "fb_exit.h"
 #include "hist.h"
 #include "opt.h"
 #include "proto.h"
@@ -614,7 +615,7 @@ static const char k_usage[] =
     "  -h, --help              this text\n"
     "Exit: 0 after a signal; 1 usage or setup error.\n";
 
-static int sim_parse(sim_opts_t *o, int argc, char **argv, char *err)
+static int sim_parse(sim_opts_t *o, int argc, char **argv, fb_err_t *err)
 {
     static const struct option k_opts[] = {{"agents", required_argument, NULL, 'n'},
                                            {"host", required_argument, NULL, 'H'},
@@ -626,6 +627,7 @@ static int sim_parse(sim_opts_t *o, int argc, char **argv, char *err)
                                            {"help", no_argument, NULL, 'h'},
                                            {"implicit-prepare", no_argument, NULL, 'i'},
                                            {NULL, 0, NULL, 0}};
+    static const opt_cli_t k_cli = {"simfleet --help", k_opts, NULL};
     uint64_t v;
     int c;
 
@@ -651,23 +653,20 @@ static int sim_parse(sim_opts_t *o, int argc, char **argv, char *err)
         case 's':
             if (opt_u64("--seed", optarg, 1, UINT64_MAX, &o->seed, err) != 0) return -1;
             break;
-        case 'h': fputs(k_usage, stdout); exit(0);
-        case ':': snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]); return -1;
-        default:
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see --help)", argv[optind - 1]);
-            return -1;
+        case 'h': fputs(k_usage, stdout); exit(FB_EXIT_OK);
+        default: opt_getopt_error(&k_cli, c, argv, err); return -1;
         }
     }
     if (optind < argc) {
-        snprintf(err, OPT_ERR_LEN, "unexpected argument '%s'", argv[optind]);
+        opt_unexpected(&k_cli, argv[optind], err);
         return -1;
     }
     if (o->n == 0) {
-        snprintf(err, OPT_ERR_LEN, "-n N: how many agents to simulate");
+        fb_err_set(err, "-n N: how many agents to simulate");
         return -1;
     }
     if ((o->key_path == NULL) != (o->authorized_path == NULL)) {
-        snprintf(err, OPT_ERR_LEN, "--key and --authorized-keys go together");
+        fb_err_set(err, "--key and --authorized-keys go together");
         return -1;
     }
     return 0;
@@ -729,27 +728,27 @@ static void sim_close(sim_t *s)
 
 int main(int argc, char **argv)
 {
-    char err[OPT_ERR_LEN];
+    fb_err_t err;
     sim_opts_t o;
     sim_t *s;
     FILE *list = stdout;
     struct sigaction sa = {.sa_handler = on_signal};
-    int rc = 1;
+    int rc = FB_EXIT_USAGE;
 
-    if (sim_parse(&o, argc, argv, err) != 0) {
-        fprintf(stderr, "simfleet: %s\n", err);
-        return 1;
+    if (sim_parse(&o, argc, argv, &err) != 0) {
+        fprintf(stderr, "simfleet: %s\n", err.msg);
+        return FB_EXIT_USAGE;
     }
     raise_nofile();
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if ((s = calloc(1, sizeof *s)) == NULL) return 1;
+    if ((s = calloc(1, sizeof *s)) == NULL) return FB_EXIT_USAGE;
     s->tfd = -1;
     if (o.agents_file && (list = fopen(o.agents_file, "w")) == NULL) {
         fprintf(stderr, "simfleet: %s: %s\n", o.agents_file, strerror(errno));
         free(s);
-        return 1;
+        return FB_EXIT_USAGE;
     }
     if (sim_init(s, &o) == 0 && sim_bind(s, &o, list) == 0) {
         if (list != stdout && fclose(list) != 0) {
@@ -762,7 +761,7 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "simfleet: stopping: %lu sessions, %lu results, %lu messages in, %lu out\n",
                     s->sessions, s->results, s->msgs_in, s->msgs_out);
-            rc = 0;
+            rc = FB_EXIT_OK;
         }
     }
     if (list != stdout) fclose(list);

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err)
+int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+            fb_err_t *err)
 {
     char *end;
     unsigned long long v;
@@ -18,18 +19,18 @@ int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_
     v = strtoull(s, &end, 10);
     if (errno != 0 || *end != '\0') goto bad;
     if (v < min || v > max) {
-        snprintf(err, OPT_ERR_LEN, "%s: %s is out of range (%llu..%llu)", flag, s,
-                 (unsigned long long)min, (unsigned long long)max);
+        fb_err_set(err, "%s: %s is out of range (%llu..%llu)", flag, s, (unsigned long long)min,
+                   (unsigned long long)max);
         return -1;
     }
     *out = v;
     return 0;
 bad:
-    snprintf(err, OPT_ERR_LEN, "%s: '%s' is not a non-negative integer", flag, s ? s : "");
+    fb_err_set(err, "%s: '%s' is not a non-negative integer", flag, s ? s : "");
     return -1;
 }
 
-int opt_double(const char *flag, const char *s, double min, double max, double *out, char *err)
+int opt_double(const char *flag, const char *s, double min, double max, double *out, fb_err_t *err)
 {
     char *end;
     double v;
@@ -39,25 +40,25 @@ int opt_double(const char *flag, const char *s, double min, double max, double *
     v = strtod(s, &end);
     if (errno != 0 || *end != '\0' || !isfinite(v)) goto bad;
     if (v < min || v > max) {
-        snprintf(err, OPT_ERR_LEN, "%s: %s is out of range (%g..%g)", flag, s, min, max);
+        fb_err_set(err, "%s: %s is out of range (%g..%g)", flag, s, min, max);
         return -1;
     }
     *out = v;
     return 0;
 bad:
-    snprintf(err, OPT_ERR_LEN, "%s: '%s' is not a number", flag, s ? s : "");
+    fb_err_set(err, "%s: '%s' is not a number", flag, s ? s : "");
     return -1;
 }
 
 int opt_hostport(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
-                 int *port, char *err)
+                 int *port, fb_err_t *err)
 {
     const char *h = s, *colon;
     size_t hl;
     uint64_t p;
 
     if (s == NULL || *s == '\0') {
-        snprintf(err, OPT_ERR_LEN, "%s: empty address", flag);
+        fb_err_set(err, "%s: empty address", flag);
         return -1;
     }
     if (*s == '[') { /* [v6]:port */
@@ -75,7 +76,7 @@ int opt_hostport(const char *flag, const char *s, int default_port, char *host, 
     if (hl == 0 || hl >= hostlen) goto bad;
     if (colon == NULL) {
         if (default_port < 0) {
-            snprintf(err, OPT_ERR_LEN, "%s: '%s' needs a port (HOST:PORT)", flag, s);
+            fb_err_set(err, "%s: '%s' needs a port (HOST:PORT)", flag, s);
             return -1;
         }
         p = (uint64_t)default_port;
@@ -87,12 +88,12 @@ int opt_hostport(const char *flag, const char *s, int default_port, char *host, 
     *port = (int)p;
     return 0;
 bad:
-    snprintf(err, OPT_ERR_LEN, "%s: '%s' is not HOST:PORT", flag, s);
+    fb_err_set(err, "%s: '%s' is not HOST:PORT", flag, s);
     return -1;
 }
 
 int opt_target(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
-               int *port, char *err)
+               int *port, fb_err_t *err)
 {
     char buf[512];
     const char *rest = s, *slash;
@@ -100,22 +101,21 @@ int opt_target(const char *flag, const char *s, int default_port, char *host, si
 
     if (s != NULL && strstr(s, "://") != NULL) {
         if (strncasecmp(s, "http://", 7) != 0) {
-            snprintf(err, OPT_ERR_LEN,
-                     "%s: '%.64s': only http:// (target-server speaks plain HTTP)", flag, s);
+            fb_err_set(err, "%s: '%.64s': only http:// (target-server speaks plain HTTP)", flag, s);
             return -1;
         }
         rest = s + 7;
         slash = strchr(rest, '/');
         n = slash ? (size_t)(slash - rest) : strlen(rest);
         if (slash && strcmp(slash, "/") != 0) {
-            snprintf(err, OPT_ERR_LEN,
-                     "%s: '%.64s' has a path; give http://HOST:PORT/ (the agents ask for "
-                     "/multiply themselves)",
-                     flag, s);
+            fb_err_set(err,
+                       "%s: '%.64s' has a path; give http://HOST:PORT/ (the agents ask for "
+                       "/multiply themselves)",
+                       flag, s);
             return -1;
         }
         if (n >= sizeof buf) {
-            snprintf(err, OPT_ERR_LEN, "%s: '%.64s' is too long", flag, s);
+            fb_err_set(err, "%s: '%.64s' is too long", flag, s);
             return -1;
         }
         memcpy(buf, rest, n);
@@ -164,24 +164,24 @@ static const char *hint_for(const opt_cli_t *cli, const char *typed, size_t n)
 }
 
 /* An unknown or ambiguous long option: name is what followed "--", n bytes. */
-static void unknown_long(const opt_cli_t *cli, const char *name, size_t n, int has_value, char *err)
+static void unknown_long(const opt_cli_t *cli, const char *name, size_t n, int has_value,
+                         fb_err_t *err)
 {
     const struct option *o, *best = NULL;
-    size_t used, d, best_d = SIZE_MAX, matches = 0;
+    size_t d, best_d = SIZE_MAX, matches = 0;
 
     for (o = cli->longopts; o->name; o++) {
         if (strlen(o->name) == n && strncmp(o->name, name, n) == 0 && has_value &&
             o->has_arg == no_argument) {
-            snprintf(err, OPT_ERR_LEN, "--%s takes no value (see %s)", o->name, cli->help);
+            fb_err_set(err, "--%s takes no value (see %s)", o->name, cli->help);
             return;
         }
         matches += strncmp(o->name, name, n) == 0;
     }
     if (matches > 1) { /* getopt_long takes unambiguous prefixes only */
-        used = (size_t)snprintf(err, OPT_ERR_LEN, "option '--%.*s' is ambiguous:", (int)n, name);
-        for (o = cli->longopts; o->name && used < OPT_ERR_LEN; o++)
-            if (strncmp(o->name, name, n) == 0)
-                used += (size_t)snprintf(err + used, OPT_ERR_LEN - used, " --%s", o->name);
+        fb_err_set(err, "option '--%.*s' is ambiguous:", (int)n, name);
+        for (o = cli->longopts; o->name; o++)
+            if (strncmp(o->name, name, n) == 0) fb_err_append(err, " --%s", o->name);
         return;
     }
     for (o = cli->longopts; o->name; o++) {
@@ -194,10 +194,10 @@ static void unknown_long(const opt_cli_t *cli, const char *name, size_t n, int h
     /* one edit in a short name, two in a longer one: beyond that a
      * suggestion is a guess */
     if (best != NULL && best_d <= (n <= 5 ? 1 : 2))
-        snprintf(err, OPT_ERR_LEN, "unknown option '--%.*s'; did you mean --%s? (see %s)", (int)n,
-                 name, best->name, cli->help);
+        fb_err_set(err, "unknown option '--%.*s'; did you mean --%s? (see %s)", (int)n, name,
+                   best->name, cli->help);
     else
-        snprintf(err, OPT_ERR_LEN, "unknown option '--%.*s' (see %s)", (int)n, name, cli->help);
+        fb_err_set(err, "unknown option '--%.*s' (see %s)", (int)n, name, cli->help);
 }
 
 /* Whether getopt's complaint is about the long option arg rather than a
@@ -214,7 +214,7 @@ static int is_long(const opt_cli_t *cli, const char *arg)
     return 0;
 }
 
-void opt_getopt_error(const opt_cli_t *cli, int c, char **argv, char *err)
+void opt_getopt_error(const opt_cli_t *cli, int c, char **argv, fb_err_t *err)
 {
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
     const char *hint;
@@ -222,30 +222,30 @@ void opt_getopt_error(const opt_cli_t *cli, int c, char **argv, char *err)
 
     if (c == ':') {
         /* a short option's value is the rest of its word or the next word */
-        snprintf(err, OPT_ERR_LEN, "%s: needs a value (see %s)",
-                 is_long(cli, arg) || optopt <= 0 || optopt > 127 ? arg : shortopt, cli->help);
+        fb_err_set(err, "%s: needs a value (see %s)",
+                   is_long(cli, arg) || optopt <= 0 || optopt > 127 ? arg : shortopt, cli->help);
         return;
     }
     if (is_long(cli, arg)) {
         const char *name = arg + 2;
         size_t n = strcspn(name, "=");
         if ((hint = hint_for(cli, arg, n + 2)) != NULL)
-            snprintf(err, OPT_ERR_LEN, "--%.*s: %s", (int)n, name, hint);
+            fb_err_set(err, "--%.*s: %s", (int)n, name, hint);
         else
             unknown_long(cli, name, n, name[n] == '=', err);
         return;
     }
     if (optopt > 0 && optopt < 128) {
         if ((hint = hint_for(cli, shortopt, 2)) != NULL)
-            snprintf(err, OPT_ERR_LEN, "%s: %s", shortopt, hint);
+            fb_err_set(err, "%s: %s", shortopt, hint);
         else
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see %s)", shortopt, cli->help);
+            fb_err_set(err, "unknown option '%s' (see %s)", shortopt, cli->help);
         return;
     }
-    snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see %s)", arg, cli->help);
+    fb_err_set(err, "unknown option '%s' (see %s)", arg, cli->help);
 }
 
-void opt_unexpected(const opt_cli_t *cli, const char *arg, char *err)
+void opt_unexpected(const opt_cli_t *cli, const char *arg, fb_err_t *err)
 {
-    snprintf(err, OPT_ERR_LEN, "unexpected argument '%.64s' (see %s)", arg, cli->help);
+    fb_err_set(err, "unexpected argument '%.64s' (see %s)", arg, cli->help);
 }

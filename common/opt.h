@@ -8,22 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OPT_ERR_LEN 256
+#include "fb_err.h"
 
 /* A decimal integer in [min, max]. */
-int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err);
+int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+            fb_err_t *err);
 /* A decimal fraction in [min, max], e.g. "0.25". */
-int opt_double(const char *flag, const char *s, double min, double max, double *out, char *err);
+int opt_double(const char *flag, const char *s, double min, double max, double *out, fb_err_t *err);
 /* HOST:PORT, [V6]:PORT, or HOST alone when default_port >= 0. host gets a
  * NUL-terminated copy (brackets stripped). */
 int opt_hostport(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
-                 int *port, char *err);
+                 int *port, fb_err_t *err);
 
 /* --target: HOST:PORT as opt_hostport, or the same as a URL,
  * http://HOST:PORT or http://HOST:PORT/ (what a browser or curl is given).
  * Another scheme, or a path other than "/", is refused saying so. */
 int opt_target(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
-               int *port, char *err);
+               int *port, fb_err_t *err);
 /* 127.0.0.0/8, ::1 or "localhost": an address only this machine reaches. */
 int opt_is_loopback(const char *host);
 
@@ -45,8 +46,8 @@ typedef struct {
  * or '?': a message in err naming the option. A missing value says so; an
  * unknown option gets its hint, or "did you mean --runs?" when a long option
  * is near it (edit distance), or the options an ambiguous prefix matches. */
-void opt_getopt_error(const opt_cli_t *cli, int c, char **argv, char *err);
+void opt_getopt_error(const opt_cli_t *cli, int c, char **argv, fb_err_t *err);
 /* An operand where none is expected. */
-void opt_unexpected(const opt_cli_t *cli, const char *arg, char *err);
+void opt_unexpected(const opt_cli_t *cli, const char *arg, fb_err_t *err);
 
 #endif

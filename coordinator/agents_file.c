@@ -37,23 +37,21 @@ typedef struct {
     size_t first;  /* entries before this one came from --agents */
 } ctx_t;
 
-static int fail(const ctx_t *c, char *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(const ctx_t *c, char *err, const char *fmt, ...)
+static int fail(const ctx_t *c, fb_err_t *err, const char *fmt, ...) FB_ERR_PRINTF(3, 4);
+static int fail(const ctx_t *c, fb_err_t *err, const char *fmt, ...)
 {
-    char why[AGENTS_FILE_ERR_LEN - 320];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
+    fb_err_vset(err, fmt, ap);
     va_end(ap);
-    snprintf(err, AGENTS_FILE_ERR_LEN, "%.300s:%zu: %s", c->path, c->lineno, why);
+    fb_err_prefix(err, "%.300s:%zu: ", c->path, c->lineno);
     return -1;
 }
 
-static int add_entry(ctx_t *c, agents_file_list_t *l, const char *entry, char *err)
+static int add_entry(ctx_t *c, agents_file_list_t *l, const char *entry, fb_err_t *err)
 {
-    char flag[320], herr[OPT_ERR_LEN], host[AGENTS_FILE_HOST];
+    char flag[320], host[AGENTS_FILE_HOST];
     int port;
     long dup;
 
@@ -62,10 +60,7 @@ static int add_entry(ctx_t *c, agents_file_list_t *l, const char *entry, char *e
             return fail(c, err, "byte 0x%02x: an address is printable ASCII",
                         (unsigned)(unsigned char)*s);
     snprintf(flag, sizeof flag, "%.300s:%zu", c->path, c->lineno);
-    if (opt_hostport(flag, entry, l->default_port, host, sizeof host, &port, herr) != 0) {
-        snprintf(err, AGENTS_FILE_ERR_LEN, "%s", herr);
-        return -1;
-    }
+    if (opt_hostport(flag, entry, l->default_port, host, sizeof host, &port, err) != 0) return -1;
     if (port == 0) return fail(c, err, "'%.260s': port 0 is no agent's port", entry);
     if ((dup = agents_file_find(l->host, l->port, *l->n, host, port)) >= 0) {
         if ((size_t)dup < c->first)
@@ -74,11 +69,7 @@ static int add_entry(ctx_t *c, agents_file_list_t *l, const char *entry, char *e
                     c->lines[(size_t)dup - c->first]);
     }
     if (*l->n >= l->max) {
-        snprintf(err, AGENTS_FILE_ERR_LEN,
-                 "%.300s:%zu: more than %zu agents (the most one "
-                 "coordinator drives)",
-                 c->path, c->lineno, l->max);
-        return -1;
+        return fail(c, err, "more than %zu agents (the most one coordinator drives)", l->max);
     }
     snprintf(l->host[*l->n], AGENTS_FILE_HOST, "%s", host);
     l->port[*l->n] = port;
@@ -87,7 +78,7 @@ static int add_entry(ctx_t *c, agents_file_list_t *l, const char *entry, char *e
     return 0;
 }
 
-static int read_lines(ctx_t *c, FILE *f, agents_file_list_t *l, char *err)
+static int read_lines(ctx_t *c, FILE *f, agents_file_list_t *l, fb_err_t *err)
 {
     char *line = NULL, *entry;
     size_t cap = 0;
@@ -105,37 +96,36 @@ static int read_lines(ctx_t *c, FILE *f, agents_file_list_t *l, char *err)
             rc = add_entry(c, l, entry, err);
     }
     if (rc == 0 && ferror(f)) {
-        snprintf(err, AGENTS_FILE_ERR_LEN, "%.300s: %s", c->path, strerror(errno));
+        fb_err_set(err, "%.300s: %s", c->path, strerror(errno));
         rc = -1;
     }
     free(line);
     return rc;
 }
 
-int agents_file_load(const char *path, agents_file_list_t *l, char *err)
+int agents_file_load(const char *path, agents_file_list_t *l, fb_err_t *err)
 {
     ctx_t c = {.path = path, .first = *l->n};
     FILE *f;
     int rc;
 
     if (*l->n > l->max) { /* nothing fits; the caller's list is already full */
-        snprintf(err, AGENTS_FILE_ERR_LEN, "%.300s: more than %zu agents", path, l->max);
+        fb_err_set(err, "%.300s: more than %zu agents", path, l->max);
         return -1;
     }
     if ((f = fopen(path, "r")) == NULL) {
-        snprintf(err, AGENTS_FILE_ERR_LEN, "%.300s: %s", path, strerror(errno));
+        fb_err_set(err, "%.300s: %s", path, strerror(errno));
         return -1;
     }
     c.lines = calloc(l->max - c.first + 1, sizeof *c.lines);
     if (c.lines == NULL) {
-        snprintf(err, AGENTS_FILE_ERR_LEN, "%.300s: out of memory", path);
+        fb_err_set(err, "%.300s: out of memory", path);
         fclose(f);
         return -1;
     }
     rc = read_lines(&c, f, l, err);
     if (rc == 0 && *l->n == c.first) {
-        snprintf(err, AGENTS_FILE_ERR_LEN, "%.300s: no agent in it (one HOST[:PORT] per line)",
-                 path);
+        fb_err_set(err, "%.300s: no agent in it (one HOST[:PORT] per line)", path);
         rc = -1;
     }
     if (rc != 0) *l->n = c.first;

@@ -6,9 +6,10 @@
 #ifndef CO_AGENTS_FILE_H
 #define CO_AGENTS_FILE_H
 
+#include "fb_err.h"
+
 #include <stddef.h>
 
-#define AGENTS_FILE_ERR_LEN 512
 #define AGENTS_FILE_HOST 256 /* as cmdline_t's agent_host */
 
 typedef struct {
@@ -22,7 +23,7 @@ typedef struct {
 /* Reads path and appends its agents to l. -1 with err "PATH:LINE: why" (or
  * "PATH: why" for the file as a whole: unreadable, no agent in it, more than
  * l->max agents); l is then unchanged. */
-int agents_file_load(const char *path, agents_file_list_t *l, char *err);
+int agents_file_load(const char *path, agents_file_list_t *l, fb_err_t *err);
 
 /* The index of host:port among the first n entries, or -1. */
 long agents_file_find(char (*host)[AGENTS_FILE_HOST], const int *port, size_t n, const char *h,

@@ -57,7 +57,7 @@ static void run_derive(bench_run_t *r, size_t nagents)
             failed |= a->failed[c] != 0;
     }
     r->measured = live > 0;
-    r->exit_code = lost ? BENCH_EXIT_LOST : failed ? BENCH_EXIT_FAILED : BENCH_EXIT_OK;
+    r->exit_code = lost ? FB_EXIT_LOST : failed ? FB_EXIT_FAILED : FB_EXIT_OK;
     if (live == 0) {
         r->time_s = r->user_s = r->sys_s = r->skew_s = NAN;
         return;
@@ -124,7 +124,7 @@ static void add_target(bench_stats_t *s, const bench_t *b)
         busy += (double)t->busy_ns;
         busy_max += (double)t->busy_max_ns;
         cpu += (double)t->cpu_ns;
-        if (r->exit_code == BENCH_EXIT_LOST) continue; /* a lost agent's requests: unknown */
+        if (r->exit_code == FB_EXIT_LOST) continue; /* a lost agent's requests: unknown */
         for (size_t a = 0; a < b->nagents; a++) {
             asked += r->agents[a].ok;
             for (int c = 0; c < CAUSE__COUNT; c++)
@@ -179,8 +179,8 @@ int bench_stats(const bench_t *b, bench_stats_t *s)
         k[n] = r->skew_s;
         n++;
         busy += r->time_s;
-        s->runs_failed += r->exit_code == BENCH_EXIT_FAILED;
-        s->runs_lost += r->exit_code == BENCH_EXIT_LOST;
+        s->runs_failed += r->exit_code == FB_EXIT_FAILED;
+        s->runs_lost += r->exit_code == FB_EXIT_LOST;
         add_counts(s, r, b->nagents);
     }
     s->user = stats_mean(u, n);

@@ -9,6 +9,7 @@
 #define FB_BENCH_H
 
 #include "cause.h"
+#include "fb_exit.h"
 #include "hist.h"
 #include "stats.h"
 
@@ -17,10 +18,6 @@
 #include <stdint.h>
 
 #define BENCH_STR 128 /* as the wire's PROTO_STR, so facts copy straight over */
-
-/* Exit codes of one run, as README.md's exit-code table documents them for the
- * whole program. */
-enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAILED = 2, BENCH_EXIT_LOST = 3 };
 
 typedef struct { /* one agent's part of one run */
     double wall_s, user_s, sys_s;
@@ -46,7 +43,7 @@ typedef struct {
     double time_s;             /* makespan over the agents not lost */
     double user_s;             /* mean over those agents of each one's CPU time, so one */
     double sys_s;              /* agent reads like the one process hyperfine times */
-    int exit_code;             /* BENCH_EXIT_*: LOST beats FAILED */
+    int exit_code;             /* FB_EXIT_OK, _FAILED or _LOST (which beats FAILED) */
     double skew_s;             /* latest minus earliest start */
     double go_fanout_s;        /* lockstep: first to last GO sent; NAN if not measured */
     int measured;              /* at least one agent was not lost; else time_s is NAN */

@@ -34,7 +34,7 @@ static int find_binary(const char *name, char *path, size_t cap)
 }
 
 /* Reads the child's stdout until the ready line, or the deadline. */
-static int read_ready(embed_proc_t *p, int fd, char *err)
+static int read_ready(embed_proc_t *p, int fd, fb_err_t *err)
 {
     char buf[512];
     size_t len = 0;
@@ -59,13 +59,14 @@ static int read_ready(embed_proc_t *p, int fd, char *err)
         if (colon == NULL) break;
         snprintf(p->host, sizeof p->host, "%.*s", (int)(colon - at - 3), at + 3);
         p->port = atoi(colon + 1);
-        return p->port > 0 ? 0 : -1;
+        if (p->port > 0) return 0;
+        break;
     }
-    snprintf(err, EMBED_ERR_LEN, "embedded %s did not start (see its messages above)", p->name);
+    fb_err_set(err, "embedded %s did not start (see its messages above)", p->name);
     return -1;
 }
 
-int embed_start(embed_proc_t *p, const char *name, char *const args[], char *err)
+int embed_start(embed_proc_t *p, const char *name, char *const args[], fb_err_t *err)
 {
     char path[PATH_MAX + 32], *argv[32];
     int pipefd[2], i;
@@ -73,7 +74,7 @@ int embed_start(embed_proc_t *p, const char *name, char *const args[], char *err
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
     if (find_binary(name, path, sizeof path) != 0) {
-        snprintf(err, EMBED_ERR_LEN, "cannot find the %s program beside the coordinator", name);
+        fb_err_set(err, "cannot find the %s program beside the coordinator", name);
         return -1;
     }
     argv[0] = path;
@@ -81,19 +82,19 @@ int embed_start(embed_proc_t *p, const char *name, char *const args[], char *err
         argv[i + 1] = args[i];
     argv[i + 1] = NULL;
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
-        snprintf(err, EMBED_ERR_LEN, "pipe: %s", strerror(errno));
+        fb_err_set(err, "pipe: %s", strerror(errno));
         return -1;
     }
     p->pid = fork();
     if (p->pid < 0) {
-        snprintf(err, EMBED_ERR_LEN, "fork: %s", strerror(errno));
+        fb_err_set(err, "fork: %s", strerror(errno));
         return -1;
     }
     if (p->pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the coordinator */
         dup2(pipefd[1], STDOUT_FILENO);
         execv(path, argv);
-        _exit(127);
+        _exit(127); /* as a shell says "command not found" */
     }
     close(pipefd[1]);
     p->out_fd = pipefd[0];

@@ -4,9 +4,9 @@
 #ifndef CO_EMBED_H
 #define CO_EMBED_H
 
-#include <sys/types.h>
+#include "fb_err.h"
 
-#define EMBED_ERR_LEN 512
+#include <sys/types.h>
 
 typedef struct {
     pid_t pid;
@@ -18,7 +18,7 @@ typedef struct {
 
 /* Starts `name` (target-server or agent) with args, waits for its ready
  * line ("... listening on SCHEME://HOST:PORT ...") and reads the port. */
-int embed_start(embed_proc_t *p, const char *name, char *const args[], char *err);
+int embed_start(embed_proc_t *p, const char *name, char *const args[], fb_err_t *err);
 /* SIGTERM, then SIGKILL after a grace period; reaps it. */
 void embed_stop(embed_proc_t *p);
 

@@ -9,25 +9,25 @@
 #include <string.h>
 
 int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min, uint64_t max,
-                      char *err)
+                      fb_err_t *err)
 {
     char buf[1024], *tok, *save = NULL;
 
     if (strlen(s) >= sizeof buf) {
-        snprintf(err, OPT_ERR_LEN, "%s: list too long", flag);
+        fb_err_set(err, "%s: list too long", flag);
         return -1;
     }
     strcpy(buf, s);
     l->n = 0;
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (l->n == MATRIX_MAX_LIST) {
-            snprintf(err, OPT_ERR_LEN, "%s: more than %d values", flag, MATRIX_MAX_LIST);
+            fb_err_set(err, "%s: more than %d values", flag, MATRIX_MAX_LIST);
             return -1;
         }
         if (opt_u64(flag, tok, min, max, &l->v[l->n++], err) != 0) return -1;
     }
     if (l->n == 0 || s[0] == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,")) {
-        snprintf(err, OPT_ERR_LEN, "%s: '%s' is not a comma-separated list of numbers", flag, s);
+        fb_err_set(err, "%s: '%s' is not a comma-separated list of numbers", flag, s);
         return -1;
     }
     return 0;
@@ -55,7 +55,7 @@ static bool pick_token(const char *tok, size_t *pick, size_t *npick)
     return any;
 }
 
-static int pick_spec(const char *spec, size_t *pick, size_t *npick, char *err)
+static int pick_spec(const char *spec, size_t *pick, size_t *npick, fb_err_t *err)
 {
     char buf[512], *tok, *save = NULL, names[128];
 
@@ -64,16 +64,14 @@ static int pick_spec(const char *spec, size_t *pick, size_t *npick, char *err)
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
         if (!pick_token(tok, pick, npick)) {
             catalog_names(names, sizeof names);
-            snprintf(err, OPT_ERR_LEN,
-                     "--matrix: unknown strategy '%.64s'; valid: all, threads, async, %s", tok,
-                     names);
+            fb_err_set(err, "--matrix: unknown strategy '%.64s'; valid: all, threads, async, %s",
+                       tok, names);
             return -1;
         }
     if (*npick > 0) return 0;
 bad:
     catalog_names(names, sizeof names);
-    snprintf(err, OPT_ERR_LEN, "--matrix: empty or too long; valid: all, threads, async, %s",
-             names);
+    fb_err_set(err, "--matrix: empty or too long; valid: all, threads, async, %s", names);
     return -1;
 }
 
@@ -99,16 +97,16 @@ static void entry_fill(matrix_entry_t *e, const catalog_entry_t *s, uint64_t r, 
                  (unsigned long long)k);
 }
 
-static int entry_add(matrix_t *m, size_t *cap, char *err)
+static int entry_add(matrix_t *m, size_t *cap, fb_err_t *err)
 {
     if (m->n == MATRIX_MAX) {
-        snprintf(err, OPT_ERR_LEN, "the matrix has more than %d benchmarks", MATRIX_MAX);
+        fb_err_set(err, "the matrix has more than %d benchmarks", MATRIX_MAX);
         return -1;
     }
     if (m->n == *cap) {
         matrix_entry_t *grown = realloc(m->e, (*cap ? 2 * *cap : 16) * sizeof *m->e);
         if (grown == NULL) {
-            snprintf(err, OPT_ERR_LEN, "out of memory");
+            fb_err_set(err, "out of memory");
             return -1;
         }
         m->e = grown;
@@ -119,7 +117,7 @@ static int entry_add(matrix_t *m, size_t *cap, char *err)
 }
 
 int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
-                 const matrix_list_t *conc, const matrix_list_t *conns, char *err)
+                 const matrix_list_t *conc, const matrix_list_t *conns, fb_err_t *err)
 {
     size_t pick[64], npick = 0, cap = 0;
     bool by_conc = conns == NULL || conns->n == 0;
@@ -136,9 +134,9 @@ int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
             for (size_t b = 0; b < (dim ? dim->n : 1); b++) {
                 uint64_t v = dim ? dim->v[b] : conc->v[0];
                 if (s->uses_connections && v > MATRIX_MAX_CONNECTIONS) {
-                    snprintf(err, OPT_ERR_LEN, "%s %llu: %s takes at most %d connections",
-                             by_conc ? "-c" : "--connections", (unsigned long long)v, s->name,
-                             MATRIX_MAX_CONNECTIONS);
+                    fb_err_set(err, "%s %llu: %s takes at most %d connections",
+                               by_conc ? "-c" : "--connections", (unsigned long long)v, s->name,
+                               MATRIX_MAX_CONNECTIONS);
                     matrix_free(m);
                     return -1;
                 }

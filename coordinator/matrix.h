@@ -8,6 +8,8 @@
 #ifndef CO_MATRIX_H
 #define CO_MATRIX_H
 
+#include "fb_err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,7 +37,7 @@ typedef struct {
 
 /* "100,1000" into l, each in [min, max]; err names flag and value. */
 int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min, uint64_t max,
-                      char *err);
+                      fb_err_t *err);
 
 /* spec: all | threads | async | NAME[,NAME...] (groups allowed in the list),
  * benchmarks in the order the spec names them (a group in the strategy
@@ -43,7 +45,7 @@ int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_
  * error listing the valid ones. conc: -c; conns: --connections, or NULL or
  * empty when not given (the async strategies then take conc). */
 int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
-                 const matrix_list_t *conc, const matrix_list_t *conns, char *err);
+                 const matrix_list_t *conc, const matrix_list_t *conns, fb_err_t *err);
 void matrix_free(matrix_t *m);
 
 #endif

@@ -227,10 +227,11 @@ static void put_command_cell(FILE *out, size_t i, const char *command)
 /* "0" when every run succeeded, else how often each code came. */
 static void put_exit_codes(FILE *out, const bench_t *b)
 {
-    static const int codes[] = {BENCH_EXIT_OK, BENCH_EXIT_FAILED, BENCH_EXIT_LOST};
+    static const int codes[] = {FB_EXIT_OK, FB_EXIT_FAILED, FB_EXIT_LOST};
     const char *sep = "";
 
-    fputs("<td title=\"2: some requests failed; 3: an agent was lost\">", out);
+    fprintf(out, "<td title=\"%d: some requests failed; %d: an agent was lost\">", FB_EXIT_FAILED,
+            FB_EXIT_LOST);
     for (size_t c = 0; c < sizeof codes / sizeof *codes; c++) {
         size_t n = 0;
         for (size_t k = 0; k < b->nruns; k++)
@@ -349,8 +350,8 @@ static void put_notes(const page_t *pg)
     if (any) fputs("</ul>\n", out);
 }
 
-/* One group's "X ran / N ± σ times faster than Y", as summary_compare says
- * it, with Welch's verdict when the difference is not significant. */
+/* One group's "X ran / N ± σ times faster than Y", in summary_ratio's words
+ * (as the terminal says it), with Welch's verdict. */
 static void put_group_ratios(const page_t *pg, size_t g)
 {
     FILE *out = pg->out;
@@ -372,21 +373,18 @@ static void put_group_ratios(const page_t *pg, size_t g)
     fputs("</code> ran</p>\n<ul>\n", out);
     for (size_t k = 0; k < t->nbench; k++) {
         size_t i = t->order[k];
-        const stats_ratio_t *r = &t->rel[i];
+        summary_ratio_t w;
         if (i == ref || t->group[i] != g) continue;
-        fprintf(out, r->order == 0 ? "<li>As fast (<b>%.2f</b>" : "<li><b>%.2f</b>", r->ratio);
-        if (!isnan(r->stddev)) fprintf(out, " ± %.2f", r->stddev);
-        fputs(r->order == 0  ? ") as <code>"
-              : r->order > 0 ? " times faster than <code>"
-                             : " times slower than <code>",
-              out);
+        summary_ratio(t, i, ref, &w);
+        fprintf(out, "<li>%s<b>%s</b>", w.lead, w.ratio);
+        if (w.sd[0]) fprintf(out, " ± %s", w.sd);
+        fprintf(out, "%s<code>", w.relation);
         put_esc(out, pg->set->benches[i]->command);
         fputs("</code>", out);
-        if (t->stats[i].time.n < 2 || t->stats[ref].time.n < 2)
-            fputs(" <span class=\"dim\">(one run: significance not tested)</span>", out);
-        else if (!(t->welch[i].p < STATS_ALPHA))
-            fprintf(out, " <span class=\"notes\">(not statistically significant, p = %.2f)</span>",
-                    t->welch[i].p);
+        if (w.verdict && w.p[0])
+            fprintf(out, " <span class=\"notes\">(%s, %s)</span>", w.verdict, w.p);
+        else if (w.verdict)
+            fprintf(out, " <span class=\"dim\">(%s)</span>", w.verdict);
         fputs("</li>\n", out);
     }
     fputs("</ul>\n", out);

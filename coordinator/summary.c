@@ -187,7 +187,7 @@ static void print_target(FILE *out, const bench_stats_t *s)
     if (s->target_runs == 0) return;
     fprintf(out,
             "  Target: %" PRIu64 " requests in %zu run%s, event loops busy %.1f %% (busiest %.1f "
-                                 "%%), CPU %.1f %% of %u cores\n",
+            "%%), CPU %.1f %% of %u cores\n",
             s->target_requests, s->target_runs, s->target_runs == 1 ? "" : "s", 100 * s->busy,
             100 * s->busy_max, 100 * s->cpu, s->target_cores);
 }
@@ -241,13 +241,13 @@ static void print_warnings(FILE *out, const bench_set_t *set, const bench_t *b,
 
     if (s->runs_failed)
         warn(out, color, &any,
-             "Requests failed in %zu of %zu runs (exit code 2); their times are included.",
-             s->runs_failed, b->nruns);
+             "Requests failed in %zu of %zu runs (exit code %d); their times are included.",
+             s->runs_failed, b->nruns, FB_EXIT_FAILED);
     if (s->runs_lost)
         warn(out, color, &any,
-             "An agent was lost during %zu of %zu runs (exit code 3); those runs were timed "
+             "An agent was lost during %zu of %zu runs (exit code %d); those runs were timed "
              "with the agents that remained.",
-             s->runs_lost, b->nruns);
+             s->runs_lost, b->nruns, FB_EXIT_LOST);
     if (s->runs_unmeasured)
         warn(out, color, &any, "%zu of %zu runs have no measurement: every agent was lost.",
              s->runs_unmeasured, b->nruns);
@@ -305,45 +305,52 @@ int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color)
     return ferror(out) ? -1 : 0;
 }
 
-/* Welch's verdict on a ratio, when it is not "significant". */
-static void print_significance(FILE *out, const bench_table_t *t, size_t i, size_t ref, int color)
+void summary_ratio(const bench_table_t *t, size_t i, size_t ref, summary_ratio_t *out)
 {
-    const stats_welch_t *w = &t->welch[i];
-    char p[32];
+    const stats_ratio_t *r = &t->rel[i];
 
+    memset(out, 0, sizeof *out);
+    out->lead = r->order == 0 ? "As fast (" : "";
+    snprintf(out->ratio, sizeof out->ratio, "%.2f", r->ratio);
+    if (!isnan(r->stddev)) snprintf(out->sd, sizeof out->sd, "%.2f", r->stddev);
+    out->relation = r->order == 0  ? ") as "
+                    : r->order > 0 ? " times faster than "
+                                   : " times slower than ";
     if (t->stats[i].time.n < 2 || t->stats[ref].time.n < 2) {
-        fputs(" ", out);
-        paint(out, color, SGR_DIM, "(one run: significance not tested)");
-    } else if (!(w->p < STATS_ALPHA)) {
-        snprintf(p, sizeof p, "p = %.2f", w->p);
-        fputs(" (", out);
-        paint(out, color, SGR_YELLOW, "not statistically significant");
-        fprintf(out, ", %s)", p);
+        out->verdict = "one run: significance not tested";
+    } else if (!(t->welch[i].p < STATS_ALPHA)) {
+        out->verdict = "not statistically significant";
+        snprintf(out->p, sizeof out->p, "p = %.2f", t->welch[i].p);
     }
 }
 
-/* "    1.57 ± 0.01 times faster than CMD", or "As fast" for an equal mean. */
-static void print_ratio(FILE *out, const stats_ratio_t *r, const char *command, int color)
+/* "    1.57 ± 0.01 times faster than CMD", or "As fast" for an equal mean,
+ * and Welch's verdict when the difference is not significant. */
+static void print_ratio(FILE *out, const bench_table_t *t, size_t i, size_t ref,
+                        const char *command, int color)
 {
-    char v[32], sd[32] = "";
+    summary_ratio_t w;
+    char v[64];
 
-    if (!isnan(r->stddev)) snprintf(sd, sizeof sd, "%.2f", r->stddev);
-    if (r->order == 0) {
-        fputs("    As fast (", out);
-        snprintf(v, sizeof v, "%.2f", r->ratio);
-    } else {
-        snprintf(v, sizeof v, "%8.2f", r->ratio);
-    }
+    summary_ratio(t, i, ref, &w);
+    if (w.lead[0]) fprintf(out, "    %s", w.lead);
+    snprintf(v, sizeof v, w.lead[0] ? "%s" : "%8s", w.ratio); /* hyperfine's %8.2f */
     paint(out, color, SGR_BOLD_GREEN, v);
-    if (sd[0]) {
+    if (w.sd[0]) {
         fputs(" ± ", out);
-        paint(out, color, SGR_GREEN, sd);
+        paint(out, color, SGR_GREEN, w.sd);
     }
-    fputs(r->order == 0  ? ") as "
-          : r->order > 0 ? " times faster than "
-                         : " times slower than ",
-          out);
+    fputs(w.relation, out);
     paint(out, color, SGR_PURPLE, command);
+    if (w.verdict && w.p[0]) {
+        fputs(" (", out);
+        paint(out, color, SGR_YELLOW, w.verdict);
+        fprintf(out, ", %s)", w.p);
+    } else if (w.verdict) {
+        snprintf(v, sizeof v, "(%s)", w.verdict);
+        fputc(' ', out);
+        paint(out, color, SGR_DIM, v);
+    }
 }
 
 /* One group's "Summary": its fastest, and how much faster it ran than each
@@ -369,8 +376,7 @@ static void print_group(FILE *out, const bench_set_t *set, const bench_table_t *
     for (size_t k = 0; k < t->nbench; k++) {
         size_t i = t->order[k];
         if (t->group[i] != g || i == x->fastest) continue;
-        print_ratio(out, &t->rel[i], set->benches[i]->command, color);
-        print_significance(out, t, i, x->fastest, color);
+        print_ratio(out, t, i, x->fastest, set->benches[i]->command, color);
         fputc('\n', out);
     }
 }

@@ -44,6 +44,22 @@ int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color);
  * what it is about, then a throughput table of every group that ranks
  * nothing across them. */
 int summary_compare(FILE *out, const bench_set_t *set, int color);
+/* One line of a comparison, "REF ran" then "1.57 ± 0.01 times faster than
+ * CMD (not statistically significant, p = 0.12)", in pieces that the
+ * terminal paints and the report marks up, so both say the same. */
+typedef struct {
+    const char *lead;     /* "As fast (" for equal means, else "" */
+    char ratio[32];       /* "1.57" */
+    char sd[32];          /* "0.01", or "" when not known */
+    const char *relation; /* ") as ", " times faster than " or " times slower than " */
+    const char *verdict;  /* NULL (significant), "one run: significance not tested" or
+                             "not statistically significant" */
+    char p[32];           /* "p = 0.12" after the last verdict, else "" */
+} summary_ratio_t;
+
+/* Benchmark i of t against the group's reference (its fastest) ref. */
+void summary_ratio(const bench_table_t *t, size_t i, size_t ref, summary_ratio_t *out);
+
 /* Every block, then the comparison. */
 int summary_print(FILE *out, const bench_set_t *set, int color);
 

@@ -63,15 +63,15 @@ static bool g_show; /* FUZZ_HTTP_SHOW=1: print what the server sent */
 
 static void server_init(fz_server_t *s, const char *const *argv)
 {
-    char err[OPT_ERR_LEN] = "";
+    fb_err_t err = {""};
     int argc = 0, fd, port;
 
     while (argv[argc])
         argc++;
-    if (config_parse(&s->cfg, argc, (char **)argv, stderr, err) != CONFIG_OK ||
-        srv_listen_fds(&s->cfg, &fd, 1, &port, err) != 0 ||
-        srv_worker_init(&s->w, &s->cfg, fd, 0, &s->nconns, err) != 0) {
-        fprintf(stderr, "fuzz_http: %s\n", err);
+    if (config_parse(&s->cfg, argc, (char **)argv, stderr, &err) != CONFIG_OK ||
+        srv_listen_fds(&s->cfg, &fd, 1, &port, &err) != 0 ||
+        srv_worker_init(&s->w, &s->cfg, fd, 0, &s->nconns, &err) != 0) {
+        fprintf(stderr, "fuzz_http: %s\n", err.msg);
         exit(1);
     }
     /* every block back to malloc at once, so ASan sees any use after release
@@ -88,19 +88,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* A delay (--delay, ?delay_ms=) is a timer of the connection's: due now, so
- * the delayed paths run without the input waiting for them. */
-static void warp_timer(uv_handle_t *h, void *worker)
-{
-    uv_timer_t *t = (uv_timer_t *)h;
-
-    if (h->type != UV_TIMER || h->data == worker || !uv_is_active(h)) return;
-    uv_timer_start(t, t->timer_cb, 0, 0); /* timer_cb: libuv's own field */
-}
-
+/* A delay (--delay, ?delay_ms=) is due now, so the delayed paths run
+ * without the input waiting for them. */
 static void pump(srv_worker_t *w)
 {
-    uv_walk(&w->loop, warp_timer, w);
+    conn_delays_expire(w);
     uv_run(&w->loop, UV_RUN_NOWAIT);
 }
 

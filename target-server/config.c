@@ -89,7 +89,7 @@ static void config_defaults(config_t *cfg)
     cfg->max_body = 1 << 20;
 }
 
-static int parse_one(config_t *cfg, int c, const char *arg, char *err)
+static int parse_one(config_t *cfg, int c, const char *arg, fb_err_t *err)
 {
     uint64_t v;
     const uint64_t day = 86400000;
@@ -97,7 +97,7 @@ static int parse_one(config_t *cfg, int c, const char *arg, char *err)
     switch (c) {
     case O_HOST:
         if (strlen(arg) == 0 || strlen(arg) >= sizeof cfg->host) {
-            snprintf(err, OPT_ERR_LEN, "--host: '%s' is not a host", arg);
+            fb_err_set(err, "--host: '%s' is not a host", arg);
             return -1;
         }
         strcpy(cfg->host, arg);
@@ -124,7 +124,7 @@ static int parse_one(config_t *cfg, int c, const char *arg, char *err)
     return -1;
 }
 
-int config_parse(config_t *cfg, int argc, char **argv, FILE *out, char *err)
+int config_parse(config_t *cfg, int argc, char **argv, FILE *out, fb_err_t *err)
 {
     int c;
 

@@ -27,6 +27,6 @@ enum { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR };
 
 /* CONFIG_EXIT: --help/--version printed on out, exit 0. CONFIG_ERROR: err
  * names the flag and value, exit 1. */
-int config_parse(config_t *cfg, int argc, char **argv, FILE *out, char *err);
+int config_parse(config_t *cfg, int argc, char **argv, FILE *out, fb_err_t *err);
 
 #endif

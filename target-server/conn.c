@@ -5,6 +5,7 @@
 
 #include <http_parser.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +20,7 @@ struct conn_s {
     uv_shutdown_t sreq;
     http_parser parser;
     srv_worker_t *w;
-    conn_t *prev, *next;
+    srv_link_t link; /* in w's list of open connections */
 
     char *rbuf; /* pooled; NULL while nothing is buffered */
     size_t rlen, roff;
@@ -64,6 +65,11 @@ static const config_t *cfg_of(conn_t *c)
     return c->w->cfg;
 }
 
+static conn_t *conn_of(srv_link_t *l)
+{
+    return (conn_t *)((char *)l - offsetof(conn_t, link));
+}
+
 static uint64_t now_ms(conn_t *c)
 {
     return uv_now(&c->w->loop);
@@ -89,13 +95,7 @@ static void conn_close(conn_t *c)
 
     if (c->closing) return;
     c->closing = 1;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-    w->nconns--;
+    srv_conn_remove(w, &c->link);
     c->closes = 2;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
     uv_close((uv_handle_t *)&c->delay, on_closed);
@@ -164,7 +164,7 @@ static char *conn_wspace(conn_t *c)
 
 static resp_conn_t conn_mode(conn_t *c)
 {
-    if (c->last || !c->keepalive || c->w->draining) return RESP_CLOSE;
+    if (c->last || !c->keepalive || c->w->state != SRV_SERVING) return RESP_CLOSE;
     return c->parser.http_minor == 0 ? RESP_KEEP_10 : RESP_KEEP;
 }
 
@@ -533,10 +533,7 @@ static void conn_open(srv_worker_t *w, uv_os_sock_t fd)
     }
     if (conn_attach(w, c, fd) != 0) goto drop;
     c->closing = 0;
-    c->next = w->conns;
-    if (w->conns) w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
+    srv_conn_add(w, &c->link);
     uv_tcp_nodelay(&c->tcp, 1);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
@@ -560,20 +557,18 @@ void conn_adopt(srv_worker_t *w, uv_os_sock_t fd)
 
 void conn_sweep(srv_worker_t *w, uint64_t now)
 {
-    conn_t *c = w->conns, *next;
-
-    for (; c != NULL; c = next) {
-        next = c->next;
+    for (srv_link_t *l = w->conns, *next; l != NULL; l = next) {
+        conn_t *c = conn_of(l);
+        next = l->next; /* before c may close */
         if (c->deadline != 0 && now >= c->deadline) conn_close(c);
     }
 }
 
 void conn_drain(srv_worker_t *w)
 {
-    conn_t *c = w->conns, *next;
-
-    for (; c != NULL; c = next) {
-        next = c->next;
+    for (srv_link_t *l = w->conns, *next; l != NULL; l = next) {
+        conn_t *c = conn_of(l);
+        next = l->next;
         if (c->stalled || (!c->in_request && !c->writing && !c->respond_due)) conn_close(c);
     }
 }
@@ -581,5 +576,13 @@ void conn_drain(srv_worker_t *w)
 void conn_close_all(srv_worker_t *w)
 {
     while (w->conns != NULL)
-        conn_close(w->conns);
+        conn_close(conn_of(w->conns));
+}
+
+void conn_delays_expire(srv_worker_t *w)
+{
+    for (srv_link_t *l = w->conns; l != NULL; l = l->next) {
+        conn_t *c = conn_of(l);
+        if (c->delaying) uv_timer_start(&c->delay, on_delay_done, 0, 0);
+    }
 }

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+typedef struct conn_s conn_t;
+
 /* Accepts one pending connection on w's listener. */
 void conn_accept(srv_worker_t *w);
 /* Serves an already-connected stream socket as if accepted (the fuzz targets
@@ -18,5 +20,8 @@ void conn_sweep(srv_worker_t *w, uint64_t now);
 void conn_drain(srv_worker_t *w);
 /* Closes every connection (drain timeout). */
 void conn_close_all(srv_worker_t *w);
+/* Makes every running --delay / ?delay_ms due at the loop's next turn, as if
+ * it were over: the fuzz target runs the delayed paths without waiting. */
+void conn_delays_expire(srv_worker_t *w);
 
 #endif

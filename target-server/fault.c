@@ -8,7 +8,7 @@
 static const char *const k_names[FAULT__COUNT] = {NULL, "wrong-result", "status-500", "close",
                                                   "stall"};
 
-int fault_parse(fault_cfg_t *cfg, const char *spec, char *err)
+int fault_parse(fault_cfg_t *cfg, const char *spec, fb_err_t *err)
 {
     const char *colon = strchr(spec, ':');
     double rate, sum = 0;
@@ -19,10 +19,10 @@ int fault_parse(fault_cfg_t *cfg, const char *spec, char *err)
         if (colon && (size_t)(colon - spec) == n && memcmp(spec, k_names[k], n) == 0) break;
     }
     if (colon == NULL || k == FAULT__COUNT) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--fault: '%s' is not KIND:RATE with KIND one of wrong-result, status-500, "
-                 "close, stall",
-                 spec);
+        fb_err_set(err,
+                   "--fault: '%s' is not KIND:RATE with KIND one of wrong-result, status-500, "
+                   "close, stall",
+                   spec);
         return -1;
     }
     if (opt_double("--fault", colon + 1, 0.0, 1.0, &rate, err) != 0) return -1;
@@ -30,7 +30,7 @@ int fault_parse(fault_cfg_t *cfg, const char *spec, char *err)
     for (k = 1; k < FAULT__COUNT; k++)
         sum += cfg->rate[k];
     if (sum > 1.0 + 1e-9) {
-        snprintf(err, OPT_ERR_LEN, "--fault: rates add up to %g, more than 1", sum);
+        fb_err_set(err, "--fault: rates add up to %g, more than 1", sum);
         return -1;
     }
     return 0;

@@ -3,6 +3,8 @@
 #ifndef TS_FAULT_H
 #define TS_FAULT_H
 
+#include "fb_err.h"
+
 #include <stdint.h>
 
 typedef enum {
@@ -19,7 +21,7 @@ typedef struct {
 } fault_cfg_t;
 
 /* Adds one KIND:RATE spec; the rates together may not exceed 1. */
-int fault_parse(fault_cfg_t *cfg, const char *spec, char *err);
+int fault_parse(fault_cfg_t *cfg, const char *spec, fb_err_t *err);
 /* Picks the fault for one response; *rng is the caller's xorshift state. */
 fault_kind_t fault_roll(const fault_cfg_t *cfg, uint64_t *rng);
 int fault_any(const fault_cfg_t *cfg);

@@ -1,5 +1,6 @@
 /* target-server: the HTTP server under load. See config.c for the options. */
 #include "config.h"
+#include "fb_exit.h"
 #include "opt.h"
 #include "server.h"
 
@@ -23,15 +24,15 @@ int main(int argc, char **argv)
 {
     static config_t cfg;
     static atomic_uint_fast64_t nconns;
-    char err[OPT_ERR_LEN] = "";
+    fb_err_t err = {""};
     srv_worker_t *workers;
     int *fds, port, sig;
     sigset_t set;
     unsigned i;
 
-    switch (config_parse(&cfg, argc, argv, stdout, err)) {
-    case CONFIG_EXIT: return 0;
-    case CONFIG_ERROR: fprintf(stderr, "target-server: %s\n", err); return 1;
+    switch (config_parse(&cfg, argc, argv, stdout, &err)) {
+    case CONFIG_EXIT: return FB_EXIT_OK;
+    case CONFIG_ERROR: fprintf(stderr, "target-server: %s\n", err.msg); return FB_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
     /* workers inherit this mask: only the main thread takes the signals */
@@ -45,17 +46,17 @@ int main(int argc, char **argv)
     workers = calloc(cfg.threads, sizeof *workers);
     fds = calloc(cfg.threads, sizeof *fds);
     if (workers == NULL || fds == NULL) {
-        snprintf(err, sizeof err, "out of memory");
+        fb_err_set(&err, "out of memory");
         goto fail;
     }
-    if (srv_listen_fds(&cfg, fds, cfg.threads, &port, err) != 0) goto fail;
+    if (srv_listen_fds(&cfg, fds, cfg.threads, &port, &err) != 0) goto fail;
     for (i = 0; i < cfg.threads; i++) {
-        if (srv_worker_init(&workers[i], &cfg, fds[i], i, &nconns, err) != 0) goto fail;
+        if (srv_worker_init(&workers[i], &cfg, fds[i], i, &nconns, &err) != 0) goto fail;
         workers[i].all = workers; /* GET /stats reads them all */
         workers[i].nall = cfg.threads;
     }
     for (i = 0; i < cfg.threads; i++)
-        if (srv_worker_start(&workers[i], err) != 0)
+        if (srv_worker_start(&workers[i], &err) != 0)
             goto fail; /* the process ends: the started workers with it */
     printf("target-server: listening on http://%s:%d (%u threads)\n", cfg.host, port, cfg.threads);
     fflush(stdout);
@@ -69,10 +70,10 @@ int main(int argc, char **argv)
     }
     free(workers);
     free(fds);
-    return 0;
+    return FB_EXIT_OK;
 fail:
-    fprintf(stderr, "target-server: %s\n", err);
+    fprintf(stderr, "target-server: %s\n", err.msg);
     free(workers);
     free(fds);
-    return 1;
+    return FB_EXIT_USAGE; /* cannot listen, or no memory: README's table */
 }

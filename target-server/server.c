@@ -14,7 +14,7 @@
 /* A socket bound to ai's address at port. reuseport: join the port's
  * SO_REUSEPORT group (one listener per worker; libuv 1.44 has no
  * UV_TCP_REUSEPORT, so it is set before bind here). -1 with err. */
-static int bind_at(const struct addrinfo *ai, int port, int flags, int reuseport, char *err)
+static int bind_at(const struct addrinfo *ai, int port, int flags, int reuseport, fb_err_t *err)
 {
     struct sockaddr_storage ss;
     int fd, one = 1;
@@ -28,7 +28,7 @@ static int bind_at(const struct addrinfo *ai, int port, int flags, int reuseport
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0) {
-        snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", port, strerror(errno));
+        fb_err_set(err, "cannot listen on port %d: %s", port, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -38,7 +38,7 @@ static int bind_at(const struct addrinfo *ai, int port, int flags, int reuseport
 /* SO_REUSEPORT would let us join a group another server already listens in
  * and quietly take part of its connections; a plain bind first finds any
  * listener on the port. The probe picks the port for --port 0, too. */
-static int probe_port(const struct addrinfo *ai, int *port, char *err)
+static int probe_port(const struct addrinfo *ai, int *port, fb_err_t *err)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
@@ -46,7 +46,7 @@ static int probe_port(const struct addrinfo *ai, int *port, char *err)
 
     if (fd < 0) return -1;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-        snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", *port, strerror(errno));
+        fb_err_set(err, "cannot listen on port %d: %s", *port, strerror(errno));
         close(fd);
         return -1;
     }
@@ -56,7 +56,7 @@ static int probe_port(const struct addrinfo *ai, int *port, char *err)
     return 0;
 }
 
-int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *err)
+int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, fb_err_t *err)
 {
     struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM}, *ai;
     unsigned i;
@@ -64,8 +64,7 @@ int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *e
 
     rc = getaddrinfo(cfg->host, NULL, &hints, &ai);
     if (rc != 0) {
-        snprintf(err, OPT_ERR_LEN, "--host: cannot resolve '%.64s': %s", cfg->host,
-                 gai_strerror(rc));
+        fb_err_set(err, "--host: cannot resolve '%.64s': %s", cfg->host, gai_strerror(rc));
         return -1;
     }
     *port = cfg->port;
@@ -78,7 +77,7 @@ int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *e
     if (i == n) return 0;
     while (i-- > 0)
         close(fds[i]);
-    snprintf(err + strlen(err), OPT_ERR_LEN - strlen(err), " (%s)", cfg->host);
+    fb_err_append(err, " (%s)", cfg->host);
     return -1;
 }
 
@@ -108,32 +107,54 @@ static void on_drain_timeout(uv_timer_t *t)
     conn_close_all(t->data); /* srv_conn_gone finishes the worker */
 }
 
+/* A drain is over when its last connection is gone. */
+static void drain_check(srv_worker_t *w)
+{
+    if (w->state != SRV_DRAINING || w->nconns != 0) return;
+    w->state = SRV_FINISHED;
+    worker_finish(w);
+}
+
+void srv_conn_add(srv_worker_t *w, srv_link_t *l)
+{
+    l->prev = NULL;
+    l->next = w->conns;
+    if (w->conns) w->conns->prev = l;
+    w->conns = l;
+    w->nconns++;
+}
+
+void srv_conn_remove(srv_worker_t *w, srv_link_t *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        w->conns = l->next;
+    if (l->next) l->next->prev = l->prev;
+    l->prev = l->next = NULL;
+    w->nconns--;
+}
+
 void srv_conn_gone(srv_worker_t *w)
 {
     atomic_fetch_sub(w->nconns_all, 1);
-    if (w->draining == 1 && w->nconns == 0) {
-        w->draining = 2;
-        worker_finish(w);
-    }
+    drain_check(w);
 }
 
 static void on_stop(uv_async_t *a)
 {
     srv_worker_t *w = a->data;
 
-    if (w->draining) return;
-    w->draining = 1;
+    if (w->state != SRV_SERVING) return;
+    w->state = SRV_DRAINING;
     uv_close((uv_handle_t *)&w->listener, NULL);
     uv_timer_start(&w->drain, on_drain_timeout, w->cfg->drain_timeout_ms, 0);
     conn_drain(w);
-    if (w->nconns == 0 && w->draining == 1) {
-        w->draining = 2;
-        worker_finish(w);
-    }
+    drain_check(w);
 }
 
 int srv_worker_init(srv_worker_t *w, const config_t *cfg, int fd, unsigned idx,
-                    atomic_uint_fast64_t *nconns_all, char *err)
+                    atomic_uint_fast64_t *nconns_all, fb_err_t *err)
 {
     uint64_t sweep = cfg->header_timeout_ms < cfg->idle_timeout_ms ? cfg->header_timeout_ms
                                                                    : cfg->idle_timeout_ms;
@@ -158,7 +179,7 @@ int srv_worker_init(srv_worker_t *w, const config_t *cfg, int fd, unsigned idx,
     if (rc == 0) rc = uv_timer_init(&w->loop, &w->sweep);
     if (rc == 0) rc = uv_timer_init(&w->loop, &w->drain);
     if (rc != 0) {
-        snprintf(err, OPT_ERR_LEN, "worker %u: %s", idx, uv_strerror(rc));
+        fb_err_set(err, "worker %u: %s", idx, uv_strerror(rc));
         return -1;
     }
     w->listener.data = w->stop.data = w->sweep.data = w->drain.data = w;
@@ -178,7 +199,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int srv_worker_start(srv_worker_t *w, char *err)
+int srv_worker_start(srv_worker_t *w, fb_err_t *err)
 {
     pthread_attr_t attr;
     int rc;
@@ -189,7 +210,7 @@ int srv_worker_start(srv_worker_t *w, char *err)
     rc = pthread_create(&w->thread, &attr, worker_main, w);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        snprintf(err, OPT_ERR_LEN, "cannot start a worker thread: %s", strerror(rc));
+        fb_err_set(err, "cannot start a worker thread: %s", strerror(rc));
         return -1;
     }
     w->started = 1;

@@ -13,7 +13,18 @@
 #include <stdatomic.h>
 #include <uv.h>
 
-typedef struct conn_s conn_t;
+/* A worker's lifetime: it serves until asked to stop, then drains. */
+typedef enum {
+    SRV_SERVING,  /* accepting and answering */
+    SRV_DRAINING, /* listener closed; answering what is in flight, closing the rest */
+    SRV_FINISHED, /* no connection left: the worker's handles close, its loop ends */
+} srv_state_t;
+
+/* A worker's open connections (for sweep and drain): each connection
+ * embeds a link, which srv_conn_add and srv_conn_remove alone change. */
+typedef struct srv_link_s {
+    struct srv_link_s *prev, *next;
+} srv_link_t;
 
 typedef struct srv_worker_s {
     uv_loop_t loop;
@@ -27,9 +38,9 @@ typedef struct srv_worker_s {
     pool_t pool;
     resp_cache_t rc;
     uint64_t rng;
-    conn_t *conns; /* open connections, for sweep and drain */
+    srv_link_t *conns; /* open connections: a list through their links */
     size_t nconns;
-    int draining;
+    srv_state_t state;
     int started;
     meter_t meter;                  /* what this worker served, for GET /stats */
     uint64_t start_ns;              /* uv_hrtime() when the worker started */
@@ -40,10 +51,10 @@ typedef struct srv_worker_s {
 
 /* Creates n listening sockets bound to cfg's address with SO_REUSEPORT;
  * *port gets the bound port (useful with --port 0). */
-int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *err);
+int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, fb_err_t *err);
 int srv_worker_init(srv_worker_t *w, const config_t *cfg, int fd, unsigned idx,
-                    atomic_uint_fast64_t *nconns_all, char *err);
-int srv_worker_start(srv_worker_t *w, char *err);
+                    atomic_uint_fast64_t *nconns_all, fb_err_t *err);
+int srv_worker_start(srv_worker_t *w, fb_err_t *err);
 /* Thread-safe: begins the graceful drain; the worker's thread then ends. */
 void srv_worker_stop(srv_worker_t *w);
 void srv_worker_join(srv_worker_t *w);
@@ -53,6 +64,10 @@ void srv_worker_close(srv_worker_t *w);
  * its length, 0 if it does not fit. Any worker's thread. */
 size_t srv_stats_json(const srv_worker_t *w, char *buf, size_t cap);
 
+/* A connection is open (listed for sweep and drain) / closing (no longer
+ * listed). */
+void srv_conn_add(srv_worker_t *w, srv_link_t *l);
+void srv_conn_remove(srv_worker_t *w, srv_link_t *l);
 /* Called by conn when a connection is gone, so a drain can finish. */
 void srv_conn_gone(srv_worker_t *w);
 

@@ -9,7 +9,7 @@
 
 static int run(const run_params_t *p, run_result_t *r)
 {
-    async_t *a = async_new(p, r->err);
+    async_t *a = async_new(p, &r->error);
     pace_t pace;
     int rc = 0;
 
@@ -17,12 +17,12 @@ static int run(const run_params_t *p, run_result_t *r)
     if (p->rate > 0) {
         pace_init(&pace, p, r);
         for (uint64_t i = 0; i < p->requests && rc == 0; i++)
-            rc = async_submit_paced(a, &pace, i, NULL, r->err);
+            rc = async_submit_paced(a, &pace, i, NULL, &r->error);
     } else {
         for (uint64_t i = 0; i < p->requests && rc == 0; i++)
-            rc = async_submit(a, i, NULL, r->err);
+            rc = async_submit(a, i, NULL, &r->error);
     }
-    if (rc == 0) rc = async_drain(a, r->err);
+    if (rc == 0) rc = async_drain(a, &r->error);
     r->threads = 1;
     async_merge(a, &r->tally);
     async_free(&a);

@@ -33,23 +33,22 @@ static int run(const run_params_t *p, run_result_t *r)
     int rc = -1;
 
     if (ts == NULL || urls == NULL) {
-        snprintf(r->err, RUN_ERR_LEN, "out of memory for %llu transfers",
-                 (unsigned long long)p->requests);
+        fb_err_set(&r->error, "out of memory for %llu transfers", (unsigned long long)p->requests);
         goto out;
     }
     for (uint64_t i = 0; i < p->requests; i++)
         ts[i] = make_transfer(i, urls + i * stride, stride, p->base_url);
-    if ((a = async_new(p, r->err)) == NULL) goto out;
+    if ((a = async_new(p, &r->error)) == NULL) goto out;
     rc = 0;
     if (p->rate > 0) {
         pace_init(&pace, p, r);
         for (uint64_t i = 0; i < p->requests && rc == 0; i++)
-            rc = async_submit_paced(a, &pace, ts[i].number, ts[i].url, r->err);
+            rc = async_submit_paced(a, &pace, ts[i].number, ts[i].url, &r->error);
     } else {
         for (uint64_t i = 0; i < p->requests && rc == 0; i++)
-            rc = async_submit(a, ts[i].number, ts[i].url, r->err);
+            rc = async_submit(a, ts[i].number, ts[i].url, &r->error);
     }
-    if (rc == 0) rc = async_drain(a, r->err);
+    if (rc == 0) rc = async_drain(a, &r->error);
     r->threads = 1;
     async_merge(a, &r->tally);
     async_free(&a);

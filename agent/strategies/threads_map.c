@@ -48,7 +48,7 @@ static void *map_one(void *arg)
 
 /* -1 with err if rate x timeout threads could be alive at once and the
  * system allows fewer. */
-static int check_paced_threads(const run_params_t *p, char *err)
+static int check_paced_threads(const run_params_t *p, fb_err_t *err)
 {
     double worst = ceil(p->rate * (double)p->timeout_ms / 1000.0) + 1;
     uint64_t need = worst < (double)p->requests ? (uint64_t)worst : p->requests;
@@ -56,11 +56,11 @@ static int check_paced_threads(const run_params_t *p, char *err)
     uint64_t limit = worker_thread_limit(&what);
 
     if (need <= limit) return 0;
-    snprintf(err, RUN_ERR_LEN,
-             "at --rate %g with --timeout %llu ms up to %llu requests, each on its own thread, "
-             "can be in progress at once; %s allows %llu threads: lower --rate or --timeout",
-             p->rate, (unsigned long long)p->timeout_ms, (unsigned long long)need, what,
-             (unsigned long long)limit);
+    fb_err_set(err,
+               "at --rate %g with --timeout %llu ms up to %llu requests, each on its own thread, "
+               "can be in progress at once; %s allows %llu threads: lower --rate or --timeout",
+               p->rate, (unsigned long long)p->timeout_ms, (unsigned long long)need, what,
+               (unsigned long long)limit);
     return -1;
 }
 
@@ -73,11 +73,11 @@ static int run(const run_params_t *p, run_result_t *r)
     pthread_t tid;
     int aborted = 0;
 
-    if (p->rate > 0 && check_paced_threads(p, r->err) != 0) return -1;
+    if (p->rate > 0 && check_paced_threads(p, &r->error) != 0) return -1;
     args = calloc(n, sizeof *args);
-    if (args == NULL || worker_pool_init(&ctx.pool, p, n, r->err) != 0) {
+    if (args == NULL || worker_pool_init(&ctx.pool, p, n, &r->error) != 0) {
         free(args);
-        snprintf(r->err, RUN_ERR_LEN, "out of memory for %llu threads", (unsigned long long)n);
+        fb_err_set(&r->error, "out of memory for %llu threads", (unsigned long long)n);
         return -1;
     }
     worker_latch_init(&ctx.running, 0);
@@ -93,20 +93,19 @@ static int run(const run_params_t *p, run_result_t *r)
         }
         args[started] = (map_arg_t){&ctx, started};
         worker_latch_add(&ctx.running, 1);
-        if (worker_spawn(&tid, 1, map_one, &args[started], started, n, r->err) != 0) {
+        if (worker_spawn(&tid, 1, map_one, &args[started], started, n, &r->error) != 0) {
             worker_latch_done(&ctx.running);
             break;
         }
     }
     worker_latch_wait(&ctx.running);
     r->threads = started;
-    if ((started == n || aborted) && ctx.pool.err[0] != '\0')
-        memcpy(r->err, ctx.pool.err, RUN_ERR_LEN);
+    if ((started == n || aborted) && ctx.pool.err.msg[0] != '\0') r->error = ctx.pool.err;
     worker_pool_merge(&ctx.pool, &r->tally);
     worker_pool_close(&ctx.pool);
     worker_latch_close(&ctx.running);
     free(args);
-    return (started == n || aborted) && ctx.pool.err[0] == '\0' ? 0 : -1;
+    return (started == n || aborted) && ctx.pool.err.msg[0] == '\0' ? 0 : -1;
 }
 
 const strategy_t strategy_threads_map = {

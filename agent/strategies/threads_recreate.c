@@ -34,7 +34,7 @@ static void *do_job(void *arg)
 
 /* One chunk: numbers base .. base+m-1 on m new threads, joined. */
 static int run_chunk(worker_pool_t *pool, pthread_t *tids, job_t *jobs, uint64_t base, uint64_t m,
-                     uint64_t n, const pace_t *pace, char *err)
+                     uint64_t n, const pace_t *pace, fb_err_t *err)
 {
     uint64_t started = 0;
 
@@ -57,18 +57,18 @@ static int run(const run_params_t *p, run_result_t *r)
     pace_t pace;
     int rc = -1;
 
-    if (tids == NULL || jobs == NULL || worker_pool_init(&pool, p, c, r->err) != 0) {
+    if (tids == NULL || jobs == NULL || worker_pool_init(&pool, p, c, &r->error) != 0) {
         free(tids);
         free(jobs);
-        snprintf(r->err, RUN_ERR_LEN, "out of memory for %llu threads", (unsigned long long)c);
+        fb_err_set(&r->error, "out of memory for %llu threads", (unsigned long long)c);
         return -1;
     }
-    if (worker_pool_fill(&pool, c, r->err) == 0) {
+    if (worker_pool_fill(&pool, c, &r->error) == 0) {
         rc = 0;
         if (p->rate > 0) pace_init(&pace, p, r);
         for (uint64_t base = 0; base < n && rc == 0; base += c)
             rc = run_chunk(&pool, tids, jobs, base, n - base < c ? n - base : c, n,
-                           p->rate > 0 ? &pace : NULL, r->err);
+                           p->rate > 0 ? &pace : NULL, &r->error);
     }
     r->threads = n;
     worker_pool_merge(&pool, &r->tally);

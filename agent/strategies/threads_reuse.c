@@ -65,7 +65,7 @@ static int run_lanes(worker_pool_t *pool, pthread_t *tids, lane_t *lanes, uint64
         lanes[started] =
             (lane_t){pool->all[started],         started, c, p->requests, &chunk_done, &go,
                      p->rate > 0 ? &pace : NULL, &next};
-        if (worker_spawn(&tids[started], 0, run_lane, &lanes[started], started, c, r->err) != 0)
+        if (worker_spawn(&tids[started], 0, run_lane, &lanes[started], started, c, &r->error) != 0)
             break;
     }
     if (started == c) {
@@ -89,13 +89,13 @@ static int run(const run_params_t *p, run_result_t *r)
     worker_pool_t pool;
     int rc = -1;
 
-    if (tids == NULL || lanes == NULL || worker_pool_init(&pool, p, c, r->err) != 0) {
+    if (tids == NULL || lanes == NULL || worker_pool_init(&pool, p, c, &r->error) != 0) {
         free(tids);
         free(lanes);
-        snprintf(r->err, RUN_ERR_LEN, "out of memory for %llu threads", (unsigned long long)c);
+        fb_err_set(&r->error, "out of memory for %llu threads", (unsigned long long)c);
         return -1;
     }
-    if (worker_pool_fill(&pool, c, r->err) == 0) rc = run_lanes(&pool, tids, lanes, c, p, r);
+    if (worker_pool_fill(&pool, c, &r->error) == 0) rc = run_lanes(&pool, tids, lanes, c, p, r);
     r->threads = c;
     worker_pool_merge(&pool, &r->tally);
     worker_pool_close(&pool);

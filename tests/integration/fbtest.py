@@ -17,6 +17,7 @@ hangs the suite.
 """
 
 import itertools
+import json
 import os
 import re
 import select
@@ -128,6 +129,7 @@ class Process:
         self._stderr_file = stderr_file
         self._stdout = bytearray()
         self._drainer = None
+        self.exited_at = None  # time.monotonic() when wait() saw it exit
 
     def drain_stdout(self):
         """Keeps reading stdout in the background into `stdout()`."""
@@ -167,9 +169,12 @@ class Process:
     def wait(self, timeout):
         """Exit status, or None if still running after `timeout` seconds."""
         try:
-            return self.popen.wait(timeout)
+            status = self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+        if self.exited_at is None:
+            self.exited_at = time.monotonic()
+        return status
 
     def kill(self):
         if self.alive():
@@ -311,6 +316,34 @@ def spawn_process(test, argv, cwd=None, env=None, stop_signal=None, expect_exit=
     test.addCleanup(_cleanup_process, test, proc, stop_signal, expect_exit)
     proc.drain_stdout()
     return proc
+
+
+def finish_process(test, proc, timeout, json_path=None):
+    """Waits for a spawned program that runs to completion (a coordinator).
+
+    Fails `test` if it is still running after `timeout` seconds (times SLOW;
+    it is then killed) or printed a sanitizer report.  Returns (exit status,
+    stdout, stderr, the JSON document at `json_path` or None without one).
+    """
+    name = os.path.basename(proc.argv[0])
+    status = proc.wait(timeout * SLOW)
+    if status is None:
+        proc.kill()
+        test.fail(f"{name} still running after {timeout * SLOW:.0f} s; killed\n"
+                  f"$ {' '.join(proc.argv)}\nstderr:\n{proc.stderr()[-4000:]}")
+    out, err = proc.wait_stdout(), proc.stderr()
+    marker = sanitizer_report(err)
+    if marker:
+        test.fail(f"{name} reported '{marker}':\n{err[-6000:]}")
+    doc = None
+    if json_path and os.path.exists(json_path):
+        with open(json_path, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            doc = json.loads(text)
+        except ValueError as e:
+            test.fail(f"{json_path} is not JSON ({e}): {text[:1000]!r}")
+    return status, out, err, doc
 
 
 def wait_for_stderr(proc, pattern, timeout):

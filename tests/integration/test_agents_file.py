@@ -13,7 +13,6 @@ Every wait has a deadline scaled by fbtest.SLOW; every process is stopped
 at the end of its test.
 """
 
-import json
 import os
 import shutil
 import socket
@@ -82,20 +81,7 @@ class AgentsFileCase(fbtest.FbTestCase):
         argv = [fbtest.binary("coordinator"), "--heartbeat", str(HB_MS), "--liveness",
                 str(LIVE_MS), "--export-json", self.json_path, *args]
         proc = fbtest.spawn_process(self, argv, cwd=self.dir)
-        status = proc.wait(timeout * fbtest.SLOW)
-        if status is None:
-            proc.kill()
-            self.fail(f"coordinator still running after {timeout * fbtest.SLOW:.0f} s\n"
-                      f"$ {' '.join(argv)}\n{proc.stderr()[-4000:]}")
-        out, err = proc.wait_stdout(), proc.stderr()
-        marker = fbtest.sanitizer_report(err)
-        if marker:
-            self.fail(f"coordinator reported '{marker}':\n{err[-6000:]}")
-        doc = None
-        if os.path.exists(self.json_path):
-            with open(self.json_path) as f:
-                doc = json.load(f)
-        return status, out, err, doc
+        return fbtest.finish_process(self, proc, timeout, self.json_path)
 
     def assert_matrix(self, run, names, runs, requests):
         """Exit 0, every agent of `names` (in that order) ran every run."""

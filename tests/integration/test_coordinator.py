@@ -113,27 +113,9 @@ class CoordinatorCase(fbtest.FbTestCase):
 
     def finish(self, proc, started, timeout=COORD_TIMEOUT, json_path=None):
         """Waits for a spawned coordinator to exit; returns its Run."""
-        status = proc.wait(timeout * fbtest.SLOW)
-        elapsed = time.monotonic() - started
-        if status is None:
-            proc.kill()
-            self.fail(f"coordinator still running after {timeout * fbtest.SLOW:.0f} s; "
-                      f"killed\n$ {' '.join(proc.argv)}\nstderr:\n{proc.stderr()[-4000:]}")
-        out = proc.wait_stdout()
-        err = proc.stderr()
-        marker = fbtest.sanitizer_report(err)
-        if marker:
-            self.fail(f"coordinator reported '{marker}':\n{err[-6000:]}")
-        doc = None
-        path = json_path or self.json_path
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            try:
-                doc = json.loads(text)
-            except ValueError as e:
-                self.fail(f"{path} is not JSON ({e}): {text[:1000]!r}")
-        return Run(proc.argv, status, out, err, elapsed, doc)
+        status, out, err, doc = fbtest.finish_process(self, proc, timeout,
+                                                      json_path or self.json_path)
+        return Run(proc.argv, status, out, err, proc.exited_at - started, doc)
 
     def coordinator(self, *args, timeout=COORD_TIMEOUT, **kw):
         """Runs a coordinator to completion; returns its Run."""

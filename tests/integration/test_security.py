@@ -24,7 +24,6 @@ Every wait has a deadline scaled by fbtest.SLOW; every process is stopped
 at the end of its test and must exit 0 on SIGTERM without a sanitizer report.
 """
 
-import json
 import os
 import random
 import re
@@ -312,19 +311,7 @@ class SecurityCase(fbtest.FbTestCase):
         return fbtest.spawn_process(self, argv, cwd=self.dir), json_path
 
     def finish(self, proc, json_path, timeout=COORD_TIMEOUT):
-        status = proc.wait(timeout * fbtest.SLOW)
-        if status is None:
-            proc.kill()
-            self.fail(f"coordinator still running after {timeout * fbtest.SLOW:.0f} s; killed\n"
-                      f"$ {' '.join(proc.argv)}\nstderr:\n{proc.stderr()[-4000:]}")
-        out, err = proc.wait_stdout(), proc.stderr()
-        marker = fbtest.sanitizer_report(err)
-        if marker:
-            self.fail(f"coordinator reported '{marker}':\n{err[-6000:]}")
-        doc = None
-        if os.path.exists(json_path):
-            with open(json_path, encoding="utf-8") as f:
-                doc = json.load(f)
+        status, out, err, doc = fbtest.finish_process(self, proc, timeout, json_path)
         return Run(proc.argv, status, out, err, doc)
 
     def coordinator(self, agent, target, *extra, **kw):

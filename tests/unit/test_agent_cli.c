@@ -12,7 +12,7 @@
 #include <string.h>
 
 static cmd_run_opts_t g_opts;
-static char g_err[OPT_ERR_LEN];
+static fb_err_t g_err;
 static char g_out[8192];
 
 /* Parses a NULL-terminated list of words after "run". */
@@ -30,8 +30,8 @@ static int parse(const char *first, ...)
     va_end(ap);
     argv[argc] = NULL;
     memset(g_out, 0, sizeof g_out);
-    g_err[0] = '\0';
-    rc = cmd_run_parse(&g_opts, argc, argv, out, g_err);
+    fb_err_clear(&g_err);
+    rc = cmd_run_parse(&g_opts, argc, argv, out, &g_err);
     fclose(out);
     return rc;
 }
@@ -82,7 +82,7 @@ static void test_connections_and_in_flight(void **state)
                      CMD_RUN_OK);
     assert_int_equal(g_opts.params.in_flight, 0);
     assert_int_equal(parse("async-for", "--connections", "0", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--connections"));
+    assert_non_null(strstr(g_err.msg, "--connections"));
 }
 
 static void test_target_and_env(void **state)
@@ -105,29 +105,29 @@ static void test_target_and_env(void **state)
     assert_int_equal(g_opts.params.port, 8181);
     setenv("BENCHMARK_SERVER_PORT", "http", 1);
     assert_int_equal(parse("async-for", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "BENCHMARK_SERVER_PORT"));
+    assert_non_null(strstr(g_err.msg, "BENCHMARK_SERVER_PORT"));
     setup(NULL);
 }
 
 static void test_bad_numbers_name_the_flag(void **state)
 {
     assert_int_equal(parse("async-for", "-r", "0", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--requests"));
+    assert_non_null(strstr(g_err.msg, "--requests"));
     assert_int_equal(parse("async-for", "-r", "-5", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--requests"));
+    assert_non_null(strstr(g_err.msg, "--requests"));
     assert_int_equal(parse("async-for", "-c", "ten", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--chunk"));
-    assert_non_null(strstr(g_err, "ten"));
+    assert_non_null(strstr(g_err.msg, "--chunk"));
+    assert_non_null(strstr(g_err.msg, "ten"));
     assert_int_equal(parse("async-for", "--timeout", "0", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--timeout"));
+    assert_non_null(strstr(g_err.msg, "--timeout"));
     assert_int_equal(parse("async-for", "--target", "127.0.0.1:70000", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--target"));
+    assert_non_null(strstr(g_err.msg, "--target"));
     assert_int_equal(parse("async-for", "--target", "127.0.0.1:0", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--target"));
+    assert_non_null(strstr(g_err.msg, "--target"));
     assert_int_equal(parse("async-for", "-r", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "needs a value"));
+    assert_non_null(strstr(g_err.msg, "needs a value"));
     assert_int_equal(parse("async-for", "--bogus", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--bogus"));
+    assert_non_null(strstr(g_err.msg, "--bogus"));
 }
 
 static void test_strategy_errors_list_the_valid_ones(void **state)
@@ -135,13 +135,13 @@ static void test_strategy_errors_list_the_valid_ones(void **state)
     const char *valid = "threads-recreate, threads-reuse, threads-map, async-for, async-map";
 
     assert_int_equal(parse("threads-pool", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "threads-pool"));
-    assert_non_null(strstr(g_err, valid));
+    assert_non_null(strstr(g_err.msg, "threads-pool"));
+    assert_non_null(strstr(g_err.msg, valid));
     assert_int_equal(parse("-r", "5", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "missing STRATEGY"));
-    assert_non_null(strstr(g_err, valid));
+    assert_non_null(strstr(g_err.msg, "missing STRATEGY"));
+    assert_non_null(strstr(g_err.msg, valid));
     assert_int_equal(parse("async-for", "async-map", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "unexpected argument 'async-map'"));
+    assert_non_null(strstr(g_err.msg, "unexpected argument 'async-map'"));
 }
 
 static void test_help(void **state)
@@ -176,23 +176,23 @@ static void test_rate(void **state)
 static void test_rate_errors(void **state)
 {
     assert_int_equal(parse("async-for", "--rate", "100", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--rate needs --duration"));
+    assert_non_null(strstr(g_err.msg, "--rate needs --duration"));
     assert_int_equal(parse("async-for", "--duration", "1", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--duration needs --rate"));
+    assert_non_null(strstr(g_err.msg, "--duration needs --rate"));
     assert_int_equal(parse("async-for", "-r", "5", "--rate", "1", "--duration", "1", NULL),
                      CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--requests and --rate exclude each other"));
+    assert_non_null(strstr(g_err.msg, "--requests and --rate exclude each other"));
     assert_int_equal(parse("async-for", "--rate", "0", "--duration", "1", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--rate"));
+    assert_non_null(strstr(g_err.msg, "--rate"));
     assert_int_equal(parse("async-for", "--rate", "fast", "--duration", "1", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--rate"));
+    assert_non_null(strstr(g_err.msg, "--rate"));
     assert_int_equal(parse("async-for", "--rate", "10", "--duration", "-1", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--duration"));
+    assert_non_null(strstr(g_err.msg, "--duration"));
     assert_int_equal(parse("async-for", "--rate", "1000000", "--duration", "86400", NULL),
                      CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "more than 100000000"));
+    assert_non_null(strstr(g_err.msg, "more than 100000000"));
     assert_int_equal(parse("async-for", "--export-hdr", "", NULL), CMD_RUN_ERROR);
-    assert_non_null(strstr(g_err, "--export-hdr"));
+    assert_non_null(strstr(g_err.msg, "--export-hdr"));
 }
 
 int main(void)

@@ -113,12 +113,12 @@ static void test_tally_and_exit_code(void **state)
 
     assert_int_equal(tally_init(&a), 0);
     assert_int_equal(tally_init(&b), 0);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_OK); /* nothing failed */
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_OK); /* nothing failed */
     tally_record(&a, REQ_OK, 1000, 140, 1);
     tally_record(&a, REQ_OK, 3000, 140, 0);
     tally_record(&b, REQ_TIMEOUT, 5000000, 0, 0);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_OK);
-    assert_int_equal(cmd_run_exit_code(&b), CMD_EXIT_FAILED);
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_OK);
+    assert_int_equal(cmd_run_exit_code(&b), FB_EXIT_FAILED);
     tally_merge(&a, &b);
     assert_int_equal(tally_total(&a), 3);
     assert_int_equal(tally_failed(&a), 1);
@@ -128,7 +128,7 @@ static void test_tally_and_exit_code(void **state)
     assert_int_equal(a.connects, 1);
     assert_int_equal(hist_count(a.latency), 3);
     assert_int_equal(hist_max(a.latency), 5000000);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_FAILED);
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_FAILED);
     tally_close(&a);
     tally_close(&b);
 
@@ -136,9 +136,9 @@ static void test_tally_and_exit_code(void **state)
     assert_int_equal(tally_init(&a), 0);
     tally_record(&a, REQ_CONNECT, 100, 0, 0);
     tally_record(&a, REQ_CONNECT, 100, 0, 0);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_UNREACHABLE);
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_UNREACHABLE);
     tally_record(&a, REQ_TIMEOUT, 100, 0, 0);
-    assert_int_equal(cmd_run_exit_code(&a), CMD_EXIT_FAILED);
+    assert_int_equal(cmd_run_exit_code(&a), FB_EXIT_FAILED);
     tally_close(&a);
 }
 
@@ -177,13 +177,37 @@ static void test_tally_paced(void **state)
     tally_close(&b);
 }
 
+/* Once the run is aborted a request is not made: not OK, not counted. */
+static void test_perform_after_abort(void **state)
+{
+    fb_err_t err = {""};
+    req_t r;
+    tally_t t;
+
+    assert_int_equal(req_init(&r, "http://127.0.0.1:9/multiply?number=", 1000, &err), 0);
+    assert_int_equal(tally_init(&t), 0);
+    run_abort_set(1);
+    assert_int_equal(req_perform(&r, 7, &t), REQ_NOT_MADE);
+    run_abort_set(0);
+    assert_int_equal(tally_total(&t), 0);
+    assert_int_equal(hist_count(t.latency), 0);
+    assert_string_equal(req_outcome_name(REQ_NOT_MADE), "not made");
+    tally_close(&t);
+    req_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_body_ok),       cmocka_unit_test(test_body_wrong_result),
-        cmocka_unit_test(test_body_bad),      cmocka_unit_test(test_classify_transport),
-        cmocka_unit_test(test_classify_http), cmocka_unit_test(test_outcome_names),
-        cmocka_unit_test(test_urls),          cmocka_unit_test(test_tally_and_exit_code),
+        cmocka_unit_test(test_body_ok),
+        cmocka_unit_test(test_body_wrong_result),
+        cmocka_unit_test(test_body_bad),
+        cmocka_unit_test(test_classify_transport),
+        cmocka_unit_test(test_classify_http),
+        cmocka_unit_test(test_outcome_names),
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_tally_and_exit_code),
+        cmocka_unit_test(test_perform_after_abort),
         cmocka_unit_test(test_tally_paced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,8 @@
 static char g_host[MAX][AGENTS_FILE_HOST];
 static int g_port[MAX];
 static size_t g_n;
-static char g_path[64], g_err[AGENTS_FILE_ERR_LEN];
+static char g_path[64];
+static fb_err_t g_err;
 
 static int setup(void **state)
 {
@@ -28,7 +29,7 @@ static int setup(void **state)
     assert_true(fd >= 0);
     close(fd);
     g_n = 0;
-    g_err[0] = '\0';
+    fb_err_clear(&g_err);
     memset(g_host, 0, sizeof g_host);
     return 0;
 }
@@ -53,7 +54,7 @@ static int load_max(const char *text, size_t max)
     agents_file_list_t l = {g_host, g_port, &g_n, max, 5555};
 
     write_file(text, strlen(text));
-    return agents_file_load(g_path, &l, g_err);
+    return agents_file_load(g_path, &l, &g_err);
 }
 
 static int load(const char *text)
@@ -67,8 +68,8 @@ static void assert_err(size_t line, const char *what)
     char prefix[128];
 
     snprintf(prefix, sizeof prefix, "%s:%zu: ", g_path, line);
-    if (strncmp(g_err, prefix, strlen(prefix)) != 0 || strstr(g_err, what) == NULL)
-        fail_msg("error '%s' is not '%s...%s'", g_err, prefix, what);
+    if (strncmp(g_err.msg, prefix, strlen(prefix)) != 0 || strstr(g_err.msg, what) == NULL)
+        fail_msg("error '%s' is not '%s...%s'", g_err.msg, prefix, what);
 }
 
 static void test_hosts_ports_comments_blanks(void **state)
@@ -151,24 +152,24 @@ static void test_nul_byte(void **state)
     agents_file_list_t l = {g_host, g_port, &g_n, MAX, 5555};
 
     write_file("a:1\nb\0:2\n", 9);
-    assert_int_equal(agents_file_load(g_path, &l, g_err), -1);
+    assert_int_equal(agents_file_load(g_path, &l, &g_err), -1);
     assert_err(2, "NUL byte");
 }
 
 static void test_empty_file(void **state)
 {
     assert_int_equal(load("# nothing\n\n   \n"), -1);
-    assert_non_null(strstr(g_err, "no agent in it"));
+    assert_non_null(strstr(g_err.msg, "no agent in it"));
     assert_int_equal(load(""), -1);
-    assert_non_null(strstr(g_err, "no agent in it"));
+    assert_non_null(strstr(g_err.msg, "no agent in it"));
 }
 
 static void test_missing_file(void **state)
 {
     agents_file_list_t l = {g_host, g_port, &g_n, MAX, 5555};
 
-    assert_int_equal(agents_file_load("/nonexistent/agents", &l, g_err), -1);
-    assert_string_equal(g_err, "/nonexistent/agents: No such file or directory");
+    assert_int_equal(agents_file_load("/nonexistent/agents", &l, &g_err), -1);
+    assert_string_equal(g_err.msg, "/nonexistent/agents: No such file or directory");
 }
 
 /* The limit counts --agents' entries too; exactly max fit. */

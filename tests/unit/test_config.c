@@ -12,15 +12,15 @@
 #include "opt.h"
 
 static config_t cfg;
-static char err[OPT_ERR_LEN];
+static fb_err_t err;
 
 static int parse(int argc, char **argv)
 {
     FILE *devnull = fopen("/dev/null", "w");
     int rc;
 
-    err[0] = '\0';
-    rc = config_parse(&cfg, argc, argv, devnull, err);
+    fb_err_clear(&err);
+    rc = config_parse(&cfg, argc, argv, devnull, &err);
     fclose(devnull);
     return rc;
 }
@@ -64,7 +64,7 @@ static void test_values(void **s)
 static void expect_error(int rc, const char *part)
 {
     assert_int_equal(rc, CONFIG_ERROR);
-    if (strstr(err, part) == NULL) fail_msg("error '%s' lacks '%s'", err, part);
+    if (strstr(err.msg, part) == NULL) fail_msg("error '%s' lacks '%s'", err.msg, part);
 }
 
 static void test_errors(void **s)
@@ -97,17 +97,17 @@ static void test_fault_roll(void **s)
     uint64_t rng = 12345;
     int counts[FAULT__COUNT] = {0};
 
-    assert_int_equal(fault_parse(&f, "wrong-result:0.3", err), 0);
-    assert_int_equal(fault_parse(&f, "status-500:0.2", err), 0);
+    assert_int_equal(fault_parse(&f, "wrong-result:0.3", &err), 0);
+    assert_int_equal(fault_parse(&f, "status-500:0.2", &err), 0);
     for (int i = 0; i < 100000; i++)
         counts[fault_roll(&f, &rng)]++;
     /* 100k draws: within 1.5 percentage points of the rates */
     assert_in_range(counts[FAULT_WRONG_RESULT], 28500, 31500);
     assert_in_range(counts[FAULT_STATUS_500], 18500, 21500);
     assert_int_equal(counts[FAULT_CLOSE] + counts[FAULT_STALL], 0);
-    assert_int_equal(fault_parse(&f, "wrong-result:1", err), -1); /* 1.2 in all */
+    assert_int_equal(fault_parse(&f, "wrong-result:1", &err), -1); /* 1.2 in all */
     memset(&f, 0, sizeof f);
-    assert_int_equal(fault_parse(&f, "stall:1", err), 0);
+    assert_int_equal(fault_parse(&f, "stall:1", &err), 0);
     for (int i = 0; i < 1000; i++)
         assert_int_equal(fault_roll(&f, &rng), FAULT_STALL);
 }
@@ -117,20 +117,20 @@ static void test_hostport(void **s)
     char host[64];
     int port;
 
-    assert_int_equal(opt_hostport("--target", "10.0.0.6:8080", -1, host, sizeof host, &port, err),
+    assert_int_equal(opt_hostport("--target", "10.0.0.6:8080", -1, host, sizeof host, &port, &err),
                      0);
     assert_string_equal(host, "10.0.0.6");
     assert_int_equal(port, 8080);
-    assert_int_equal(opt_hostport("--agents", "h", 5555, host, sizeof host, &port, err), 0);
+    assert_int_equal(opt_hostport("--agents", "h", 5555, host, sizeof host, &port, &err), 0);
     assert_int_equal(port, 5555);
-    assert_int_equal(opt_hostport("--t", "[::1]:9", -1, host, sizeof host, &port, err), 0);
+    assert_int_equal(opt_hostport("--t", "[::1]:9", -1, host, sizeof host, &port, &err), 0);
     assert_string_equal(host, "::1");
-    assert_int_equal(opt_hostport("--t", "h", -1, host, sizeof host, &port, err), -1);
-    assert_int_equal(opt_hostport("--t", "h:99999", -1, host, sizeof host, &port, err), -1);
-    assert_int_equal(opt_hostport("--t", ":80", -1, host, sizeof host, &port, err), -1);
-    assert_int_equal(opt_hostport("--t", "::1:80", -1, host, sizeof host, &port, err), -1);
-    assert_int_equal(opt_hostport("--t", "[::1", -1, host, sizeof host, &port, err), -1);
-    assert_int_equal(opt_hostport("--t", "", -1, host, sizeof host, &port, err), -1);
+    assert_int_equal(opt_hostport("--t", "h", -1, host, sizeof host, &port, &err), -1);
+    assert_int_equal(opt_hostport("--t", "h:99999", -1, host, sizeof host, &port, &err), -1);
+    assert_int_equal(opt_hostport("--t", ":80", -1, host, sizeof host, &port, &err), -1);
+    assert_int_equal(opt_hostport("--t", "::1:80", -1, host, sizeof host, &port, &err), -1);
+    assert_int_equal(opt_hostport("--t", "[::1", -1, host, sizeof host, &port, &err), -1);
+    assert_int_equal(opt_hostport("--t", "", -1, host, sizeof host, &port, &err), -1);
 }
 
 int main(void)

@@ -218,7 +218,7 @@ static void test_json_text(void **state)
     add(&s, "async-for -r 20", params("async-for", 20, 0), one, 1, 1);
     /* one bad body in the second run, as an agent would have reported it */
     s.benches[0]->runs[1].agents[0].failed[CAUSE_BAD_BODY] = 1;
-    s.benches[0]->runs[1].exit_code = BENCH_EXIT_FAILED;
+    s.benches[0]->runs[1].exit_code = FB_EXIT_FAILED;
     hist_record(s.benches[0]->latency, 2000000);
     s.benches[0]->runs[0].go_fanout_s = 0.001; /* run 1's unknown: null */
     s.handshake_s = 0.125;

@@ -33,20 +33,20 @@ static const opt_hint_t k_hints[] = {
 };
 
 static const opt_cli_t k_cli = {"prog --help", k_opts, k_hints};
-static char err[OPT_ERR_LEN];
+static fb_err_t err;
 
 /* Runs getopt_long over argv until the first complaint; its message. */
 static const char *complaint(int argc, char **argv)
 {
     int c;
 
-    err[0] = '\0';
+    fb_err_clear(&err);
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hr:", k_opts, NULL)) != -1)
         if (c == ':' || c == '?') {
-            opt_getopt_error(&k_cli, c, argv, err);
-            return err;
+            opt_getopt_error(&k_cli, c, argv, &err);
+            return err.msg;
         }
     return NULL;
 }
@@ -100,8 +100,8 @@ static void test_ambiguous_and_valued(void **state)
 
 static void test_unexpected(void **state)
 {
-    opt_unexpected(&k_cli, "extra", err);
-    assert_string_equal(err, "unexpected argument 'extra' (see prog --help)");
+    opt_unexpected(&k_cli, "extra", &err);
+    assert_string_equal(err.msg, "unexpected argument 'extra' (see prog --help)");
 }
 
 static void test_target(void **state)
@@ -110,22 +110,22 @@ static void test_target(void **state)
     int port = 0;
 
     assert_int_equal(
-        opt_target("--target", "http://10.0.0.6:8080/", -1, host, sizeof host, &port, err), 0);
+        opt_target("--target", "http://10.0.0.6:8080/", -1, host, sizeof host, &port, &err), 0);
     assert_string_equal(host, "10.0.0.6");
     assert_int_equal(port, 8080);
-    assert_int_equal(opt_target("--target", "HTTP://[::1]:9", -1, host, sizeof host, &port, err),
+    assert_int_equal(opt_target("--target", "HTTP://[::1]:9", -1, host, sizeof host, &port, &err),
                      0);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 9);
-    assert_int_equal(opt_target("--target", "h:1", -1, host, sizeof host, &port, err), 0);
-    assert_int_equal(opt_target("--target", "http://h", 8080, host, sizeof host, &port, err), 0);
+    assert_int_equal(opt_target("--target", "h:1", -1, host, sizeof host, &port, &err), 0);
+    assert_int_equal(opt_target("--target", "http://h", 8080, host, sizeof host, &port, &err), 0);
     assert_int_equal(port, 8080);
-    assert_int_equal(opt_target("--target", "http://h", -1, host, sizeof host, &port, err), -1);
-    assert_int_equal(opt_target("--target", "https://h:1/", -1, host, sizeof host, &port, err), -1);
-    assert_non_null(strstr(err, "only http://"));
-    assert_int_equal(opt_target("--target", "http://h:1/x", -1, host, sizeof host, &port, err), -1);
-    assert_non_null(strstr(err, "has a path"));
-    assert_int_equal(opt_target("--target", "http://", -1, host, sizeof host, &port, err), -1);
+    assert_int_equal(opt_target("--target", "http://h", -1, host, sizeof host, &port, &err), -1);
+    assert_int_equal(opt_target("--target", "https://h:1/", -1, host, sizeof host, &port, &err), -1);
+    assert_non_null(strstr(err.msg, "only http://"));
+    assert_int_equal(opt_target("--target", "http://h:1/x", -1, host, sizeof host, &port, &err), -1);
+    assert_non_null(strstr(err.msg, "has a path"));
+    assert_int_equal(opt_target("--target", "http://", -1, host, sizeof host, &port, &err), -1);
 
     assert_true(opt_is_loopback("127.0.0.1"));
     assert_true(opt_is_loopback("127.1.2.3"));
@@ -140,15 +140,15 @@ static void test_values(void **state)
     uint64_t v;
     double d;
 
-    assert_int_equal(opt_u64("--n", "42", 1, 100, &v, err), 0);
+    assert_int_equal(opt_u64("--n", "42", 1, 100, &v, &err), 0);
     assert_int_equal(v, 42);
-    assert_int_equal(opt_u64("--n", "-1", 0, 100, &v, err), -1);
-    assert_string_equal(err, "--n: '-1' is not a non-negative integer");
-    assert_int_equal(opt_u64("--n", "101", 1, 100, &v, err), -1);
-    assert_string_equal(err, "--n: 101 is out of range (1..100)");
-    assert_int_equal(opt_double("--f", "0.25", 0, 1, &d, err), 0);
+    assert_int_equal(opt_u64("--n", "-1", 0, 100, &v, &err), -1);
+    assert_string_equal(err.msg, "--n: '-1' is not a non-negative integer");
+    assert_int_equal(opt_u64("--n", "101", 1, 100, &v, &err), -1);
+    assert_string_equal(err.msg, "--n: 101 is out of range (1..100)");
+    assert_int_equal(opt_double("--f", "0.25", 0, 1, &d, &err), 0);
     assert_true(d == 0.25);
-    assert_int_equal(opt_double("--f", "nan", 0, 1, &d, err), -1);
+    assert_int_equal(opt_double("--f", "nan", 0, 1, &d, &err), -1);
 }
 
 int main(void)

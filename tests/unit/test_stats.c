@@ -186,24 +186,24 @@ static void test_run_derivation(void **state)
     assert_true(b->runs[0].user_s == 0.625);
     assert_true(b->runs[0].sys_s == 0.1875);
     assert_true(b->runs[0].skew_s == 0.25);
-    assert_int_equal(b->runs[0].exit_code, BENCH_EXIT_FAILED);
+    assert_int_equal(b->runs[0].exit_code, FB_EXIT_FAILED);
 
     a[1].lost = 1; /* the failure went with it */
     assert_int_equal(bench_add_run(b, a), 0);
     assert_true(b->runs[1].time_s == 1.0 && b->runs[1].user_s == 0.5);
     assert_true(b->runs[1].skew_s == 0);
-    assert_int_equal(b->runs[1].exit_code, BENCH_EXIT_LOST);
+    assert_int_equal(b->runs[1].exit_code, FB_EXIT_LOST);
 
     a[1].lost = 0;
     a[1].failed[CAUSE_TIMEOUT] = 0;
     assert_int_equal(bench_add_run(b, a), 0);
-    assert_int_equal(b->runs[2].exit_code, BENCH_EXIT_OK);
+    assert_int_equal(b->runs[2].exit_code, FB_EXIT_OK);
 
     a[0].lost = a[1].lost = 1;
     assert_int_equal(bench_add_run(b, a), 0);
     assert_false(b->runs[3].measured);
     assert_true(isnan(b->runs[3].time_s));
-    assert_int_equal(b->runs[3].exit_code, BENCH_EXIT_LOST);
+    assert_int_equal(b->runs[3].exit_code, FB_EXIT_LOST);
     bench_free(&b);
     assert_null(b);
 }

@@ -1,0 +1,35 @@
+/* err_compat: the transition of coordinator/cmdline.c and main.c to fb_err_t
+ * (docs/errors.md). CMakeLists.txt force-includes this header into those two
+ * files only: they still hold char buffers (main.c's FLEET_ERR_LEN, 600
+ * bytes, and the names below, FB_ERR_MAX) and pass them where opt, matrix,
+ * agents_file and embed now take an fb_err_t *, which FB_ERR_BUF adapts.
+ * Delete a file from the CMake list once it declares fb_err_t, and this
+ * header with the last one. */
+#ifndef CO_ERR_COMPAT_H
+#define CO_ERR_COMPAT_H
+
+#include "agents_file.h"
+#include "embed.h"
+#include "fb_err.h"
+#include "matrix.h"
+#include "opt.h"
+
+#define OPT_ERR_LEN FB_ERR_MAX
+#define AGENTS_FILE_ERR_LEN FB_ERR_MAX
+
+#define opt_u64(flag, s, min, max, out, err) opt_u64(flag, s, min, max, out, FB_ERR_BUF(err))
+#define opt_double(flag, s, min, max, out, err) opt_double(flag, s, min, max, out, FB_ERR_BUF(err))
+#define opt_hostport(flag, s, dport, host, hostlen, port, err)                                     \
+    opt_hostport(flag, s, dport, host, hostlen, port, FB_ERR_BUF(err))
+#define opt_target(flag, s, dport, host, hostlen, port, err)                                       \
+    opt_target(flag, s, dport, host, hostlen, port, FB_ERR_BUF(err))
+#define opt_getopt_error(cli, c, argv, err) opt_getopt_error(cli, c, argv, FB_ERR_BUF(err))
+#define opt_unexpected(cli, arg, err) opt_unexpected(cli, arg, FB_ERR_BUF(err))
+#define matrix_list_parse(l, flag, s, min, max, err)                                               \
+    matrix_list_parse(l, flag, s, min, max, FB_ERR_BUF(err))
+#define matrix_build(m, spec, requests, conc, conns, err)                                          \
+    matrix_build(m, spec, requests, conc, conns, FB_ERR_BUF(err))
+#define agents_file_load(path, l, err) agents_file_load(path, l, FB_ERR_BUF(err))
+#define embed_start(p, name, args, err) embed_start(p, name, args, FB_ERR_BUF(err))
+
+#endif

@@ -21,3 +21,6 @@ fb_integration(test_coordinator 600)
 fb_integration(test_durability 600)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")
+# The session's state table row by row, rogue agents (integration/rogue_agent.py:
+# pyzmq and msgpack, install-deps --test) and frozen, restarted and paused peers.
+fb_integration(test_session 900)

@@ -2,8 +2,7 @@
 # Installs the Debian 12 packages fleetbench needs to build and test.
 # Idempotent: installs only what is missing, prints nothing when all is there.
 # Usage: scripts/install-deps.sh [--test] [--bench]
-#   --test   what the tests add: chromium (the HTML report screenshot), shellcheck,
-#            pyzmq and msgpack (the rogue agent of the session tests)
+#   --test   what the tests add: chromium (the HTML report screenshot), shellcheck
 #   --bench  what the benchmarks add: wrk and nginx
 set -euo pipefail
 
@@ -13,7 +12,7 @@ pkgs=(build-essential cmake pkg-config clang
       python3 curl procps iproute2)
 for arg in "$@"; do
     case "$arg" in
-    --test) pkgs+=(chromium shellcheck python3-zmq python3-msgpack) ;;
+    --test) pkgs+=(chromium shellcheck) ;;
     --bench) pkgs+=(wrk nginx-light) ;;
     *) echo "install-deps: unknown option '$arg' (--test, --bench)" >&2; exit 1 ;;
     esac

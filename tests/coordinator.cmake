@@ -22,6 +22,7 @@ fb_integration(test_coordinator 600)
 fb_integration(test_durability 600)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")
-# The session's state table row by row, rogue agents (integration/rogue_agent.py:
-# pyzmq and msgpack, install-deps --test) and frozen, restarted and paused peers.
+# The session's state table row by row, rogue agents (integration/rogue_agent.py,
+# stdlib only: integration/fbwire.py speaks ZMTP and msgpack) and frozen,
+# restarted and paused peers.
 fb_integration(test_session 900)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A rogue agent for tests: speaks fleetbench's protocol (docs/protocol.md)
-over a real ZeroMQ ROUTER socket, and lies, floods or goes quiet on demand.
+over ZeroMQ's wire (fbwire: ZMTP 3.0 and msgpack in the standard library),
+and lies, floods or goes quiet on demand.
 
 Honest by default: it welcomes, accepts any plan, answers prepare with ready
 and go with a result that fits the plan (every request ok, 1 us each, a few
@@ -26,7 +27,7 @@ when both claim this boot id).  Options make it misbehave:
 
 It prints "rogue-agent: listening on tcp://HOST:PORT" when ready and logs
 what it does on stderr.  It runs until SIGTERM/SIGINT (exit 0) or
---max-seconds.  Needs python3-zmq and python3-msgpack (install-deps --test).
+--max-seconds.
 """
 
 import argparse
@@ -35,8 +36,7 @@ import signal
 import sys
 import time
 
-import msgpack
-import zmq
+import fbwire
 
 T = dict(hello=1, welcome=2, plan=3, prepare=4, ready=5, go=6, result=7, heartbeat=8,
          abort=9, error=10, bye=11, accept=12)
@@ -64,12 +64,9 @@ def integer(text):
 class Rogue:
     def __init__(self, opts):
         self.o = opts
-        self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.ROUTER)
-        self.sock.setsockopt(zmq.LINGER, 0)
         host, port = opts.listen.rsplit(":", 1)
-        self.sock.bind(f"tcp://{host}:{port}")
-        self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.server = fbwire.Server(host, int(port))
+        self.endpoint = f"tcp://{self.server.host}:{self.server.port}"
         self.route = None
         self.session = None
         self.hb_ms = 1000
@@ -87,8 +84,10 @@ class Rogue:
     def send(self, t, route=None, session=None, **fields):
         m = {"v": self.o.version, "t": T[t], "s": self.session if session is None else session}
         m.update(fields)
-        self.sock.send_multipart([route or self.route,
-                                  msgpack.packb(m, use_bin_type=False)])
+        try:
+            (route or self.route).send(fbwire.pack(m))
+        except OSError as e:  # the coordinator went away
+            log(f"send: {e}")
         self.last_sent = time.monotonic()
 
     def error(self, route, session, code, text):
@@ -102,7 +101,7 @@ class Rogue:
                      version="rogue", boot_id=boot_id(), cores=os.cpu_count() or 1)
         for spec in self.o.welcome:
             key, _, hexval = spec.partition("=")
-            facts[key] = bytes.fromhex(hexval)  # packed as msgpack str, bytes as they are
+            facts[key] = bytes.fromhex(hexval)  # a msgpack str of these bytes, as they are
         self.send("welcome", **facts)
 
     def result(self, step, start, now):
@@ -146,7 +145,7 @@ class Rogue:
 
     def on_message(self, route, data):
         try:
-            m = msgpack.unpackb(data, raw=False, strict_map_key=False)
+            m = fbwire.unpack(data)
             t, s = m["t"], m["s"]
         except Exception as e:  # noqa: BLE001 - a rogue does not care why
             log(f"undecodable message: {e}")
@@ -211,21 +210,13 @@ class Rogue:
 
     def serve(self):
         deadline = time.monotonic() + self.o.max_seconds
-        poller = zmq.Poller()
-        poller.register(self.sock, zmq.POLLIN)
         while not self.stop and time.monotonic() < deadline:
-            if dict(poller.poll(5)).get(self.sock):
-                while True:
-                    try:
-                        route, data = self.sock.recv_multipart(zmq.NOBLOCK)[:2]
-                    except zmq.Again:
-                        break
-                    if not self.o.silent:
-                        self.on_message(route, data)
+            for route, frames in self.server.poll(0.005):
+                if not self.o.silent:
+                    self.on_message(route, frames[-1])
             if not self.o.silent:
                 self.due()
-        self.sock.close()
-        self.ctx.term()
+        self.server.close()
 
 
 def main():

@@ -1,7 +1,7 @@
 """The session protocol's state table (docs/protocol.md), row by row where a
 row can be driven from outside, and the faults it exists for.
 
-* The agent's table: a hand-driven coordinator (a pyzmq DEALER in this
+* The agent's table: a hand-driven coordinator (a DEALER over fbwire in this
   process) against a real agent: a busy answer is no sign of life, a
   coordinator that greets again gets its agent back even mid-run, a
   reconnect keeps the session, a prepared run waits for its GO only so
@@ -30,10 +30,8 @@ import tempfile
 import time
 import unittest
 
-import msgpack
-import zmq
-
 import fbtest
+import fbwire
 
 READY_SERVER = r"listening on http://[^ ]+:(?P<port>\d+) "
 READY_AGENT = r"listening on tcp://[^ ]+:(?P<port>\d+)$"
@@ -125,19 +123,17 @@ class SessionCase(fbtest.FbTestCase):
 # ---- the agent's table, driven by hand ------------------------------------------
 
 class Coord:
-    """A hand-driven coordinator: one DEALER to an agent."""
+    """A hand-driven coordinator: one DEALER connection to an agent."""
 
     def __init__(self, test, agent, session):
-        self.ctx = zmq.Context.instance()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(f"tcp://{agent}")
+        host, port = agent.rsplit(":", 1)
+        self.client = fbwire.Client(host, int(port))
         self.session = session
-        test.addCleanup(self.sock.close)
+        test.addCleanup(self.client.close)
 
     def send(self, t, session=None, **fields):
         m = {"v": 1, "t": T[t], "s": self.session if session is None else session, **fields}
-        self.sock.send(msgpack.packb(m, use_bin_type=False))
+        self.client.send(fbwire.pack(m))
 
     def hello(self, hb=HB_MS, live=LIVE_MS, name="hand", session=None):
         self.send("hello", session, heartbeat_ms=hb, liveness_ms=live, name=name)
@@ -145,15 +141,16 @@ class Coord:
     def step(self, t, bench=0, run=0, clock=0):
         self.send(t, bench=bench, run=run, warmup=0, clock_ns=clock)
 
-    def recv(self, timeout):
-        """The next message other than a heartbeat, or None after `timeout` s."""
+    def recv(self, timeout, heartbeats=False):
+        """The next message (heartbeats skipped unless asked for), or None
+        after `timeout` s."""
         deadline = time.monotonic() + timeout
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self.sock.poll(int(left * 1000) + 1):
+            data = self.client.recv(max(0.0, deadline - time.monotonic()))
+            if data is None:
                 return None
-            m = msgpack.unpackb(self.sock.recv(), raw=False)
-            if m["t"] != T["heartbeat"]:
+            m = fbwire.unpack(data)
+            if heartbeats or m["t"] != T["heartbeat"]:
                 return m
 
     def expect(self, test, t, timeout=5.0, code=None):
@@ -231,14 +228,9 @@ class AgentTable(SessionCase):
         c.expect(self, "welcome")
         again = Coord(self, self.agent_addr, 0x1004)
         again.send("heartbeat", seq=77)
-        deadline = time.monotonic() + 5 * fbtest.SLOW
-        while time.monotonic() < deadline and again.sock.poll(int(1000 * fbtest.SLOW)):
-            m = msgpack.unpackb(again.sock.recv(), raw=False)
-            self.assertNotEqual(m["t"], T["error"], m)
-            if m.get("seq") == 77:
-                break
-        else:
-            self.fail("no echo on the new connection")
+        m = again.recv(5 * fbtest.SLOW, heartbeats=True)
+        self.assertIsNotNone(m, "no answer on the new connection")
+        self.assertEqual((m["t"], m.get("seq")), (T["heartbeat"], 77), m)
         self.plan(again)  # and the session goes on there
 
     def test_prepared_run_waits_for_go_only_so_long(self):

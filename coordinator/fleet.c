@@ -197,13 +197,11 @@ static void fleet_fatal(fleet_t *f, int code, const char *fmt, ...)
 
 /* A message that is late, stale or unasked: logged (a few per agent), and
  * otherwise ignored. Never an error: messages cross on the wire. */
-static void note(fleet_t *f, fleet_agent_t *a, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void note(fleet_t *f, fleet_agent_t *a, const char *fmt, ...)
+static void note(fleet_agent_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(fleet_agent_t *a, const char *fmt, ...)
 {
     va_list ap;
 
-    (void)f;
     if (++a->noted > NOTE_MAX) return;
     fprintf(stderr, "coordinator: agent %s: ", a->name);
     va_start(ap, fmt);
@@ -295,9 +293,8 @@ static void welcomed(fleet_t *f, fleet_agent_t *a, const proto_welcome_t *w)
 static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e, uint64_t now)
 {
     static const int exit_of[PROTO_ERR__MAX] = {
-        [PROTO_ERR_BAD_MESSAGE] = 5, [PROTO_ERR_VERSION] = 5,       [PROTO_ERR_BUSY] = 3,
-        [PROTO_ERR_STRATEGY] = 1,    [PROTO_ERR_TARGET_DENIED] = 1, [PROTO_ERR_UNREACHABLE] = 4,
-        [PROTO_ERR_STATE] = 3,       [PROTO_ERR_INTERNAL] = 1,
+        [PROTO_ERR_BAD_MESSAGE] = 5,   [PROTO_ERR_VERSION] = 5,     [PROTO_ERR_STRATEGY] = 1,
+        [PROTO_ERR_TARGET_DENIED] = 1, [PROTO_ERR_UNREACHABLE] = 4, [PROTO_ERR_INTERNAL] = 1,
     };
 
     switch (e->code) {
@@ -403,7 +400,7 @@ static void on_session_msg(fleet_t *f, fleet_agent_t *a, const proto_msg_t *m, u
     else if (m->type == PROTO_RESULT && p == PEER_RUNNING)
         on_result(f, a, &m->u.result, now);
     else
-        note(f, a, "ignored a late or unasked %s", proto_type_name(m->type));
+        note(a, "ignored a late or unasked %s", proto_type_name(m->type));
 }
 
 static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err)
@@ -427,7 +424,7 @@ static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err)
     /* another session's message is stale (or a stranger's): never liveness;
      * an error about a message it could not read carries no session */
     if (m->session != f->session && !(m->type == PROTO_ERROR && m->session == 0)) {
-        note(f, a, "ignored a %s of another session", proto_type_name(m->type));
+        note(a, "ignored a %s of another session", proto_type_name(m->type));
         return;
     }
     on_session_msg(f, a, m, now);
@@ -571,7 +568,7 @@ int fleet_greet(fleet_t *f, const char *name)
     }
     if (serve(f, none_waiting, 0) != 0) return -1;
     if (fleet_live(f) == 0) {
-        fleet_fatal(f, 3, "no agent answered");
+        fleet_fatal(f, 3, "no agent welcomed this session");
         return -1;
     }
     return 0;

@@ -46,7 +46,7 @@ typedef enum {
     PROTO_ERR_STRATEGY,        /* unknown strategy name */
     PROTO_ERR_TARGET_DENIED,   /* target not in the agent's --allow-target */
     PROTO_ERR_UNREACHABLE,     /* agent cannot reach the target */
-    PROTO_ERR_STATE,           /* message not expected now */
+    PROTO_ERR_STATE,           /* no such session here, or a step out of turn */
     PROTO_ERR_INTERNAL,        /* agent-side failure (threads, memory) */
     PROTO_ERR__MAX
 } proto_err_t;

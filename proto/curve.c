@@ -167,14 +167,19 @@ static int add_known(void *ctx, const char *line)
 
     if (a->n == CURVE_MAX_KEYS || sscanf(line, " %255s %n", addr, &used) != 1) return -1;
     k = &a->known[a->n];
-    colon = strrchr(addr, ':');
     k->port = -1;
-    if (colon && addr[0] != '[') {
+    if (addr[0] == '[') { /* [V6] or [V6]:PORT, as --agents takes them */
+        const char *rb = strchr(addr, ']');
+        if (rb == NULL || (rb[1] != '\0' && rb[1] != ':')) return -1;
+        colon = rb[1] == ':' ? rb + 1 : NULL;
+        snprintf(k->host, sizeof k->host, "%.*s", (int)(rb - addr - 1), addr + 1);
+    } else {
+        colon = strrchr(addr, ':');
+        snprintf(k->host, sizeof k->host, "%.*s", (int)(colon ? colon - addr : 255), addr);
+    }
+    if (colon) {
         k->port = atoi(colon + 1);
         if (k->port <= 0 || k->port > 65535) return -1;
-        snprintf(k->host, sizeof k->host, "%.*s", (int)(colon - addr), addr);
-    } else {
-        snprintf(k->host, sizeof k->host, "%.255s", addr);
     }
     rest = parse_key(line + used, &k->pub);
     if (rest == NULL || !blank_or_comment(rest) || k->host[0] == '\0') return -1;

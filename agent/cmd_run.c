@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 static const char k_usage[] =
     "Usage: agent run STRATEGY [OPTIONS]\n"
@@ -256,17 +255,6 @@ int cmd_run_exit_code(const tally_t *t)
     return tally_failed(t) > 0 ? FB_EXIT_FAILED : FB_EXIT_OK;
 }
 
-/* Every connection and thread-map socket needs a descriptor. */
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static int print_json(const cmd_run_opts_t *o, const run_result_t *r)
 {
     json_t *rec = record_json(o->strategy, &o->params, r);
@@ -318,7 +306,7 @@ int cmd_run(int argc, char **argv)
                 strerror(errno));
         return FB_EXIT_USAGE;
     }
-    raise_fd_limit();
+    run_raise_fd_limit();
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (run_result_init(&r) != 0) {

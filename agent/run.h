@@ -57,6 +57,10 @@ void run_result_close(run_result_t *r);
  * open-loop histograms too (tally_pace). */
 int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r);
 
+/* Raises the soft RLIMIT_NOFILE to the hard one: every connection and
+ * every threads-map socket needs a descriptor (agent run and the daemon). */
+void run_raise_fd_limit(void);
+
 /* Thread-safe. Once set, strategies start no new request, so a run ends
  * within one request's time (its --timeout at worst): how a daemon drops a
  * run whose coordinator went away. Cleared before each run. */

@@ -431,8 +431,9 @@ static void on_message(sim_t *s, const unsigned char *id, size_t idlen, int rc,
 }
 
 /* The latency histogram of a run: HIST_SAMPLES latencies sharing the
- * requests, exported as the agent does. */
-static void result_hist(sim_t *s, uint64_t requests, proto_result_t *r)
+ * requests, exported as the agent does. No request outlasts its run (the
+ * coordinator refuses a result where one does). */
+static void result_hist(sim_t *s, uint64_t requests, uint64_t wall_ns, proto_result_t *r)
 {
     uint64_t n = requests < HIST_SAMPLES ? requests : HIST_SAMPLES, sum = 0, lo = UINT64_MAX,
              hi = 0;
@@ -442,6 +443,7 @@ static void result_hist(sim_t *s, uint64_t requests, proto_result_t *r)
         uint64_t lat = s->latency_ns * 8 / 10 + s->latency_ns / 100 * (rng_next(s) % 41);
         uint64_t cnt = requests / n + (i < requests % n);
         if (rng_next(s) % 100 == 0) lat *= 3;
+        if (lat > wall_ns) lat = wall_ns;
         hist_add_bucket(s->hist, (uint32_t)hist_bucket_index(lat), cnt);
         sum += lat * cnt;
         lo = lat < lo ? lat : lo;
@@ -472,7 +474,7 @@ static void send_result(sim_t *s, sim_slot_t *sl)
     r->ok = b->requests;
     r->bytes = b->requests * RESPONSE_BYTES;
     r->connections = b->concurrency < b->requests ? b->concurrency : b->requests;
-    result_hist(s, b->requests, r);
+    result_hist(s, b->requests, sl->wall_ns, r);
     sl->state = SIM_IDLE;
     s->results++;
     reply(s, sl, PROTO_RESULT);

@@ -2,6 +2,7 @@ fb_unit(test_stats coord)
 fb_unit(test_order coord)
 fb_unit(test_summary coord)
 fb_unit(test_export coord)
+fb_unit(test_vet coord)
 fb_unit(test_agents_file coord)
 
 # hyperfine's own scripts must read our JSON: test_export also writes a
@@ -46,3 +47,8 @@ add_test(NAME unit.coordinator_links_no_agent_libs
          COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:coordinator>
                  -DMUST=^libzmq -DMUST_NOT=^libcurl|^libuv -P ${CMAKE_CURRENT_SOURCE_DIR}/check_needed.cmake)
 set_tests_properties(unit.coordinator_links_no_agent_libs PROPERTIES TIMEOUT 60 LABELS unit)
+
+# The session's state table row by row, rogue agents (integration/rogue_agent.py,
+# stdlib only: integration/fbwire.py speaks ZMTP and msgpack) and frozen,
+# restarted and paused peers.
+fb_integration(test_session 900)

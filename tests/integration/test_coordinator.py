@@ -626,7 +626,9 @@ class EmbeddedTests(CoordinatorCase):
         self.addCleanup(self.kill_leftovers, seen)
         while proc.alive():
             for pid in fbtest.child_pids(proc.pid):
-                seen.setdefault(pid, fbtest.pid_name(pid))
+                # the latest name: a child first seen between fork and exec
+                # still bears the coordinator's
+                seen[pid] = fbtest.pid_name(pid) or seen.get(pid, "")
             time.sleep(0.005)
             if time.monotonic() - started > COORD_TIMEOUT * fbtest.SLOW:
                 break

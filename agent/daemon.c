@@ -379,7 +379,7 @@ static void on_stats_req(daemon_t *d, uint32_t phase)
     memset(&d->out, 0, sizeof d->out);
     if (!d->have_plan || after == NULL) {
         free(after);
-        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STATE, "stats before a plan");
+        state_error(d, "stats before a plan");
         return;
     }
     st = tview_read(d->plan.target_host, (int)d->plan.target_port, timeout,

@@ -39,7 +39,8 @@ import time
 import fbwire
 
 T = dict(hello=1, welcome=2, plan=3, prepare=4, ready=5, go=6, result=7, heartbeat=8,
-         abort=9, error=10, bye=11, accept=12)
+         abort=9, error=10, bye=11, accept=12, stats_req=13, stats=14)
+PROTO_VERSION = 2  # proto/proto.h's PROTO_VERSION
 NAMES = {v: k for k, v in T.items()}
 FIELDS = ("bench", "run", "warmup", "start_ns", "wall_ns", "user_ns", "sys_ns", "ok", "bytes",
           "connections", "lat_min", "lat_max", "lat_sum")
@@ -166,6 +167,11 @@ class Rogue:
                 self.error(route, s, 7, f"no session {s:016x} here: send hello first")
             return
         self.route = route
+        if name == "stats_req":  # no target of its own to read: no view, as a third-party one
+            self.send("stats", phase=m["phase"], status=1, requests=0, codes=[0] * 5, dropped=0,
+                      connections=0, cpu_ns=0, wall_ns=0, busy_ns=0, busy_max_ns=0, loops=0,
+                      cores=0, detail="rogue agent: no view")
+            return
         if name == "plan":
             self.plan = m
             self.send("accept")
@@ -232,7 +238,7 @@ def main():
     p.add_argument("--freeze-after-ready", type=float, default=0)
     p.add_argument("--flood", type=int, default=0)
     p.add_argument("--malformed-result", action="store_true")
-    p.add_argument("--version", type=int, default=1)
+    p.add_argument("--version", type=int, default=PROTO_VERSION)
     p.add_argument("--run-ms", type=float, default=3.0)
     p.add_argument("--max-seconds", type=float, default=300.0)
     opts = p.parse_args()

@@ -44,7 +44,8 @@ LIVE_S = LIVE_MS / 1000.0
 COORD_TIMEOUT = 90.0
 
 T = dict(hello=1, welcome=2, plan=3, prepare=4, ready=5, go=6, result=7, heartbeat=8,
-         abort=9, error=10, bye=11, accept=12)
+         abort=9, error=10, bye=11, accept=12, stats_req=13, stats=14)
+PROTO_VERSION = 2  # proto/proto.h's PROTO_VERSION
 E_BUSY, E_STATE = 3, 7
 
 
@@ -132,7 +133,7 @@ class Coord:
         test.addCleanup(self.client.close)
 
     def send(self, t, session=None, **fields):
-        m = {"v": 1, "t": T[t], "s": self.session if session is None else session, **fields}
+        m = {"v": PROTO_VERSION, "t": T[t], "s": self.session if session is None else session, **fields}
         self.client.send(fbwire.pack(m))
 
     def hello(self, hb=HB_MS, live=LIVE_MS, name="hand", session=None):
@@ -160,6 +161,18 @@ class Coord:
         if code is not None:
             test.assertEqual(m["code"], code, m)
         return m
+
+
+class WireVersion(unittest.TestCase):
+    def test_python_peers_speak_the_current_version(self):
+        """The hand-driven peers here and rogue_agent.py speak proto.h's version."""
+        import rogue_agent
+        header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto",
+                              "proto.h")
+        with open(header) as f:
+            v = int(re.search(r"#define PROTO_VERSION (\d+)", f.read()).group(1))
+        self.assertEqual(PROTO_VERSION, v)
+        self.assertEqual(rogue_agent.PROTO_VERSION, v)
 
 
 class AgentTable(SessionCase):

@@ -2,6 +2,7 @@
 
 #include "export.h"
 #include "facts.h"
+#include "outfile.h"
 #include "summary.h"
 
 #include <math.h>
@@ -242,7 +243,7 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
     return bench_add_run(b, agents);
 }
 
-int runner_export(const runner_t *r)
+int runner_export(const runner_t *r, bool final)
 {
     const opts_t *o = r->opts;
     const struct {
@@ -255,11 +256,14 @@ int runner_export(const runner_t *r)
     char err[EXPORT_ERR_LEN];
     int rc = 0;
 
-    for (size_t i = 0; i < sizeof ex / sizeof *ex; i++)
-        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, r->set, err) != 0) {
+    for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
+        /* a device or FIFO would get one copy per benchmark: the last only */
+        if (ex[i].path == NULL || (!final && outfile_in_place(ex[i].path))) continue;
+        if (export_write(ex[i].path, ex[i].fmt, r->set, err) != 0) {
             fprintf(stderr, "coordinator: %s\n", err);
             rc = -1;
         }
+    }
     return rc;
 }
 
@@ -279,7 +283,7 @@ static int one_bench(runner_t *r, size_t idx, bench_agent_run_t *agents)
     progress_end(&r->progress);
     summary_bench(r->out, r->set, idx, r->color);
     fflush(r->out);
-    runner_export(r); /* after every benchmark, as hyperfine: a crash keeps them */
+    runner_export(r, false); /* after every benchmark, as hyperfine: a crash keeps them */
     return 0;
 }
 

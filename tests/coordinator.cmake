@@ -1,6 +1,8 @@
 fb_unit(test_stats coord)
 fb_unit(test_summary coord)
 fb_unit(test_export coord)
+fb_unit(test_outfile coord)
+fb_unit(test_journal coord)
 
 # hyperfine's own scripts must read our JSON: test_export also writes a
 # sample export, and the check reads it the way those scripts do (and runs

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <string.h>
+#include <strings.h>
 
 static const char k_usage[] =
     "Usage: coordinator [OPTIONS]\n"
@@ -28,7 +29,8 @@ static const char k_usage[] =
     "                              agent after another\n"
     "  --on-agent-loss continue|abort  go on without a lost agent (default) or stop\n"
     "  --heartbeat MS              heartbeat interval (default 1000)\n"
-    "  --liveness MS               an agent silent this long is lost (default 5000)\n"
+    "  --liveness MS               an agent silent this long is lost (default 5000,\n"
+    "                              at least 3 heartbeats)\n"
     "  --timeout MS                per-request timeout on the agents (default 10000)\n"
     "  --export-json FILE          hyperfine's JSON (default results.json)\n"
     "  --export-markdown FILE      hyperfine's markdown table\n"
@@ -99,6 +101,14 @@ static const struct option k_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Port 0 means "any free port" to a listener; nothing can be reached there. */
+static int no_port_zero(const char *flag, const char *arg, int port, char *err)
+{
+    if (port != 0) return 0;
+    snprintf(err, OPT_ERR_LEN, "%s: '%s': port 0 cannot be connected to", flag, arg);
+    return -1;
+}
+
 static int parse_agents(opts_t *o, const char *list, char *err)
 {
     char buf[16384], *tok, *save = NULL;
@@ -115,8 +125,16 @@ static int parse_agents(opts_t *o, const char *list, char *err)
             return -1;
         }
         if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
-                         &o->agent_port[o->nagents], err) != 0)
+                         &o->agent_port[o->nagents], err) != 0 ||
+            no_port_zero("--agents", tok, o->agent_port[o->nagents], err) != 0)
             return -1;
+        for (size_t i = 0; i < o->nagents; i++)
+            if (o->agent_port[i] == o->agent_port[o->nagents] &&
+                strcasecmp(o->agent_host[i], o->agent_host[o->nagents]) == 0) {
+                /* its runs would be measured twice, its load doubled */
+                snprintf(err, OPT_ERR_LEN, "--agents: '%s' is listed twice", tok);
+                return -1;
+            }
         o->nagents++;
     }
     if (o->nagents == 0) {
@@ -158,8 +176,10 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
     switch (c) {
     case O_AGENTS: return parse_agents(o, arg, err);
     case O_TARGET:
-        return opt_hostport("--target", arg, -1, o->target_host, sizeof o->target_host,
-                            &o->target_port, err);
+        if (opt_hostport("--target", arg, -1, o->target_host, sizeof o->target_host,
+                         &o->target_port, err) != 0)
+            return -1;
+        return no_port_zero("--target", arg, o->target_port, err);
     case O_MATRIX:
         if (strlen(arg) >= sizeof o->matrix_spec) {
             snprintf(err, OPT_ERR_LEN, "--matrix: too long");
@@ -219,7 +239,7 @@ static void opts_defaults(opts_t *o)
 
 int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
 {
-    int c;
+    int c, others = 0, resumes = 0;
 
     opts_defaults(o);
     opterr = 0;
@@ -238,13 +258,18 @@ int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
             return OPTS_ERROR;
         default:
             if (parse_one(o, c, optarg, err) != 0) return OPTS_ERROR;
+            if (c == O_RESUME)
+                resumes++;
+            else
+                others++;
         }
     }
     if (optind < argc) {
         snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
         return OPTS_ERROR;
     }
-    if (o->resume && (argc > 3 || (argc == 3 && strncmp(argv[1], "--resume=", 9) == 0))) {
+    /* counted as parsed: wherever it stands, in whatever spelling */
+    if (resumes > 1 || (resumes && others)) {
         snprintf(err, OPT_ERR_LEN, "--resume takes no other options: the journal has them");
         return OPTS_ERROR;
     }
@@ -252,9 +277,12 @@ int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
         snprintf(err, OPT_ERR_LEN, "--key and --known-agents go together");
         return OPTS_ERROR;
     }
-    if (o->liveness_ms < 2 * o->heartbeat_ms) {
-        snprintf(err, OPT_ERR_LEN, "--liveness %u must be at least twice --heartbeat %u",
-                 o->liveness_ms, o->heartbeat_ms);
+    /* a late heartbeat or two must not lose a healthy agent */
+    if ((uint64_t)o->liveness_ms < (uint64_t)OPTS_LIVENESS_BEATS * o->heartbeat_ms) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--liveness %u must be at least %d times --heartbeat %u (at least %llu)",
+                 o->liveness_ms, OPTS_LIVENESS_BEATS, o->heartbeat_ms,
+                 (unsigned long long)OPTS_LIVENESS_BEATS * o->heartbeat_ms);
         return OPTS_ERROR;
     }
     return OPTS_OK;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #define OPTS_MAX_AGENTS 256
+#define OPTS_LIVENESS_BEATS 3 /* --liveness is at least this many --heartbeat */
 
 typedef enum { MODE_LOCKSTEP, MODE_SERIAL } opts_mode_t;
 typedef enum { LOSS_CONTINUE, LOSS_ABORT } opts_loss_t;

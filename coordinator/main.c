@@ -159,12 +159,13 @@ static int open_journal(runner_t *r, opts_t *o, journal_t *j, int argc, char **a
 
     if (o->resume == NULL) {
         rc = journal_create(j, o->journal, argc, argv, jerr);
+        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "--%s", jerr); /* "--journal PATH: why" */
     } else {
         /* a second pass for the runs; o keeps pointing into the first's argv */
         rc = journal_load(o->resume, &runs, jerr);
         journal_load_free(&runs);
+        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "%s", jerr);
     }
-    if (rc != 0) snprintf(err, FLEET_ERR_LEN, "%s", jerr);
     return rc;
 }
 

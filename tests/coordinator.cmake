@@ -21,5 +21,7 @@ set_tests_properties(integration.check_hyperfine_scripts PROPERTIES
 # coordinators over real ZeroMQ on 127.0.0.x (and network namespaces as root).
 fb_integration(test_coordinator 600)
 fb_integration(test_durability 600)
+fb_integration(test_files 300)
+fb_integration(test_checks 300)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")

@@ -23,5 +23,7 @@ fb_integration(test_coordinator 600)
 fb_integration(test_durability 600)
 fb_integration(test_files 300)
 fb_integration(test_checks 300)
+# Seeded random faults (about 2 minutes; FB_FAULTS_SCHEDULES=200 for the long mode).
+fb_integration(test_faults 400)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 static const char k_usage[] =
     "Usage: agent run STRATEGY [OPTIONS]\n"
@@ -173,17 +172,6 @@ int cmd_run_exit_code(const tally_t *t)
     return tally_failed(t) > 0 ? CMD_EXIT_FAILED : CMD_EXIT_OK;
 }
 
-/* Every connection and thread-map socket needs a descriptor. */
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static int print_json(const cmd_run_opts_t *o, const run_result_t *r)
 {
     json_t *rec = report_json(o->strategy, &o->params, r);
@@ -218,7 +206,7 @@ int cmd_run(int argc, char **argv)
     case CMD_RUN_EXIT: return CMD_EXIT_OK;
     case CMD_RUN_ERROR: fprintf(stderr, "agent: %s\n", err); return CMD_EXIT_USAGE;
     }
-    raise_fd_limit();
+    run_raise_fd_limit();
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (run_result_init(&r) != 0) {

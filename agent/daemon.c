@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +19,13 @@
 #include <zmq.h>
 
 #define PROBE_TIMEOUT_MS 2000
+#define BATCH 64 /* messages read per wake-up: a flood cannot starve the rest */
 
-typedef enum { ST_IDLE, ST_PREPARED, ST_RUNNING } dstate_t;
+/* The run, as docs/protocol.md's agent states name it: prepared on PREPARE,
+ * started on GO, reported when done; draining once aborted (its result is
+ * thrown away), which ends within one request's timeout. A session is open
+ * only while the run is none, prepared or running. */
+typedef enum { RUN_NONE, RUN_PREPARED, RUN_RUNNING, RUN_DRAINING } run_state_t;
 
 typedef struct {
     const daemon_config_t *cfg;
@@ -31,30 +35,29 @@ typedef struct {
     curve_key_t *authorized;
     size_t nauthorized;
 
-    /* the session: one coordinator at a time */
+    /* the session: one coordinator at a time, known by its session id; its
+     * route is where its last message came from (a reconnect changes it) */
     bool open;
-    unsigned char peer[WIRE_ID_MAX];
-    size_t peerlen;
+    unsigned char route[WIRE_ID_MAX];
+    size_t routelen;
     uint64_t session, last_heard, last_sent, hb_seq;
     uint32_t hb_ms, live_ms;
-    char coordinator[PROTO_STR];
+    char coordinator[PROTO_STR]; /* its name, clean text (the decoder saw to it) */
     bool have_plan;
     proto_plan_t plan;
 
-    /* the run: prepared on PREPARE, started on GO, reported when done */
-    dstate_t state;
+    run_state_t run;
+    uint64_t prepared_at; /* a prepared run waits for its GO this long at most */
     proto_step_t step;
     const strategy_t *strategy;
     run_params_t params;
     run_result_t result;
     int run_rc;
-    bool discard; /* aborted: the result is not sent */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool go;
     uint64_t start_at; /* GO's start time on our clock; 0: at once */
-    atomic_int abort;
 
     proto_msg_t in, out; /* scratch, large: the daemon lives on the heap */
 } daemon_t;
@@ -88,7 +91,7 @@ static void send_to(daemon_t *d, const void *id, size_t idlen, proto_msg_t *m)
     m->version = proto_version();
     if (wire_send(d->router, id, idlen, m, err) != 0)
         logf_("%s", err);
-    else if (id == d->peer)
+    else if (id == d->route)
         d->last_sent = run_now_ns();
 }
 
@@ -96,7 +99,7 @@ static void send_peer(daemon_t *d, proto_type_t t)
 {
     d->out.type = t;
     d->out.session = d->session;
-    send_to(d, d->peer, d->peerlen, &d->out);
+    send_to(d, d->route, d->routelen, &d->out);
 }
 
 static void send_error(daemon_t *d, const void *id, size_t idlen, uint64_t session,
@@ -131,16 +134,17 @@ static void wait_until(uint64_t at)
     }
 }
 
+/* One abort flag for the daemon and the strategies: run_aborted(). */
 static void *run_main(void *arg)
 {
     daemon_t *d = arg;
 
     pthread_mutex_lock(&d->mu);
-    while (!d->go && !atomic_load(&d->abort))
+    while (!d->go && !run_aborted())
         pthread_cond_wait(&d->cv, &d->mu);
     pthread_mutex_unlock(&d->mu);
     wait_until(d->start_at);
-    if (!atomic_load(&d->abort)) d->run_rc = run_execute(d->strategy, &d->params, &d->result);
+    if (!run_aborted()) d->run_rc = run_execute(d->strategy, &d->params, &d->result);
     zmq_send(d->done_tx, "", 0, 0);
     return NULL;
 }
@@ -157,9 +161,8 @@ static void run_release(daemon_t *d)
  * curl's progress callback ends transfers); its result is thrown away. */
 static void run_abort(daemon_t *d)
 {
-    if (d->state == ST_IDLE) return;
-    d->discard = true;
-    atomic_store(&d->abort, 1);
+    if (d->run == RUN_NONE || d->run == RUN_DRAINING) return;
+    d->run = RUN_DRAINING;
     run_abort_set(1);
     pthread_mutex_lock(&d->mu);
     pthread_cond_signal(&d->cv);
@@ -200,18 +203,18 @@ static void on_run_done(daemon_t *d)
 
     zmq_recv(d->done_rx, &c, sizeof c, ZMQ_DONTWAIT);
     pthread_join(d->thread, NULL);
-    if (d->discard) {
+    if (d->run == RUN_DRAINING) {
         logf_("run %u of benchmark %u aborted", d->step.run, d->step.bench);
-    } else if (d->open && d->run_rc != 0) {
-        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_INTERNAL, "%s %s: %s",
+    } else if (d->run_rc != 0) {
+        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "%s %s: %s",
                    d->strategy->name, "could not run", d->result.err);
-    } else if (d->open) {
+    } else {
         memset(&d->out, 0, sizeof d->out);
         result_to_msg(d, &d->out.u.result);
         send_peer(d, PROTO_RESULT);
     }
     run_result_close(&d->result);
-    d->state = ST_IDLE;
+    d->run = RUN_NONE;
 }
 
 /* ---- session -------------------------------------------------------------- */
@@ -225,6 +228,11 @@ static void session_end(daemon_t *d, const char *why)
     d->have_plan = false;
 }
 
+static bool from_route(const daemon_t *d, const void *id, size_t idlen)
+{
+    return d->open && idlen == d->routelen && memcmp(id, d->route, idlen) == 0;
+}
+
 static bool allowed(const daemon_config_t *cfg, const char *host, int port)
 {
     if (cfg->nallow == 0) return true;
@@ -235,16 +243,29 @@ static bool allowed(const daemon_config_t *cfg, const char *host, int port)
     return false;
 }
 
+/* HELLO: a session opens when none is (and no aborted run is winding down).
+ * The serving coordinator's own HELLO (its session, or its connection)
+ * means it starts over: the old session ends first. Anyone else is busy,
+ * and that answer is no sign of life of the session we serve. */
 static void on_hello(daemon_t *d, const void *id, size_t idlen, const proto_msg_t *m)
 {
-    if (d->state != ST_IDLE) { /* an aborted run is still winding down */
+    bool again = d->open && (m->session == d->session || from_route(d, id, idlen));
+
+    if (d->open && !again) {
+        send_error(d, id, idlen, m->session, PROTO_ERR_BUSY,
+                   "agent is serving session %016" PRIx64 " of %s", d->session, d->coordinator);
+        return;
+    }
+    if (again)
+        session_end(d, m->session == d->session ? "the coordinator greeted this agent again"
+                                                : "the coordinator opened a new session");
+    if (d->run != RUN_NONE) { /* an aborted run is still winding down */
         send_error(d, id, idlen, m->session, PROTO_ERR_BUSY, "agent is finishing a run; retry");
         return;
     }
-    if (d->open) session_end(d, "the coordinator opened a new session");
     d->open = true;
-    memcpy(d->peer, id, idlen);
-    d->peerlen = idlen;
+    memcpy(d->route, id, idlen);
+    d->routelen = idlen;
     d->session = m->session;
     d->hb_ms = m->u.hello.heartbeat_ms;
     d->live_ms = m->u.hello.liveness_ms;
@@ -263,18 +284,18 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
     for (uint32_t i = 0; i < p->nbench; i++)
         if (strategy_find(p->bench[i].strategy) == NULL) {
             strategy_names(names, sizeof names);
-            send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STRATEGY,
+            send_error(d, d->route, d->routelen, d->session, PROTO_ERR_STRATEGY,
                        "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
             return;
         }
     if (!allowed(d->cfg, p->target_host, (int)p->target_port)) {
-        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_TARGET_DENIED,
+        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_TARGET_DENIED,
                    "target %s:%u is not in this agent's --allow-target", p->target_host,
                    p->target_port);
         return;
     }
     if (probe_tcp(p->target_host, (int)p->target_port, PROBE_TIMEOUT_MS, err) != 0) {
-        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_UNREACHABLE, "%s", err);
+        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_UNREACHABLE, "%s", err);
         return;
     }
     d->plan = *p;
@@ -282,14 +303,25 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
     send_peer(d, PROTO_ACCEPT);
 }
 
+static void state_error(daemon_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void state_error(daemon_t *d, const char *fmt, ...)
+{
+    va_list ap;
+    char text[sizeof d->out.u.error.message];
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    send_error(d, d->route, d->routelen, d->session, PROTO_ERR_STATE, "%s", text);
+}
+
 static void on_prepare(daemon_t *d, const proto_step_t *s)
 {
     const proto_bench_t *b;
-    char err[RUN_ERR_LEN];
+    char err[RUN_ERR_LEN] = "";
 
     if (!d->have_plan || s->bench >= d->plan.nbench) {
-        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STATE,
-                   "prepare of benchmark %u without a plan that has it", s->bench);
+        state_error(d, "prepare of benchmark %u without a plan that has it", s->bench);
         return;
     }
     b = &d->plan.bench[s->bench];
@@ -302,51 +334,62 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     d->params.in_flight = b->connections;
     d->params.timeout_ms = d->plan.timeout_ms;
     d->strategy = strategy_find(b->strategy);
-    if (run_params_finish(&d->params, err) != 0 || run_result_init(&d->result) != 0) {
-        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_INTERNAL, "prepare: %s", err);
+    if (run_params_finish(&d->params, err) != 0) {
+        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "prepare: %s", err);
+        return;
+    }
+    if (run_result_init(&d->result) != 0) {
+        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL,
+                   "prepare: out of memory");
         return;
     }
     d->step = *s;
     d->go = false;
-    d->discard = false;
     d->run_rc = 0;
-    atomic_store(&d->abort, 0);
     run_abort_set(0);
     if (pthread_create(&d->thread, NULL, run_main, d) != 0) {
         run_result_close(&d->result);
-        send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_INTERNAL,
+        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL,
                    "cannot start the run thread");
         return;
     }
-    d->state = ST_PREPARED;
+    d->run = RUN_PREPARED;
+    d->prepared_at = run_now_ns();
     d->out.u.step = *s;
     d->out.u.step.clock_ns = run_now_ns(); /* lets a coordinator on another host map our clock */
     send_peer(d, PROTO_READY);
 }
 
+static void on_go(daemon_t *d, const proto_step_t *s)
+{
+    if (d->run != RUN_PREPARED || s->bench != d->step.bench || s->run != d->step.run ||
+        s->warmup != d->step.warmup) {
+        state_error(d, "go of run %u of benchmark %u, which is not the prepared one", s->run,
+                    s->bench);
+        return;
+    }
+    d->run = RUN_RUNNING;
+    d->start_at = s->clock_ns;
+    run_release(d);
+}
+
+/* A message of the open session: docs/protocol.md's agent table. */
 static void on_session_msg(daemon_t *d, const proto_msg_t *m)
 {
     switch (m->type) {
     case PROTO_PLAN:
-        if (d->state == ST_IDLE)
+        if (d->run == RUN_NONE)
             on_plan(d, &m->u.plan);
         else
-            break;
+            state_error(d, "plan during run %u of benchmark %u", d->step.run, d->step.bench);
         return;
     case PROTO_PREPARE:
-        if (d->state == ST_IDLE)
+        if (d->run == RUN_NONE)
             on_prepare(d, &m->u.step);
         else
-            break;
+            state_error(d, "prepare during run %u of benchmark %u", d->step.run, d->step.bench);
         return;
-    case PROTO_GO:
-        if (d->state != ST_PREPARED || m->u.step.bench != d->step.bench ||
-            m->u.step.run != d->step.run)
-            break;
-        d->state = ST_RUNNING;
-        d->start_at = m->u.step.clock_ns;
-        run_release(d);
-        return;
+    case PROTO_GO: on_go(d, &m->u.step); return;
     case PROTO_HEARTBEAT:
         d->out.u.heartbeat = m->u.heartbeat;
         send_peer(d, PROTO_HEARTBEAT);
@@ -354,18 +397,15 @@ static void on_session_msg(daemon_t *d, const proto_msg_t *m)
     case PROTO_ABORT: session_end(d, m->u.abort.reason[0] ? m->u.abort.reason : "aborted"); return;
     case PROTO_BYE: session_end(d, "bye"); return;
     case PROTO_ERROR: session_end(d, m->u.error.message); return;
-    default: break;
+    default: state_error(d, "unexpected %s", proto_type_name(m->type)); return;
     }
-    send_error(d, d->peer, d->peerlen, d->session, PROTO_ERR_STATE, "unexpected %s",
-               proto_type_name(m->type));
 }
 
-/* One received message, or a decoding error to answer. */
+/* One received message, or a decoding error to answer. Only messages of
+ * the open session are signs of the coordinator's life. */
 static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int rc,
                        const proto_msg_t *m, const char *err)
 {
-    bool from_peer = d->open && idlen == d->peerlen && memcmp(id, d->peer, idlen) == 0;
-
     if (rc == PROTO_EVERSION) {
         logf_("refused a message: it speaks protocol %u, this agent %u", m->version,
               proto_version());
@@ -380,32 +420,36 @@ static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int r
         send_error(d, id, idlen, 0, PROTO_ERR_BAD_MESSAGE, "bad message: %s", err);
         return;
     }
-    if (from_peer) d->last_heard = run_now_ns();
-    if (m->type == PROTO_HELLO && (!d->open || from_peer)) {
+    if (m->type == PROTO_HELLO) {
         on_hello(d, id, idlen, m);
-    } else if (m->type == PROTO_HELLO) {
-        send_error(d, id, idlen, m->session, PROTO_ERR_BUSY,
-                   "agent is serving session %016" PRIx64 " of %s", d->session, d->coordinator);
-    } else if (!from_peer || m->session != d->session) {
-        if (m->type != PROTO_ERROR && m->type != PROTO_BYE) /* never answer those */
-            send_error(d, id, idlen, m->session, PROTO_ERR_STATE,
-                       "no session %016" PRIx64 " here: send hello first", m->session);
-    } else {
+    } else if (d->open && m->session == d->session) {
+        d->last_heard = run_now_ns();
+        memcpy(d->route, id, idlen); /* the coordinator may have reconnected */
+        d->routelen = idlen;
         on_session_msg(d, m);
+    } else if (m->type != PROTO_ERROR && m->type != PROTO_BYE) { /* never answer those */
+        send_error(d, id, idlen, m->session, PROTO_ERR_STATE,
+                   "no session %016" PRIx64 " here: send hello first", m->session);
     }
 }
 
-/* Liveness of the coordinator, and our own heartbeats when not timing. */
+/* Deadlines of the session: the coordinator's liveness, and a prepared run
+ * waits for its GO two liveness periods at most; our own heartbeats when
+ * not timing. */
 static void tick(daemon_t *d)
 {
-    uint64_t now = run_now_ns();
+    uint64_t now = run_now_ns(), live = (uint64_t)d->live_ms * 1000000u;
 
     if (!d->open) return;
-    if (now - d->last_heard > (uint64_t)d->live_ms * 1000000u) {
+    if (now - d->last_heard > live) {
         session_end(d, "coordinator lost (silent for longer than the liveness)");
         return;
     }
-    if (d->state != ST_RUNNING && now - d->last_sent >= (uint64_t)d->hb_ms * 1000000u) {
+    if (d->run == RUN_PREPARED && now - d->prepared_at > 2 * live) {
+        session_end(d, "no go for the prepared run within two liveness periods");
+        return;
+    }
+    if (d->run != RUN_RUNNING && now - d->last_sent >= (uint64_t)d->hb_ms * 1000000u) {
         d->out.u.heartbeat.seq = ++d->hb_seq;
         send_peer(d, PROTO_HEARTBEAT);
     }
@@ -482,7 +526,7 @@ static void daemon_loop(daemon_t *d)
             if (d->zap.denied != denied)
                 logf_("refused a coordinator whose key is not in %s", d->cfg->authorized_path);
         }
-        for (;;) {
+        for (int k = 0; k < BATCH; k++) {
             int rc = wire_recv(d->router, id, &idlen, &d->in, err);
             if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
             on_message(d, id, idlen, rc, &d->in, err);
@@ -500,6 +544,7 @@ int daemon_run(const daemon_config_t *cfg)
 
     if (d == NULL) return 1;
     d->cfg = cfg;
+    run_raise_fd_limit(); /* each connection of a run is a descriptor */
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -511,7 +556,7 @@ int daemon_run(const daemon_config_t *cfg)
         fflush(stdout);
         daemon_loop(d);
         session_end(d, "agent stopping");
-        if (d->state != ST_IDLE) { /* wait for the aborted run to wind down */
+        if (d->run != RUN_NONE) { /* wait for the aborted run to wind down */
             char c;
             zmq_recv(d->done_rx, &c, sizeof c, 0);
             pthread_join(d->thread, NULL);

@@ -53,6 +53,16 @@ int run_aborted(void)
     return atomic_load_explicit(&g_abort, memory_order_relaxed);
 }
 
+void run_raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 uint64_t run_now_ns(void)
 {
     struct timespec ts;

@@ -47,6 +47,10 @@ void run_result_close(run_result_t *r);
  * error here, they are counted in r->tally. */
 int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r);
 
+/* Raises the soft RLIMIT_NOFILE to the hard one: every connection and
+ * every threads-map socket needs a descriptor (agent run and the daemon). */
+void run_raise_fd_limit(void);
+
 /* CLOCK_MONOTONIC in ns. */
 uint64_t run_now_ns(void);
 

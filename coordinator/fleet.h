@@ -1,9 +1,13 @@
-/* fleet: the coordinator's side of its sessions with the agents. One
- * DEALER socket per agent; heartbeats both ways; an agent silent for longer
- * than the liveness is lost, in bounded time, whatever step it was in. */
+/* fleet: the coordinator's side of its sessions with the agents, as
+ * docs/protocol.md's state table says. One DEALER socket per agent and one
+ * record of what we are waiting for from it (peer_phase_t, a deadline), so
+ * every wait ends: an answer, a deadline, a loss, a fatal error or a stop.
+ * A lost agent is greeted again; once it answers it gets the plan at the
+ * next run boundary and takes part from that run on, never mid-run. */
 #ifndef CO_FLEET_H
 #define CO_FLEET_H
 
+#include "hist.h"
 #include "proto.h"
 
 #include <signal.h>
@@ -11,36 +15,59 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { AGENT_LIVE, AGENT_LOST } fleet_state_t;
+typedef enum {
+    PEER_GREETING,  /* HELLO sent, WELCOME due by the deadline (busy: HELLO again) */
+    PEER_WELCOMED,  /* in session, no plan yet: gets it at the next run boundary */
+    PEER_PLANNING,  /* PLAN sent, ACCEPT due */
+    PEER_IDLE,      /* planned, between runs */
+    PEER_PREPARING, /* PREPARE of `step` sent, its READY due */
+    PEER_READY,     /* READY got, GO not sent yet */
+    PEER_RUNNING,   /* GO of `step` sent, its RESULT due within the run timeout */
+    PEER_LOST,      /* silent, late or out of step: greeted again, once a liveness */
+} peer_phase_t;
 
 typedef struct {
     char name[300]; /* HOST:PORT as given */
     void *sock;
     void *mon; /* the socket's handshake events: a refused key is exit 5 */
-    fleet_state_t state;
-    uint64_t last_heard, last_sent, go_sent; /* monotonic ns */
-    bool waiting;                            /* an answer of the awaited type is due */
-    bool running;                            /* a timed run: no heartbeats at first (see fleet.c) */
-    bool rejoined;                  /* lost, then welcomed again: needs the plan before a run */
-    uint64_t hello_retry;           /* when to say hello again after "busy"; 0: not */
+    peer_phase_t phase;
+    proto_step_t step; /* the step asked for in PREPARING, READY, RUNNING */
+    uint64_t deadline; /* monotonic ns: the awaited answer is due by then */
+    uint64_t last_heard, last_sent, next_hello, hb_seq;
+    uint64_t prep_sent, go_sent;    /* the current step's PREPARE and GO */
     uint64_t ready_clock, ready_at; /* READY: the agent's clock, our receive time */
+    uint64_t result_at;             /* when the RESULT came */
+    bool heard;                     /* anything valid ever came from it */
+    bool same_clock;                /* its boot id is ours: it shares CLOCK_MONOTONIC */
+    int64_t clock_off;              /* else: its clock minus ours, estimated at READY */
+    uint64_t clock_err;             /* the estimate's error bound, ns */
+    unsigned noted;                 /* stale messages logged (a flood is not) */
+    char busy[PROTO_STR * 2];       /* the last "busy" it answered, for the log */
     proto_welcome_t facts;
+    bool has_result;        /* result and latency hold the current step's vetted RESULT */
     proto_result_t *result; /* the last RESULT */
+    hist_t *latency;        /* its histogram, rebuilt while vetting it */
 } fleet_agent_t;
 
 typedef struct {
     void *zctx;
     fleet_agent_t *a;
     size_t n;
+    void *items; /* zmq_pollitem_t[2n]: the sockets, then their monitors */
     uint64_t session;
     uint32_t hb_ms, live_ms;
     bool loss_abort; /* --on-agent-loss abort */
-    size_t lost;     /* agents lost so far */
+    size_t lost;     /* agents lost now */
+    size_t refused;  /* results refused so far */
+    size_t waiting;  /* agents whose answer is due */
     int fatal;       /* exit code of a fatal error; 0: none */
     char fatal_msg[600];
     volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM */
+    char name[PROTO_STR];        /* ours, in HELLO */
+    char boot_id[PROTO_STR];     /* ours: agents with the same one share our clock */
     proto_msg_t *in, *out;
-    proto_msg_t *hello; /* said again, once a liveness, to lost agents */
+    proto_msg_t *plan; /* set by fleet_set_plan; also what results are vetted against */
+    uint64_t run_timeout_ns;
 } fleet_t;
 
 #define FLEET_ERR_LEN 600
@@ -52,20 +79,32 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
                uint32_t live_ms, const char *key_path, const char *known_path, char *err);
 void fleet_close(fleet_t *f);
 
-/* Sends f->out (its type set by the caller) to agent i and marks it waiting
- * for an answer if want_reply. */
-void fleet_send(fleet_t *f, size_t i, bool want_reply);
-/* Sends f->out to every live agent, waiting for each one's answer. */
-void fleet_send_all(fleet_t *f);
+/* Opens the sessions: HELLO, WELCOME within two liveness periods (a busy
+ * agent is asked again every heartbeat). -1 on a fatal error, a stop, or
+ * when no agent answered (f->fatal 3). */
+int fleet_greet(fleet_t *f, const char *name);
+/* The plan sent to agents at run boundaries (copied). */
+void fleet_set_plan(fleet_t *f, const proto_plan_t *plan);
 
-/* Serves the sockets until no live agent is waiting for `want` any more
- * (answered or lost), the deadline (monotonic ns, 0: none) passes (the late
- * ones are lost), a fatal error, or a stop. 0, or -1 (f->fatal / stop). */
-int fleet_wait(fleet_t *f, proto_type_t want, uint64_t deadline);
+/* A run boundary: forgets the last run's results; agents welcomed (first or
+ * again) get the plan; with every agent lost, first waits two liveness
+ * periods for one to come back. 0 when at least one agent can run, else -1
+ * (f->fatal, or a stop). */
+int fleet_next_run(fleet_t *f);
+/* PREPARE `step` to every planned idle agent (only == SIZE_MAX) or to agent
+ * `only` if it is planned and idle; waits for their READY. */
+int fleet_prepare(fleet_t *f, size_t only, const proto_step_t *step);
+/* GO to the agents READY for it (all, or `only`), lead_ns ahead (0: at
+ * once; else a start time on each agent's clock); waits for the RESULTs,
+ * at most timeout_ns, and vets each (vet.h). */
+int fleet_go(fleet_t *f, size_t only, uint64_t lead_ns, uint64_t timeout_ns);
+/* Agent i's accepted RESULT of the last step, or NULL (not run, lost, refused). */
+const proto_result_t *fleet_result(const fleet_t *f, size_t i);
+/* Its start on our clock (exact if it shares our clock, else estimated). */
+int64_t fleet_start_ns(const fleet_t *f, size_t i);
 
-/* Opens the sessions (HELLO -> WELCOME); an agent that does not answer
- * within the liveness is lost. -1 on a fatal error or no agent left. */
-int fleet_hello(fleet_t *f, const char *name);
+/* BYE (or ABORT with reason) to every agent, not waiting for anything. */
+void fleet_end(fleet_t *f, bool abort, const char *reason);
 
 size_t fleet_live(const fleet_t *f);
 uint64_t fleet_now(void);

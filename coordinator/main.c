@@ -231,9 +231,6 @@ int main(int argc, char **argv)
     r.target_host = o.target_host;
     r.target_port = o.target_port;
     r.color = color;
-    r.agent_same_clock = calloc(o.nagents, sizeof *r.agent_same_clock);
-    r.agent_clock_off = calloc(o.nagents, sizeof *r.agent_clock_off);
-    if (r.agent_same_clock == NULL || r.agent_clock_off == NULL) goto out;
     code = runner_run(&r);
     if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_msg);
     if (code == 130) fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
@@ -243,8 +240,6 @@ int main(int argc, char **argv)
 out:
     journal_close(&journal);
     journal_load_free(&jl);
-    free(r.agent_same_clock);
-    free(r.agent_clock_off);
     fleet_close(&f);
     embed_stop(&agent);
     embed_stop(&server);

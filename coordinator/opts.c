@@ -32,6 +32,9 @@ static const char k_usage[] =
     "  --liveness MS               an agent silent this long is lost (default 5000,\n"
     "                              at least 3 heartbeats)\n"
     "  --timeout MS                per-request timeout on the agents (default 10000)\n"
+    "  --run-timeout S             an agent without its result this long after the go\n"
+    "                              is lost for that run (default: 2 x the requests'\n"
+    "                              waves x --timeout + --liveness, at most 24 h)\n"
     "  --export-json FILE          hyperfine's JSON (default results.json)\n"
     "  --export-markdown FILE      hyperfine's markdown table\n"
     "  --export-csv FILE           hyperfine's CSV\n"
@@ -69,7 +72,8 @@ enum {
     O_RESUME,
     O_KEY,
     O_KNOWN,
-    O_REPORT
+    O_REPORT,
+    O_RUN_TIMEOUT
 };
 
 static const struct option k_opts[] = {
@@ -86,6 +90,7 @@ static const struct option k_opts[] = {
     {"heartbeat", required_argument, NULL, O_HB},
     {"liveness", required_argument, NULL, O_LIVE},
     {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"run-timeout", required_argument, NULL, O_RUN_TIMEOUT},
     {"export-json", required_argument, NULL, O_JSON},
     {"export-markdown", required_argument, NULL, O_MD},
     {"export-csv", required_argument, NULL, O_CSV},
@@ -205,6 +210,7 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
     case O_HB: return parse_u("--heartbeat", arg, 10, 600000, &o->heartbeat_ms, err);
     case O_LIVE: return parse_u("--liveness", arg, 20, 3600000, &o->liveness_ms, err);
     case O_TIMEOUT: return parse_u("--timeout", arg, 1, 3600000, &o->timeout_ms, err);
+    case O_RUN_TIMEOUT: return parse_u("--run-timeout", arg, 1, 86400, &o->run_timeout_s, err);
     case O_JSON: o->export_json = arg; return 0;
     case O_MD: o->export_md = arg; return 0;
     case O_CSV: o->export_csv = arg; return 0;

@@ -24,6 +24,7 @@ typedef struct {
     opts_mode_t mode;
     opts_loss_t on_loss;
     unsigned heartbeat_ms, liveness_ms, timeout_ms;
+    unsigned run_timeout_s; /* --run-timeout; 0: derived from each benchmark (runner.h) */
     const char *export_json, *export_md, *export_csv;
     const char *report;      /* --report FILE.html: report.h's page */
     const char *journal;     /* NULL: beside the JSON export */

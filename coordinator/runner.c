@@ -1,7 +1,6 @@
 #include "runner.h"
 
 #include "export.h"
-#include "facts.h"
 #include "outfile.h"
 #include "summary.h"
 
@@ -11,13 +10,9 @@
 #include <unistd.h>
 
 #define MS 1000000ull
-#define PLAN_GRACE_MS 3000 /* the agents probe the target before accepting */
 
 static void hosts_from_facts(runner_t *r)
 {
-    char boot[PROTO_STR];
-
-    facts_boot_id(boot, sizeof boot);
     for (size_t i = 0; i < r->fleet->n; i++) {
         const fleet_agent_t *a = &r->fleet->a[i];
         bench_host_t h;
@@ -32,18 +27,15 @@ static void hosts_from_facts(runner_t *r)
         snprintf(h.version, sizeof h.version, "%s", a->facts.version);
         h.cores = a->facts.cores;
         bench_set_add_host(r->set, &h);
-        r->agent_same_clock[i] = boot[0] && strcmp(boot, a->facts.boot_id) == 0;
     }
 }
 
-/* The plan to every live agent, or (rejoined_only) to those just back. */
-static int send_plan(runner_t *r, bool rejoined_only)
+/* The plan every agent gets, now and when it comes back after a loss. */
+static int set_plan(runner_t *r)
 {
-    fleet_t *f = r->fleet;
-    proto_plan_t *p = &f->out->u.plan;
+    proto_plan_t *p = calloc(1, sizeof *p);
 
-    memset(f->out, 0, sizeof *f->out);
-    f->out->type = PROTO_PLAN;
+    if (p == NULL) return -1;
     snprintf(p->target_host, sizeof p->target_host, "%s", r->target_host);
     p->target_port = (uint32_t)r->target_port;
     p->timeout_ms = r->opts->timeout_ms;
@@ -55,46 +47,31 @@ static int send_plan(runner_t *r, bool rejoined_only)
         p->bench[i].chunk = e->chunk;
         p->bench[i].connections = e->connections;
     }
-    for (size_t i = 0; i < f->n; i++)
-        if (!rejoined_only || f->a[i].rejoined) {
-            f->a[i].rejoined = false;
-            fleet_send(f, i, true);
-        }
-    return fleet_wait(f, PROTO_ACCEPT, fleet_now() + (f->live_ms + PLAN_GRACE_MS) * MS);
-}
-
-static bool any_rejoined(const fleet_t *f)
-{
-    for (size_t i = 0; i < f->n; i++)
-        if (f->a[i].rejoined) return true;
-    return false;
-}
-
-static void step_msg(fleet_t *f, proto_type_t t, uint32_t bench, uint32_t run, int warm)
-{
-    memset(f->out, 0, sizeof *f->out);
-    f->out->type = t;
-    f->out->u.step.bench = bench;
-    f->out->u.step.run = run;
-    f->out->u.step.warmup = (uint32_t)warm;
-}
-
-/* PREPARE -> READY for the agents in `only` (all live ones when SIZE_MAX);
- * estimates each agent's clock offset from the exchange (NTP's midpoint). */
-static int prepare(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
-{
-    fleet_t *f = r->fleet;
-    uint64_t sent = fleet_now();
-
-    step_msg(f, PROTO_PREPARE, bench, run, warm);
-    for (size_t i = 0; i < f->n; i++)
-        if (only == SIZE_MAX || only == i) fleet_send(f, i, true);
-    if (fleet_wait(f, PROTO_READY, sent + (uint64_t)f->live_ms * MS) != 0) return -1;
-    for (size_t i = 0; i < f->n; i++)
-        if ((only == SIZE_MAX || only == i) && f->a[i].state == AGENT_LIVE)
-            r->agent_clock_off[i] =
-                (int64_t)(f->a[i].ready_clock - (sent + (f->a[i].ready_at - sent) / 2));
+    fleet_set_plan(r->fleet, p);
+    free(p);
     return 0;
+}
+
+uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms)
+{
+    uint64_t conc = e->uses_chunk ? e->chunk : e->uses_connections ? e->connections : e->requests;
+    uint64_t waves, t;
+
+    if (conc == 0 || conc > e->requests) conc = e->requests;
+    waves = conc ? (e->requests + conc - 1) / conc : 1;
+    /* every request timing out, twice over for the CPU around them */
+    t = 2 * waves * (uint64_t)timeout_ms + liveness_ms;
+    return t < RUNNER_RUN_TIMEOUT_MAX_MS ? t : RUNNER_RUN_TIMEOUT_MAX_MS;
+}
+
+/* How long agents get for a run of benchmark idx: --run-timeout, or what
+ * the plan says the slowest honest run can take. */
+static uint64_t run_timeout_ns(const runner_t *r, size_t idx)
+{
+    const opts_t *o = r->opts;
+
+    if (o->run_timeout_s) return (uint64_t)o->run_timeout_s * 1000 * MS;
+    return runner_run_timeout_ms(&r->matrix->e[idx], o->timeout_ms, o->liveness_ms) * MS;
 }
 
 /* Lockstep: GO names a start time a little ahead, on each agent's clock, so
@@ -103,50 +80,25 @@ static int prepare(runner_t *r, size_t only, uint32_t bench, uint32_t run, int w
 #define GO_LEAD_PER_AGENT_NS 50000ull
 #define GO_LEAD_MAX_NS 5000000ull
 
-static int go(runner_t *r, size_t only, uint32_t bench, uint32_t run, int warm)
+static uint64_t go_lead(const fleet_t *f)
 {
-    fleet_t *f = r->fleet;
-    uint64_t lead =
-        fleet_live(f) > 1 && only == SIZE_MAX ? GO_LEAD_PER_AGENT_NS * fleet_live(f) : 0;
-    uint64_t start = fleet_now() + (lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS);
+    uint64_t lead = fleet_live(f) > 1 ? GO_LEAD_PER_AGENT_NS * fleet_live(f) : 0;
 
-    step_msg(f, PROTO_GO, bench, run, warm);
-    for (size_t i = 0; i < f->n; i++) {
-        if (only != SIZE_MAX && only != i) continue;
-        f->out->u.step.clock_ns =
-            lead == 0 ? 0 : start + (uint64_t)(r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
-        fleet_send(f, i, true); /* the answer is the RESULT */
-    }
-    return fleet_wait(f, PROTO_RESULT, 0);
+    return lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS;
 }
 
-/* Merges one agent's result histogram into the run's. */
-static void merge_latency(hist_t *into, const proto_result_t *res)
-{
-    hist_t *h = hist_new();
-
-    if (h == NULL) return;
-    for (uint32_t i = 0; i < res->nbuckets; i++)
-        if (hist_add_bucket(h, res->bucket_idx[i], res->bucket_cnt[i]) != 0) goto out;
-    if (hist_set_extremes(h, res->lat_min, res->lat_max, res->lat_sum) != 0) goto out;
-    hist_merge(into, h);
-out:
-    hist_free(&h);
-}
-
-/* The agents' results of one run, as the bench record wants them. */
-static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *out)
+/* The agents' results of one run, as the bench record wants them: an agent
+ * without an accepted result (lost, refused, not part of the run) is lost. */
+static void collect(runner_t *r, bench_agent_run_t *out)
 {
     fleet_t *f = r->fleet;
-    uint64_t first = UINT64_MAX;
-    int64_t start[f->n];
+    int64_t first = INT64_MAX, start[f->n];
 
     for (size_t i = 0; i < f->n; i++) {
-        const proto_result_t *res = f->a[i].result;
+        const proto_result_t *res = fleet_result(f, i);
         bench_agent_run_t *ar = &out[i];
         memset(ar, 0, sizeof *ar);
-        ar->lost =
-            f->a[i].state != AGENT_LIVE || (only != SIZE_MAX && only != i) || res->run != run;
+        ar->lost = res == NULL;
         if (ar->lost) continue;
         ar->wall_s = (double)res->wall_ns / 1e9;
         ar->user_s = (double)res->user_ns / 1e9;
@@ -158,37 +110,38 @@ static void collect(runner_t *r, size_t only, uint32_t run, bench_agent_run_t *o
         ar->bytes = res->bytes;
         ar->connections = res->connections;
         /* starts on our clock: exact when the agent shares it, else estimated */
-        start[i] = (int64_t)res->start_ns - (r->agent_same_clock[i] ? 0 : r->agent_clock_off[i]);
-        if ((uint64_t)start[i] < first) first = (uint64_t)start[i];
-        merge_latency(r->run_latency, res);
+        start[i] = fleet_start_ns(f, i);
+        if (start[i] < first) first = start[i];
+        hist_merge(r->run_latency, f->a[i].latency);
     }
     for (size_t i = 0; i < f->n; i++)
         if (!out[i].lost && r->opts->mode == MODE_LOCKSTEP)
-            out[i].start_offset_s = (double)(start[i] - (int64_t)first) / 1e9;
+            out[i].start_offset_s = (double)(start[i] - first) / 1e9;
 }
 
+/* One warmup or timed run on every agent that can take part: those planned
+ * at the run boundary. An agent that comes back during the run waits for
+ * the next one. */
 static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
                    bench_agent_run_t *agents)
 {
     char err[JOURNAL_ERR_LEN];
-
     fleet_t *f = r->fleet;
+    proto_step_t step = {.bench = bench, .run = run, .warmup = (uint32_t)warm};
+    uint64_t timeout = run_timeout_ns(r, bench);
 
-    if (any_rejoined(f) && send_plan(r, true) != 0) return -1;
-    for (size_t i = 0; i < f->n; i++)
-        f->a[i].result->run = UINT32_MAX; /* none yet */
+    if (fleet_next_run(f) != 0) return -1;
     if (r->opts->mode == MODE_LOCKSTEP) {
-        if (prepare(r, SIZE_MAX, bench, run, warm) != 0 || go(r, SIZE_MAX, bench, run, warm) != 0)
+        if (fleet_prepare(f, SIZE_MAX, &step) != 0 ||
+            fleet_go(f, SIZE_MAX, go_lead(f), timeout) != 0)
             return -1;
     } else {
-        for (size_t i = 0; i < f->n; i++) {
-            if (f->a[i].state != AGENT_LIVE) continue;
-            if (prepare(r, i, bench, run, warm) != 0 || go(r, i, bench, run, warm) != 0) return -1;
-        }
+        for (size_t i = 0; i < f->n; i++)
+            if (fleet_prepare(f, i, &step) != 0 || fleet_go(f, i, 0, timeout) != 0) return -1;
     }
     if (warm) return 0;
     hist_reset(r->run_latency);
-    collect(r, SIZE_MAX, run, agents);
+    collect(r, agents);
     /* on disk first: a run counts once a crash can no longer lose it */
     if (journal_append(r->journal, bench, agents, f->n, r->run_latency, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
@@ -292,7 +245,7 @@ static int final_code(const runner_t *r)
 {
     int code = 0;
 
-    if (r->fleet->lost > 0) return 3;
+    if (r->fleet->lost > 0 || r->fleet->refused > 0) return 3;
     for (size_t i = 0; i < r->set->nbench; i++)
         for (size_t k = 0; k < r->set->benches[i]->nruns; k++)
             if (r->set->benches[i]->runs[k].exit_code > code)
@@ -311,21 +264,16 @@ int runner_run(runner_t *r)
         return 1;
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
-    if (fleet_hello(f, "coordinator") != 0) goto done;
+    if (set_plan(r) != 0 || fleet_greet(f, "coordinator") != 0) goto done;
     hosts_from_facts(r);
-    if (send_plan(r, false) != 0) goto done;
+    if (fleet_next_run(f) != 0) goto done; /* the plan: refusals end the matrix before it starts */
     for (size_t i = 0; i < r->matrix->n && rc == 0; i++)
         rc = one_bench(r, i, agents);
 done:
     progress_end(&r->progress); /* a run failed or was interrupted mid-benchmark */
     /* tell the agents, whatever happened; they go idle */
-    memset(f->out, 0, sizeof *f->out);
-    f->out->type = f->fatal || *f->stop ? PROTO_ABORT : PROTO_BYE;
-    if (f->out->type == PROTO_ABORT)
-        snprintf(f->out->u.abort.reason, sizeof f->out->u.abort.reason, "%s",
-                 *f->stop ? "coordinator interrupted" : "coordinator stopped the matrix");
-    for (size_t i = 0; i < f->n; i++)
-        fleet_send(f, i, false);
+    fleet_end(f, f->fatal || *f->stop,
+              *f->stop ? "coordinator interrupted" : "coordinator stopped the matrix");
     free(agents);
     hist_free(&r->run_latency);
     if (*f->stop) return 130;

@@ -23,12 +23,17 @@ typedef struct {
     int target_port;
     FILE *out; /* where each benchmark's block goes when it is done */
     int color;
-    int *agent_same_clock;    /* per agent: shares our CLOCK_MONOTONIC */
-    int64_t *agent_clock_off; /* per agent: its clock minus ours, ns */
-    journal_t *journal;       /* every finished run goes here first */
-    hist_t *run_latency;      /* scratch: one run's merged histogram */
-    progress_t progress;      /* the live line on a TTY while a benchmark runs */
+    journal_t *journal;  /* every finished run goes here first */
+    hist_t *run_latency; /* scratch: one run's merged histogram */
+    progress_t progress; /* the live line on a TTY while a benchmark runs */
 } runner_t;
+
+/* A run's timeout when --run-timeout does not set one: every request timing
+ * out, twice over, plus a liveness; at most 24 h. Waves of requests: the
+ * requests over the concurrency (--chunk for threads-recreate and
+ * threads-reuse, --connections for async-*, every request for threads-map). */
+#define RUNNER_RUN_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
+uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
 
 /* Adds a run read back from a journal to the set (creating its benchmark
  * from the matrix): the journal_load_t callback for --resume. */

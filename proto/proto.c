@@ -394,6 +394,48 @@ fail:
 
 /* ---- decoding ------------------------------------------------------------- */
 
+/* Length of the well-formed UTF-8 sequence at s (code point in *cp), or 0:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t n = s[0] < 0x80                    ? 1
+               : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+               : (s[0] & 0xf0) == 0xe0        ? 3
+               : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                              : 0;
+    uint32_t c = n == 1 ? s[0] : s[0] & (0x7f >> n);
+
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+        c = c << 6 | (s[i] & 0x3f);
+    }
+    if (n == 0 || c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    *cp = c;
+    return n;
+}
+
+size_t proto_text_clean(char *text)
+{
+    unsigned char *s = (unsigned char *)text;
+    size_t r = 0, w = 0, len = strlen(text);
+    uint32_t cp;
+
+    while (r < len) {
+        size_t n = utf8_seq(s + r, &cp);
+        if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+            s[w++] = '?';
+            r += n ? n : 1;
+        } else {
+            memmove(s + w, s + r, n);
+            w += n;
+            r += n;
+        }
+    }
+    memset(s + w, 0, len - w); /* the tail too: a message is a function of its bytes */
+    return w;
+}
+
 static bool obj_key_is(const msgpack_object *k, const char *s)
 {
     size_t n = strlen(s);
@@ -443,6 +485,7 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, c
         if (memchr(o->via.str.ptr, '\0', o->via.str.size)) return field_err(f, "has a NUL", err);
         memcpy(at, o->via.str.ptr, o->via.str.size);
         ((char *)at)[o->via.str.size] = '\0';
+        proto_text_clean(at); /* what reaches a log, a terminal or JSON is clean text */
         return 0;
     case F_U64S:
         if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != f->size)

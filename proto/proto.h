@@ -167,6 +167,13 @@ const char *proto_type_name(proto_type_t t);
 void proto_result_copy(proto_result_t *dst, const proto_result_t *src);
 const char *proto_err_name(uint32_t code);
 
+/* Replaces, in place, every byte of s that is not part of well-formed UTF-8
+ * and every control character (C0, DEL, C1) with '?', zeroing the bytes
+ * freed at the end. Returns the new length. The decoder applies it to every
+ * text field, so no peer can put escape sequences, forged log lines or
+ * invalid UTF-8 into a log, a terminal or a JSON export. */
+size_t proto_text_clean(char *s);
+
 /* Fills an ERROR message. */
 void proto_error_init(proto_msg_t *m, uint64_t session, proto_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

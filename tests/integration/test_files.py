@@ -150,6 +150,7 @@ class ExportPathTests(FilesCase):
         self.assertEqual(len(journal_runs(self.path("fleetbench.journal"))), 4)
 
     def test_dev_stdout(self):
+        self.addCleanup(self.restore_dev_stdout)  # should a regression replace it, as root
         status, out, err = self.run_coordinator(
             [*self.matrix_args(matrix="async-for,threads-reuse"), "--export-json", "/dev/stdout"])
         self.assertEqual(status, 0, err)
@@ -163,13 +164,32 @@ class ExportPathTests(FilesCase):
         self.assertTrue(os.path.islink("/dev/stdout"), "/dev/stdout was replaced")
         self.assertEqual(len(journal_runs(self.path("fleetbench.journal"))), 4)
 
+    def restore_dev_stdout(self):
+        if os.path.islink("/dev/stdout") or os.geteuid() != 0:
+            return
+        tmp = "/dev/.fbtest-stdout"
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        os.symlink("/proc/self/fd/1", tmp)
+        os.replace(tmp, "/dev/stdout")
+        self.fail("/dev/stdout was replaced by a regular file (restored)")
+
+    def device(self, name, major, minor):
+        """/dev/NAME, or as root a node of our own with its numbers: a
+        regression that renamed over it must not break the machine's."""
+        if os.geteuid() != 0:
+            return f"/dev/{name}"
+        path = self.path(name)
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        return path
+
     def test_dev_full_is_an_error(self):
-        status, _, err = self.run_coordinator([*self.matrix_args(), "--export-json", "/dev/full",
+        full = self.device("full", 1, 7)
+        status, _, err = self.run_coordinator([*self.matrix_args(), "--export-json", full,
                                                "--journal", "j"])
         self.assertEqual(status, 1, err)
-        self.assertIn("/dev/full", err)
-        self.assertIn(os.strerror(28), err)  # ENOSPC
-        self.assertTrue(stat.S_ISCHR(os.lstat("/dev/full").st_mode), "/dev/full was replaced")
+        self.assertIn(f"{full}: cannot write: {os.strerror(28)}", err)  # ENOSPC
+        self.assertTrue(stat.S_ISCHR(os.lstat(full).st_mode), f"{full} was replaced")
         # the runs are safe in the journal
         self.assertEqual(len(journal_runs(self.path("j"))), 2)
 

@@ -49,8 +49,9 @@ static const char k_usage[] =
     "  -V, --version               version\n"
     "\n"
     "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
-    "failed; 3 an agent was lost; 4 target unreachable; 5 protocol, version or\n"
-    "authentication error; 130 interrupted (finished runs are still exported).\n";
+    "failed; 3 an agent was lost or a result refused; 4 target unreachable; 5\n"
+    "protocol, version or authentication error; 130 interrupted (finished runs\n"
+    "are still exported).\n";
 
 enum {
     O_AGENTS = 256,

@@ -3,6 +3,7 @@ fb_unit(test_summary coord)
 fb_unit(test_export coord)
 fb_unit(test_outfile coord)
 fb_unit(test_journal coord)
+fb_unit(test_vet coord)
 
 # hyperfine's own scripts must read our JSON: test_export also writes a
 # sample export, and the check reads it the way those scripts do (and runs
@@ -27,3 +28,7 @@ fb_integration(test_checks 300)
 fb_integration(test_faults 400)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      PROPERTIES LABELS "integration;tsan")
+# The session's state table row by row, rogue agents (integration/rogue_agent.py,
+# stdlib only: integration/fbwire.py speaks ZMTP and msgpack) and frozen,
+# restarted and paused peers.
+fb_integration(test_session 900)

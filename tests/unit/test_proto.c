@@ -445,6 +445,45 @@ static void test_encoder_refuses(void **s)
     free(m);
 }
 
+/* Text fields come out as clean UTF-8 without control characters. */
+static void test_text_cleaned(void **s)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain text", "plain text"},
+        {"caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x98\x80"},
+        {"line\nforged", "line?forged"},
+        {"\x1b[31mred\x7f", "?[31mred?"},
+        {"tab\there\r", "tab?here?"},
+        {"c1 \xc2\x9b csi", "c1 ? csi"},      /* U+009B, a C1 control */
+        {"bad \xff\xfe end", "bad ?? end"},   /* not UTF-8 at all */
+        {"overlong \xc0\xaf", "overlong ??"}, /* '/' in two bytes */
+        {"surrogate \xed\xa0\x80", "surrogate ???"},
+        {"too big \xf4\x90\x80\x80", "too big ????"},
+        {"cut \xe2\x80", "cut ??"},
+        {"\xe2\x80\xa6\xe2", "\xe2\x80\xa6?"},
+    };
+    (void)s;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        proto_msg_t *m = msg_new(PROTO_HELLO), *back = calloc(1, sizeof *back);
+        char *buf;
+        size_t len;
+        m->u.hello.heartbeat_ms = 100;
+        m->u.hello.liveness_ms = 1000;
+        strcpy(m->u.hello.name, cases[i].in);
+        assert_int_equal(proto_encode(m, &buf, &len, err), 0);
+        assert_int_equal(proto_decode(buf, len, back, err), PROTO_OK);
+        assert_string_equal(back->u.hello.name, cases[i].out);
+        /* the bytes freed at the end are zero: a decoded message is a function of its bytes */
+        for (size_t k = strlen(back->u.hello.name); k < sizeof back->u.hello.name; k++)
+            assert_int_equal(back->u.hello.name[k], 0);
+        free(buf);
+        free(back);
+        free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_depth_and_size),
         cmocka_unit_test(test_nested_validation),
         cmocka_unit_test(test_encoder_refuses),
+        cmocka_unit_test(test_text_cleaned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

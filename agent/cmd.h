@@ -1,5 +1,5 @@
 /* cmd: the agent's subcommands, each a main of its own, and the exit codes
- * they share (SPEC section 7). */
+ * they share (README.md's exit-code table, column "agent run"). */
 #ifndef AGENT_CMD_H
 #define AGENT_CMD_H
 

@@ -1,7 +1,7 @@
 #include "cmd_run.h"
 
 #include "cmd.h"
-#include "report.h"
+#include "record.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -21,8 +21,9 @@ static const char k_usage[] =
     "      --connections K   async-*: connections to the target at most (default 100)\n"
     "      --in-flight M     async-*: transfers handed to curl at once; 0 adds all N\n"
     "                        at once and curl queues them (default: K)\n"
-    "      --target HOST[:PORT]  the target server (default $BENCHMARK_SERVER_HOST:\n"
-    "                        $BENCHMARK_SERVER_PORT, else 127.0.0.1:8080)\n"
+    "      --target HOST[:PORT]  the target server, or http://HOST[:PORT]/ (default\n"
+    "                        $BENCHMARK_SERVER_HOST:$BENCHMARK_SERVER_PORT, else\n"
+    "                        127.0.0.1:8080)\n"
     "      --timeout MS      per request, connecting included (default 10000)\n"
     "      --json            print the full record as JSON on stdout (the summary\n"
     "                        line goes to stderr)\n"
@@ -51,11 +52,13 @@ static const struct option k_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+static const opt_cli_t k_cli = {"agent run --help", k_opts, NULL};
+
 static void print_usage(FILE *out)
 {
     fputs(k_usage, out);
-    for (size_t i = 0; i < strategy_count(); i++)
-        fprintf(out, "  %-18s %s\n", strategy_at(i)->name, strategy_at(i)->summary);
+    for (size_t i = 0; i < catalog_count(); i++)
+        fprintf(out, "  %-18s %s\n", catalog_at(i)->name, catalog_at(i)->summary);
     fputs(k_usage_tail, out);
 }
 
@@ -100,8 +103,7 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, int *in_flight_s
     case O_TIMEOUT: return opt_u64("--timeout", arg, 1, 3600000, &p->timeout_ms, err);
     case O_JSON: o->json = 1; return 0;
     case O_TARGET:
-        if (opt_hostport("--target", arg, p->port, host, sizeof host, &p->port, err) != 0)
-            return -1;
+        if (opt_target("--target", arg, p->port, host, sizeof host, &p->port, err) != 0) return -1;
         if (p->port == 0) {
             snprintf(err, OPT_ERR_LEN, "--target: '%s' has port 0", arg);
             return -1;
@@ -116,14 +118,13 @@ static int pick_strategy(cmd_run_opts_t *o, int argc, char **argv, char *err)
 {
     char names[160];
 
-    strategy_names(names, sizeof names);
+    catalog_names(names, sizeof names);
     if (optind >= argc) {
         snprintf(err, OPT_ERR_LEN, "run: missing STRATEGY (one of %s)", names);
         return -1;
     }
     if (optind + 1 < argc) {
-        snprintf(err, OPT_ERR_LEN, "run: unexpected argument '%.64s' (see agent run --help)",
-                 argv[optind + 1]);
+        opt_unexpected(&k_cli, argv[optind + 1], err);
         return -1;
     }
     o->strategy = strategy_find(argv[optind]);
@@ -148,12 +149,7 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, char *err
         switch (c) {
         case 'h': print_usage(out); return CMD_RUN_EXIT;
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return CMD_RUN_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see agent run --help)",
-                     argv[optind - 1]);
-            return CMD_RUN_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return CMD_RUN_ERROR;
         default:
             if (parse_one(o, c, optarg, &in_flight_set, err) != 0) return CMD_RUN_ERROR;
         }
@@ -174,7 +170,7 @@ int cmd_run_exit_code(const tally_t *t)
 
 static int print_json(const cmd_run_opts_t *o, const run_result_t *r)
 {
-    json_t *rec = report_json(o->strategy, &o->params, r);
+    json_t *rec = record_json(o->strategy, &o->params, r);
     int rc = rec ? json_dumpf(rec, stdout, JSON_COMPACT) : -1;
 
     json_decref(rec);
@@ -219,7 +215,7 @@ int cmd_run(int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     code = run_aborted() ? 130 : cmd_run_exit_code(&r.tally);
-    report_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
+    record_line(o.json ? stderr : stdout, o.strategy, &o.params, &r);
     if (o.json && print_json(&o, &r) != 0) code = CMD_EXIT_USAGE;
     run_result_close(&r);
     return code;

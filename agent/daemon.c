@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include "clock.h"
 #include "curve.h"
 #include "facts.h"
 #include "probe.h"
@@ -92,7 +93,7 @@ static void send_to(daemon_t *d, const void *id, size_t idlen, proto_msg_t *m)
     if (wire_send(d->router, id, idlen, m, err) != 0)
         logf_("%s", err);
     else if (id == d->route)
-        d->last_sent = run_now_ns();
+        d->last_sent = clock_now_ns();
 }
 
 static void send_peer(daemon_t *d, proto_type_t t)
@@ -126,7 +127,7 @@ static void send_error(daemon_t *d, const void *id, size_t idlen, uint64_t sessi
 
 static void wait_until(uint64_t at)
 {
-    uint64_t now = run_now_ns();
+    uint64_t now = clock_now_ns();
     struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
 
     if (at <= now || at - now > START_WAIT_MAX_NS) return;
@@ -269,7 +270,7 @@ static void on_hello(daemon_t *d, const void *id, size_t idlen, const proto_msg_
     d->session = m->session;
     d->hb_ms = m->u.hello.heartbeat_ms;
     d->live_ms = m->u.hello.liveness_ms;
-    d->last_heard = run_now_ns();
+    d->last_heard = clock_now_ns();
     snprintf(d->coordinator, sizeof d->coordinator, "%s", m->u.hello.name);
     logf_("session %016" PRIx64 " opened by %s", d->session, d->coordinator);
     memset(&d->out, 0, sizeof d->out);
@@ -283,7 +284,7 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
 
     for (uint32_t i = 0; i < p->nbench; i++)
         if (strategy_find(p->bench[i].strategy) == NULL) {
-            strategy_names(names, sizeof names);
+            catalog_names(names, sizeof names);
             send_error(d, d->route, d->routelen, d->session, PROTO_ERR_STRATEGY,
                        "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
             return;
@@ -354,9 +355,9 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
         return;
     }
     d->run = RUN_PREPARED;
-    d->prepared_at = run_now_ns();
+    d->prepared_at = clock_now_ns();
     d->out.u.step = *s;
-    d->out.u.step.clock_ns = run_now_ns(); /* lets a coordinator on another host map our clock */
+    d->out.u.step.clock_ns = clock_now_ns(); /* lets a coordinator on another host map our clock */
     send_peer(d, PROTO_READY);
 }
 
@@ -423,7 +424,7 @@ static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int r
     if (m->type == PROTO_HELLO) {
         on_hello(d, id, idlen, m);
     } else if (d->open && m->session == d->session) {
-        d->last_heard = run_now_ns();
+        d->last_heard = clock_now_ns();
         memcpy(d->route, id, idlen); /* the coordinator may have reconnected */
         d->routelen = idlen;
         on_session_msg(d, m);
@@ -438,7 +439,7 @@ static void on_message(daemon_t *d, const unsigned char *id, size_t idlen, int r
  * not timing. */
 static void tick(daemon_t *d)
 {
-    uint64_t now = run_now_ns(), live = (uint64_t)d->live_ms * 1000000u;
+    uint64_t now = clock_now_ns(), live = (uint64_t)d->live_ms * 1000000u;
 
     if (!d->open) return;
     if (now - d->last_heard > live) {

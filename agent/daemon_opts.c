@@ -3,8 +3,6 @@
 #include "opt.h"
 #include "proto.h"
 
-#include <getopt.h>
-#include <stdbool.h>
 #include <string.h>
 
 static const char k_usage[] =
@@ -39,11 +37,7 @@ static const struct option k_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static bool is_loopback(const char *host)
-{
-    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
-           strcmp(host, "::1") == 0;
-}
+static const opt_cli_t k_cli = {"agent --help", k_opts, NULL};
 
 static int parse_allow(daemon_config_t *cfg, const char *list, char *err)
 {
@@ -103,17 +97,13 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
     while ((c = getopt_long(argc, argv, ":", k_opts, NULL)) != -1) {
         switch (c) {
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return DAEMON_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see --help)", argv[optind - 1]);
-            return DAEMON_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return DAEMON_ERROR;
         default:
             if (parse_one(cfg, c, optarg, err) != 0) return DAEMON_ERROR;
         }
     }
     if (optind < argc) {
-        snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
+        opt_unexpected(&k_cli, argv[optind], err);
         return DAEMON_ERROR;
     }
     if ((cfg->key_path == NULL) != (cfg->authorized_path == NULL)) {
@@ -121,7 +111,7 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, char *err)
         return DAEMON_ERROR;
     }
     if (cfg->host[0] == '\0') strcpy(cfg->host, cfg->key_path ? "0.0.0.0" : "127.0.0.1");
-    if (!is_loopback(cfg->host) && !cfg->insecure && cfg->key_path == NULL) {
+    if (!opt_is_loopback(cfg->host) && !cfg->insecure && cfg->key_path == NULL) {
         snprintf(err, OPT_ERR_LEN,
                  "--listen %s: without keys an agent listens only on loopback "
                  "(pass --insecure to override)",

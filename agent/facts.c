@@ -1,5 +1,7 @@
 #include "facts.h"
 
+#include "clock.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,17 +29,6 @@ static void cpu_model(char *buf, size_t cap)
     fclose(f);
 }
 
-void facts_boot_id(char *buf, size_t cap)
-{
-    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-
-    buf[0] = '\0';
-    if (f == NULL) return;
-    if (fgets(buf, (int)cap, f) == NULL) buf[0] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-    fclose(f);
-}
-
 void facts_collect(proto_welcome_t *w)
 {
     struct utsname un;
@@ -53,6 +44,6 @@ void facts_collect(proto_welcome_t *w)
     zmq_version(&major, &minor, &patch);
     snprintf(w->libzmq, sizeof w->libzmq, "%d.%d.%d", major, minor, patch);
     snprintf(w->version, sizeof w->version, "%s", FB_VERSION);
-    facts_boot_id(w->boot_id, sizeof w->boot_id);
+    clock_boot_id(w->boot_id, sizeof w->boot_id);
     w->cores = cores > 0 ? (uint32_t)cores : 1;
 }

@@ -8,7 +8,5 @@
 #include <stddef.h>
 
 void facts_collect(proto_welcome_t *w);
-/* This boot's id ("" if unknown): equal ids share CLOCK_MONOTONIC. */
-void facts_boot_id(char *buf, size_t cap);
 
 #endif

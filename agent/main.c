@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 typedef struct {
@@ -55,8 +56,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
         fprintf(out, "  %-6s %s\n", k_commands[i].name, k_commands[i].summary);
     fputs("\nStrategies:\n", out);
-    for (size_t i = 0; i < strategy_count(); i++)
-        fprintf(out, "  %-18s %s\n", strategy_at(i)->name, strategy_at(i)->summary);
+    for (size_t i = 0; i < catalog_count(); i++)
+        fprintf(out, "  %-18s %s\n", catalog_at(i)->name, catalog_at(i)->summary);
     fputs("\n", out);
     daemon_usage(out);
     fputs("\n"
@@ -86,6 +87,11 @@ static int daemon_main(int argc, char **argv)
     if (daemon_parse(cfg, argc, argv, err) != DAEMON_OK) {
         fprintf(stderr, "agent: %s\n", err);
     } else {
+        struct rlimit rl; /* a run's connections, as agent run: soft limit up to the hard */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
         signal(SIGPIPE, SIG_IGN);
         /* before any thread starts: curl's global init is not thread-safe */
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

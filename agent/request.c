@@ -1,5 +1,6 @@
 #include "request.h"
 
+#include "clock.h"
 #include "run.h"
 #include "tally.h"
 
@@ -10,13 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const k_outcome_names[REQ__COUNT] = {
-    "ok", "connect", "timeout", "transport", "http_status", "bad_body", "wrong_result",
-};
-
 const char *req_outcome_name(req_outcome_t o)
 {
-    return (unsigned)o < REQ__COUNT ? k_outcome_names[o] : "?";
+    return o == REQ_OK ? "ok" : cause_name((cause_t)(o - 1));
 }
 
 int req_base_url(char *buf, size_t cap, const char *host, int port)
@@ -97,12 +94,12 @@ void req_start(req_t *r, uint64_t number, const char *url)
     r->len = 0;
     r->overflow = 0;
     curl_easy_setopt(r->easy, CURLOPT_URL, url); /* copies; cannot fail but for ENOMEM */
-    r->start_ns = run_now_ns();
+    r->start_ns = clock_now_ns();
 }
 
 req_outcome_t req_finish(req_t *r, CURLcode rc, tally_t *t)
 {
-    uint64_t latency = run_now_ns() - r->start_ns;
+    uint64_t latency = clock_now_ns() - r->start_ns;
     long status = 0, header_bytes = 0, connects = 0;
     curl_off_t body_bytes = 0;
     req_outcome_t o;

@@ -7,6 +7,8 @@
 #ifndef AGENT_REQUEST_H
 #define AGENT_REQUEST_H
 
+#include "cause.h"
+
 #include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,16 +19,17 @@
 #define REQ_URL_MAX 320
 #define REQ_ERR_LEN 256
 
-/* What became of one request. The order is the order of the reports. */
+/* What became of one request: OK, or 1 + the cause of its failure
+ * (common/cause.h), so that a tally's counts past OK are the wire's. */
 typedef enum {
     REQ_OK,
-    REQ_CONNECT,      /* no connection: refused, unreachable, unresolvable */
-    REQ_TIMEOUT,      /* --timeout expired while connecting or transferring */
-    REQ_TRANSPORT,    /* connection lost: closed or reset, empty or garbled reply */
-    REQ_HTTP_STATUS,  /* a complete answer whose status is not 200 */
-    REQ_BAD_BODY,     /* 200, but not a JSON object with an integer "result" */
-    REQ_WRONG_RESULT, /* "result" is not 2 * number */
-    REQ__COUNT
+    REQ_CONNECT = 1 + CAUSE_CONNECT,
+    REQ_TIMEOUT = 1 + CAUSE_TIMEOUT,
+    REQ_TRANSPORT = 1 + CAUSE_TRANSPORT,
+    REQ_HTTP_STATUS = 1 + CAUSE_HTTP_STATUS,
+    REQ_BAD_BODY = 1 + CAUSE_BAD_BODY,
+    REQ_WRONG_RESULT = 1 + CAUSE_WRONG_RESULT,
+    REQ__COUNT = 1 + CAUSE__COUNT
 } req_outcome_t;
 
 typedef struct tally_s tally_t;
@@ -68,8 +71,7 @@ req_outcome_t req_classify(CURLcode rc, long status, const char *body, size_t le
                            uint64_t number);
 /* The JSON check alone: REQ_OK, REQ_BAD_BODY or REQ_WRONG_RESULT. */
 req_outcome_t req_check_body(const char *body, size_t len, uint64_t number);
-/* "ok", "connect", "timeout", "transport", "http_status", "bad_body",
- * "wrong_result": the keys of the JSON record. */
+/* "ok", or the cause's name (cause_name): the keys of the JSON record. */
 const char *req_outcome_name(req_outcome_t o);
 
 #endif

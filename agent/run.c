@@ -1,5 +1,6 @@
 #include "run.h"
 
+#include "clock.h"
 #include "request.h"
 #include "strategy.h"
 
@@ -63,14 +64,6 @@ void run_raise_fd_limit(void)
     }
 }
 
-uint64_t run_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t tv_ns(struct timeval tv)
 {
     return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
@@ -83,10 +76,10 @@ int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r)
     int rc;
 
     getrusage(RUSAGE_SELF, &before);
-    t0 = run_now_ns();
+    t0 = clock_now_ns();
     r->start_ns = t0;
     rc = s->run(p, r);
-    r->wall_ns = run_now_ns() - t0;
+    r->wall_ns = clock_now_ns() - t0;
     getrusage(RUSAGE_SELF, &after);
     r->user_ns = tv_ns(after.ru_utime) - tv_ns(before.ru_utime);
     r->sys_ns = tv_ns(after.ru_stime) - tv_ns(before.ru_stime);

@@ -51,9 +51,6 @@ int run_execute(const strategy_t *s, const run_params_t *p, run_result_t *r);
  * every threads-map socket needs a descriptor (agent run and the daemon). */
 void run_raise_fd_limit(void);
 
-/* CLOCK_MONOTONIC in ns. */
-uint64_t run_now_ns(void);
-
 /* Thread-safe. Once set, strategies start no new request, so a run ends
  * within one request's time (its --timeout at worst): how a daemon drops a
  * run whose coordinator went away. Cleared before each run. */

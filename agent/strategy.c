@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The table, in the seed's order. A new strategy: one line here. */
+/* The run functions, in the catalogue's order (test_agent_strategy checks
+ * that every catalogue entry has its strategy here, under the same name). */
 #define STRATEGY_TABLE(X)                                                                          \
     X(threads_recreate)                                                                            \
     X(threads_reuse)                                                                               \
@@ -33,15 +34,7 @@ const strategy_t *strategy_at(size_t i)
     return i < strategy_count() ? k_table[i] : NULL;
 }
 
-void strategy_names(char *buf, size_t cap)
+const catalog_entry_t *strategy_info(const strategy_t *s)
 {
-    size_t used = 0;
-
-    if (cap == 0) return;
-    buf[0] = '\0';
-    for (size_t i = 0; i < strategy_count() && used < cap; i++) {
-        int n = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", k_table[i]->name);
-        if (n < 0) break;
-        used += (size_t)n;
-    }
+    return catalog_find(s->name);
 }

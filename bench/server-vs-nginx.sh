@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/server-vs-nginx.sh: target-server against nginx returning the same
-# body (SPEC section 2, "Speed"), plus target-server's memory with 10,000 idle
+# body (README.md: never the bottleneck), plus target-server's memory with 10,000 idle
 # keep-alive connections. See bench/README.md. Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 

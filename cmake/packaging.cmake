@@ -5,7 +5,8 @@
 # gives build/fleetbench_<version>_<arch>.deb: the three programs in /usr/bin
 # (their install(TARGETS) rules are in their own CMakeLists), the systemd
 # units, their /etc/default option files (conffiles), the sysusers.d entry of
-# the agent's user, and the docs. `cmake --install build --prefix DIR` installs
+# the agent's user, the man pages (docs/man, gzipped), bash completions, the
+# docs and the machine-readable copyright file. `cmake --install build --prefix DIR` installs
 # the same tree under DIR (the units then point to DIR/bin, the option files
 # go to DIR/etc/default). deploy/README.md tells how the pieces are used.
 include_guard(GLOBAL)
@@ -46,6 +47,28 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/protoco
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${FB_DEPLOY_DIR}/README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME deploy.md)
+# Debian's /usr/share/doc/PACKAGE/copyright, in the machine-readable format.
+install(FILES ${FB_DEPLOY_DIR}/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# Man pages, gzipped as Debian ships them (gzip -n: no name or time, so the
+# build is reproducible).
+set(FB_PROGRAMS agent coordinator target-server)
+find_program(FB_GZIP gzip REQUIRED)
+set(fb_man_gz)
+foreach(program IN LISTS FB_PROGRAMS)
+  set(src ${PROJECT_SOURCE_DIR}/docs/man/${program}.1)
+  set(gz ${PROJECT_BINARY_DIR}/man/${program}.1.gz)
+  add_custom_command(OUTPUT ${gz}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
+    COMMAND ${FB_GZIP} -9nc ${src} > ${gz}
+    DEPENDS ${src} COMMENT "Compressing docs/man/${program}.1")
+  list(APPEND fb_man_gz ${gz})
+  # bash-completion loads completions/COMMAND on first use: one file serves all three
+  install(FILES ${FB_DEPLOY_DIR}/bash-completion/fleetbench
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME ${program})
+endforeach()
+add_custom_target(man ALL DEPENDS ${fb_man_gz})
+install(FILES ${fb_man_gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
 # ---- CPack --------------------------------------------------------------------
 set(CPACK_PACKAGE_NAME fleetbench)

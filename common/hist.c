@@ -233,3 +233,5 @@ int hist_set_extremes(hist_t *h, uint64_t min, uint64_t max, uint64_t sum_ns)
     h->sum = sum_ns;
     return 0;
 }
+
+const hist_pct_t hist_pcts[HIST_NPCTS] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99.9", 99.9}};

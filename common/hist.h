@@ -65,6 +65,16 @@ double hist_mean(const hist_t *h);
  * and max exactly. 0 when empty. */
 uint64_t hist_percentile(const hist_t *h, double p);
 
+/* The percentiles the outputs report, and their one name everywhere (the
+ * JSON keys of agent run and of the coordinator, the report's table):
+ * p50, p90, p99, p99.9. */
+typedef struct {
+    const char *name;
+    double p;
+} hist_pct_t;
+#define HIST_NPCTS 4
+extern const hist_pct_t hist_pcts[HIST_NPCTS];
+
 /* Layout, for tests, exporters and decoders. */
 size_t hist_bucket_count(void);
 /* Lower bound (ns) of bucket idx; hist_bucket_low(HIST_BUCKETS) is the upper

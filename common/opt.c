@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int opt_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err)
 {
@@ -88,4 +89,163 @@ int opt_hostport(const char *flag, const char *s, int default_port, char *host, 
 bad:
     snprintf(err, OPT_ERR_LEN, "%s: '%s' is not HOST:PORT", flag, s);
     return -1;
+}
+
+int opt_target(const char *flag, const char *s, int default_port, char *host, size_t hostlen,
+               int *port, char *err)
+{
+    char buf[512];
+    const char *rest = s, *slash;
+    size_t n;
+
+    if (s != NULL && strstr(s, "://") != NULL) {
+        if (strncasecmp(s, "http://", 7) != 0) {
+            snprintf(err, OPT_ERR_LEN,
+                     "%s: '%.64s': only http:// (target-server speaks plain HTTP)", flag, s);
+            return -1;
+        }
+        rest = s + 7;
+        slash = strchr(rest, '/');
+        n = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (slash && strcmp(slash, "/") != 0) {
+            snprintf(err, OPT_ERR_LEN,
+                     "%s: '%.64s' has a path; give http://HOST:PORT/ (the agents ask for "
+                     "/multiply themselves)",
+                     flag, s);
+            return -1;
+        }
+        if (n >= sizeof buf) {
+            snprintf(err, OPT_ERR_LEN, "%s: '%.64s' is too long", flag, s);
+            return -1;
+        }
+        memcpy(buf, rest, n);
+        buf[n] = '\0';
+        rest = buf;
+    }
+    return opt_hostport(flag, rest, default_port, host, hostlen, port, err);
+}
+
+int opt_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+           strcmp(host, "::1") == 0;
+}
+
+/* Optimal string alignment distance: insertions, deletions, substitutions
+ * and swaps of neighbours each cost 1 ("--runz" and "--rusn" are both 1
+ * from "--runs"). Names longer than 63 bytes are far from everything. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t d[64][64];
+
+    if (la >= 64 || lb >= 64) return SIZE_MAX;
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+static const char *hint_for(const opt_cli_t *cli, const char *typed, size_t n)
+{
+    for (const opt_hint_t *h = cli->hints; h && h->option; h++)
+        if (strlen(h->option) == n && strncmp(h->option, typed, n) == 0) return h->hint;
+    return NULL;
+}
+
+/* An unknown or ambiguous long option: name is what followed "--", n bytes. */
+static void unknown_long(const opt_cli_t *cli, const char *name, size_t n, int has_value, char *err)
+{
+    const struct option *o, *best = NULL;
+    size_t used, d, best_d = SIZE_MAX, matches = 0;
+
+    for (o = cli->longopts; o->name; o++) {
+        if (strlen(o->name) == n && strncmp(o->name, name, n) == 0 && has_value &&
+            o->has_arg == no_argument) {
+            snprintf(err, OPT_ERR_LEN, "--%s takes no value (see %s)", o->name, cli->help);
+            return;
+        }
+        matches += strncmp(o->name, name, n) == 0;
+    }
+    if (matches > 1) { /* getopt_long takes unambiguous prefixes only */
+        used = (size_t)snprintf(err, OPT_ERR_LEN, "option '--%.*s' is ambiguous:", (int)n, name);
+        for (o = cli->longopts; o->name && used < OPT_ERR_LEN; o++)
+            if (strncmp(o->name, name, n) == 0)
+                used += (size_t)snprintf(err + used, OPT_ERR_LEN - used, " --%s", o->name);
+        return;
+    }
+    for (o = cli->longopts; o->name; o++) {
+        d = edit_distance(name, n, o->name, strlen(o->name));
+        if (d < best_d) {
+            best_d = d;
+            best = o;
+        }
+    }
+    /* one edit in a short name, two in a longer one: beyond that a
+     * suggestion is a guess */
+    if (best != NULL && best_d <= (n <= 5 ? 1 : 2))
+        snprintf(err, OPT_ERR_LEN, "unknown option '--%.*s'; did you mean --%s? (see %s)", (int)n,
+                 name, best->name, cli->help);
+    else
+        snprintf(err, OPT_ERR_LEN, "unknown option '--%.*s' (see %s)", (int)n, name, cli->help);
+}
+
+/* Whether getopt's complaint is about the long option arg rather than a
+ * short one inside a bundle ("-xr" leaves optind on the word before). */
+static int is_long(const opt_cli_t *cli, const char *arg)
+{
+    const char *name = arg + 2;
+    size_t n = strcspn(name, "=");
+
+    if (strncmp(arg, "--", 2) != 0) return 0;
+    if (optopt <= 0) return 1; /* unknown or ambiguous long options leave optopt 0 */
+    for (const struct option *o = cli->longopts; o->name; o++)
+        if (strlen(o->name) == n && strncmp(o->name, name, n) == 0) return o->val == optopt;
+    return 0;
+}
+
+void opt_getopt_error(const opt_cli_t *cli, int c, char **argv, char *err)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    const char *hint;
+    char shortopt[3] = {'-', (char)optopt, '\0'};
+
+    if (c == ':') {
+        /* a short option's value is the rest of its word or the next word */
+        snprintf(err, OPT_ERR_LEN, "%s: needs a value (see %s)",
+                 is_long(cli, arg) || optopt <= 0 || optopt > 127 ? arg : shortopt, cli->help);
+        return;
+    }
+    if (is_long(cli, arg)) {
+        const char *name = arg + 2;
+        size_t n = strcspn(name, "=");
+        if ((hint = hint_for(cli, arg, n + 2)) != NULL)
+            snprintf(err, OPT_ERR_LEN, "--%.*s: %s", (int)n, name, hint);
+        else
+            unknown_long(cli, name, n, name[n] == '=', err);
+        return;
+    }
+    if (optopt > 0 && optopt < 128) {
+        if ((hint = hint_for(cli, shortopt, 2)) != NULL)
+            snprintf(err, OPT_ERR_LEN, "%s: %s", shortopt, hint);
+        else
+            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see %s)", shortopt, cli->help);
+        return;
+    }
+    snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see %s)", arg, cli->help);
+}
+
+void opt_unexpected(const opt_cli_t *cli, const char *arg, char *err)
+{
+    snprintf(err, OPT_ERR_LEN, "unexpected argument '%.64s' (see %s)", arg, cli->help);
 }

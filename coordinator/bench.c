@@ -5,25 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const k_causes[BENCH_CAUSE__COUNT] = {"connect", "timeout", "transport",
-                                                         "status",  "body",    "result"};
-
-void bench_print_causes(FILE *out, const bench_stats_t *s)
-{
-    const char *sep = "";
-
-    for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
-        if (s->failed[c] == 0) continue;
-        fprintf(out, "%s%s: %" PRIu64, sep, bench_cause_name((bench_cause_t)c), s->failed[c]);
-        sep = ", ";
-    }
-}
-
-const char *bench_cause_name(bench_cause_t c)
-{
-    return (unsigned)c < BENCH_CAUSE__COUNT ? k_causes[c] : "?";
-}
-
 bench_t *bench_new(const char *command, const bench_params_t *params, size_t nagents)
 {
     bench_t *b;
@@ -72,7 +53,7 @@ static void run_derive(bench_run_t *r, size_t nagents)
         end = fmax(end, a->start_offset_s + a->wall_s);
         user += a->user_s;
         sys += a->sys_s;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             failed |= a->failed[c] != 0;
     }
     r->measured = live > 0;
@@ -103,6 +84,7 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents)
     if (r->agents == NULL) return -1;
     memcpy(r->agents, agents, b->nagents * sizeof *r->agents);
     run_derive(r, b->nagents);
+    r->go_fanout_s = NAN; /* the runner sets it */
     b->nruns++;
     return 0;
 }
@@ -115,7 +97,7 @@ static void add_counts(bench_stats_t *s, const bench_run_t *r, size_t nagents)
         s->ok += a->ok;
         s->bytes += a->bytes;
         s->connections += a->connections;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
+        for (int c = 0; c < CAUSE__COUNT; c++) {
             s->failed[c] += a->failed[c];
             s->failed_total += a->failed[c];
         }
@@ -207,6 +189,7 @@ void bench_table_close(bench_table_t *t)
 void bench_set_init(bench_set_t *s)
 {
     memset(s, 0, sizeof *s);
+    s->handshake_s = NAN;
 }
 
 void bench_set_close(bench_set_t *s)

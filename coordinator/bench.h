@@ -8,6 +8,7 @@
 #ifndef FB_BENCH_H
 #define FB_BENCH_H
 
+#include "cause.h"
 #include "hist.h"
 #include "stats.h"
 
@@ -17,23 +18,13 @@
 
 #define BENCH_STR 128 /* as the wire's PROTO_STR, so facts copy straight over */
 
-/* Why a request failed; the order is the wire's PROTO_FAIL_*. */
-typedef enum {
-    BENCH_CAUSE_CONNECT,
-    BENCH_CAUSE_TIMEOUT,
-    BENCH_CAUSE_TRANSPORT, /* connection lost mid-request */
-    BENCH_CAUSE_STATUS,
-    BENCH_CAUSE_BODY,
-    BENCH_CAUSE_RESULT,
-    BENCH_CAUSE__COUNT
-} bench_cause_t;
-
-/* Exit codes of one run, as SPEC 7 documents them for the whole program. */
+/* Exit codes of one run, as README.md's exit-code table documents them for the
+ * whole program. */
 enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAILED = 2, BENCH_EXIT_LOST = 3 };
 
 typedef struct { /* one agent's part of one run */
     double wall_s, user_s, sys_s;
-    uint64_t ok, failed[BENCH_CAUSE__COUNT], bytes, connections;
+    uint64_t ok, failed[CAUSE__COUNT], bytes, connections;
     double start_offset_s; /* start relative to the earliest agent (lockstep skew);
                               0 for every agent in serial mode */
     int lost;              /* the agent was lost: nothing above is a measurement */
@@ -45,6 +36,7 @@ typedef struct {
     double sys_s;              /* agent reads like the one process hyperfine times */
     int exit_code;             /* BENCH_EXIT_*: LOST beats FAILED */
     double skew_s;             /* latest minus earliest start */
+    double go_fanout_s;        /* lockstep: first to last GO sent; NAN if not measured */
     int measured;              /* at least one agent was not lost; else time_s is NAN */
     bench_agent_run_t *agents; /* bench_t.nagents entries */
 } bench_run_t;
@@ -82,6 +74,7 @@ typedef struct {
     char date[64];    /* ISO 8601, when the matrix started */
     char mode[16];    /* "lockstep" or "serial" */
     unsigned warmup;
+    double handshake_s; /* connects to every WELCOME; NAN until known */
 } bench_set_t;
 
 /* Everything summary and export show about one benchmark, computed once. */
@@ -92,7 +85,7 @@ typedef struct {
     size_t runs_failed;     /* measured runs with exit code 2 */
     size_t runs_lost;       /* measured runs with exit code 3 */
     size_t runs_unmeasured; /* every agent lost: no time at all */
-    uint64_t ok, failed[BENCH_CAUSE__COUNT], failed_total, bytes, connections;
+    uint64_t ok, failed[CAUSE__COUNT], failed_total, bytes, connections;
     double throughput;            /* ok requests per second of run time */
     double skew_median, skew_max; /* NAN without measured runs */
 } bench_stats_t;
@@ -106,12 +99,6 @@ typedef struct {
     stats_ratio_t *rel;   /* each one against the fastest (NAN ratio if unmeasured) */
     size_t *order;        /* by mean, ties in matrix order, unmeasured last */
 } bench_table_t;
-
-/* "connect", "timeout", "transport", "status", "body", "result". */
-const char *bench_cause_name(bench_cause_t c);
-/* "connect: 1, status: 2": the causes with failures, for the summary and
- * the report. */
-void bench_print_causes(FILE *out, const bench_stats_t *s);
 
 /* NULL when out of memory or nagents is 0. command is copied. */
 bench_t *bench_new(const char *command, const bench_params_t *params, size_t nagents);

@@ -50,6 +50,11 @@ static json_t *run_exit(const bench_run_t *r, size_t agent)
 
 /* An agent lost in a run has no numbers there: null keeps the arrays aligned
  * with "times". */
+static json_t *run_fanout(const bench_run_t *r, size_t agent)
+{
+    return jnum(r->go_fanout_s);
+}
+
 static json_t *agent_wall(const bench_run_t *r, size_t agent)
 {
     return r->agents[agent].lost ? json_null() : json_real(r->agents[agent].wall_s);
@@ -78,7 +83,7 @@ static json_t *agent_json(const bench_set_t *set, const bench_t *b, size_t a)
         const bench_agent_run_t *r = &b->runs[i].agents[a];
         if (!b->runs[i].measured || r->lost) continue;
         ok += r->ok;
-        for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+        for (int c = 0; c < CAUSE__COUNT; c++)
             failed += r->failed[c];
     }
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "name",
@@ -90,10 +95,6 @@ static json_t *agent_json(const bench_set_t *set, const bench_t *b, size_t a)
 
 static json_t *latency_json(const hist_t *h)
 {
-    static const struct {
-        const char *key;
-        double p;
-    } k_pct[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p99.9", 99.9}};
     json_t *o;
     int rc;
 
@@ -101,8 +102,8 @@ static json_t *latency_json(const hist_t *h)
     o = json_pack("{s:I, s:o, s:o}", "count", (json_int_t)hist_count(h), "mean",
                   jnum(hist_mean(h) / 1e9), "min", jsec(hist_min(h)));
     rc = o ? 0 : -1;
-    for (size_t i = 0; rc == 0 && i < sizeof k_pct / sizeof k_pct[0]; i++)
-        rc = json_object_set_new(o, k_pct[i].key, jsec(hist_percentile(h, k_pct[i].p)));
+    for (size_t i = 0; rc == 0 && i < HIST_NPCTS; i++)
+        rc = json_object_set_new(o, hist_pcts[i].name, jsec(hist_percentile(h, hist_pcts[i].p)));
     if (rc == 0) rc = json_object_set_new(o, "max", jsec(hist_max(h)));
     if (rc != 0) json_decref(o);
     return rc == 0 ? o : NULL;
@@ -113,8 +114,8 @@ static json_t *counts_json(const bench_stats_t *s)
     json_t *o = json_object();
     int rc = o ? 0 : -1;
 
-    for (int c = 0; rc == 0 && c < BENCH_CAUSE__COUNT; c++)
-        rc = json_object_set_new(o, bench_cause_name(c), json_integer((json_int_t)s->failed[c]));
+    for (int c = 0; rc == 0 && c < CAUSE__COUNT; c++)
+        rc = json_object_set_new(o, cause_name(c), json_integer((json_int_t)s->failed[c]));
     if (rc != 0) json_decref(o);
     return rc == 0 ? o : NULL;
 }
@@ -146,14 +147,15 @@ static json_t *extras_json(const bench_set_t *set, const bench_t *b, const bench
         return NULL;
     }
     o = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:o, "
-                  "s:{s:o, s:o}, s:o}",
+                  "s:{s:o, s:o}, s:o, s:o}",
                   "setup", setup_json(b), "runs", "measured", (json_int_t)s->time.n, "failed",
                   (json_int_t)s->runs_failed, "lost", (json_int_t)s->runs_lost, "unmeasured",
                   (json_int_t)s->runs_unmeasured, "throughput", jnum(s->throughput), "requests",
                   "ok", (json_int_t)s->ok, "failed", (json_int_t)s->failed_total, "bytes",
                   (json_int_t)s->bytes, "connections", (json_int_t)s->connections, "failures",
                   counts_json(s), "latency", latency_json(b->latency), "skew", "p50",
-                  jnum(s->skew_median), "max", jnum(s->skew_max), "agents", agents);
+                  jnum(s->skew_median), "max", jnum(s->skew_max), "go_fanout",
+                  per_run(b, run_fanout, 0), "agents", agents);
     return o;
 }
 
@@ -209,9 +211,10 @@ static json_t *top_json(const bench_set_t *set)
         json_decref(agents);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "version", FB_VERSION, "target", set->target,
-                     "date", set->date, "mode", set->mode, "warmup", (json_int_t)set->warmup,
-                     "agents", agents);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o}", "version", FB_VERSION, "target",
+                     set->target, "date", set->date, "mode", set->mode, "warmup",
+                     (json_int_t)set->warmup, "handshake", jnum(set->handshake_s), "agents",
+                     agents);
 }
 
 static json_t *root_json(const bench_set_t *set, const bench_table_t *t)

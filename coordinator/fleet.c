@@ -1,7 +1,7 @@
 #include "fleet.h"
 
+#include "clock.h"
 #include "curve.h"
-#include "facts.h"
 #include "vet.h"
 #include "wire.h"
 
@@ -23,10 +23,7 @@
 
 uint64_t fleet_now(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return clock_now_ns();
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -90,7 +87,8 @@ static int connect_agent(fleet_t *f, size_t i, const char *host, int port, const
     a->latency = hist_new();
     a->sock = zmq_socket(f->zctx, ZMQ_DEALER);
     if (a->result == NULL || a->latency == NULL || a->sock == NULL) {
-        snprintf(err, FLEET_ERR_LEN, "out of memory");
+        snprintf(err, FLEET_ERR_LEN, "agent %s: %s", a->name,
+                 a->result && a->latency ? zmq_strerror(errno) : "out of memory");
         return -1;
     }
     if ((k && secure_agent(f, a->sock, k, host, port, known_path, err) != 0) ||
@@ -125,7 +123,7 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
     f->hb_ms = hb_ms;
     f->live_ms = live_ms;
     f->session = new_session();
-    facts_boot_id(f->boot_id, sizeof f->boot_id);
+    clock_boot_id(f->boot_id, sizeof f->boot_id);
     f->in = malloc(sizeof *f->in);
     f->out = calloc(1, sizeof *f->out);
     f->plan = calloc(1, sizeof *f->plan);
@@ -138,6 +136,8 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
         return -1;
     }
     f->n = n;
+    /* a DEALER and two monitor PAIRs per agent; libzmq's default is 1023 */
+    if (3 * n + 16 > 1023) zmq_ctx_set(f->zctx, ZMQ_MAX_SOCKETS, (int)(3 * n + 16));
     if (key_path != NULL && (curve_load_secret(key_path, &keys.secret, cerr) != 0 ||
                              curve_load_known(known_path, &keys.known, &keys.nknown, cerr) != 0)) {
         snprintf(err, FLEET_ERR_LEN, "%s", cerr);
@@ -197,13 +197,11 @@ static void fleet_fatal(fleet_t *f, int code, const char *fmt, ...)
 
 /* A message that is late, stale or unasked: logged (a few per agent), and
  * otherwise ignored. Never an error: messages cross on the wire. */
-static void note(fleet_t *f, fleet_agent_t *a, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void note(fleet_t *f, fleet_agent_t *a, const char *fmt, ...)
+static void note(fleet_agent_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(fleet_agent_t *a, const char *fmt, ...)
 {
     va_list ap;
 
-    (void)f;
     if (++a->noted > NOTE_MAX) return;
     fprintf(stderr, "coordinator: agent %s: ", a->name);
     va_start(ap, fmt);
@@ -295,9 +293,8 @@ static void welcomed(fleet_t *f, fleet_agent_t *a, const proto_welcome_t *w)
 static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e, uint64_t now)
 {
     static const int exit_of[PROTO_ERR__MAX] = {
-        [PROTO_ERR_BAD_MESSAGE] = 5, [PROTO_ERR_VERSION] = 5,       [PROTO_ERR_BUSY] = 3,
-        [PROTO_ERR_STRATEGY] = 1,    [PROTO_ERR_TARGET_DENIED] = 1, [PROTO_ERR_UNREACHABLE] = 4,
-        [PROTO_ERR_STATE] = 3,       [PROTO_ERR_INTERNAL] = 1,
+        [PROTO_ERR_BAD_MESSAGE] = 5,   [PROTO_ERR_VERSION] = 5,     [PROTO_ERR_STRATEGY] = 1,
+        [PROTO_ERR_TARGET_DENIED] = 1, [PROTO_ERR_UNREACHABLE] = 4, [PROTO_ERR_INTERNAL] = 1,
     };
 
     switch (e->code) {
@@ -403,7 +400,7 @@ static void on_session_msg(fleet_t *f, fleet_agent_t *a, const proto_msg_t *m, u
     else if (m->type == PROTO_RESULT && p == PEER_RUNNING)
         on_result(f, a, &m->u.result, now);
     else
-        note(f, a, "ignored a late or unasked %s", proto_type_name(m->type));
+        note(a, "ignored a late or unasked %s", proto_type_name(m->type));
 }
 
 static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err)
@@ -427,7 +424,7 @@ static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err)
     /* another session's message is stale (or a stranger's): never liveness;
      * an error about a message it could not read carries no session */
     if (m->session != f->session && !(m->type == PROTO_ERROR && m->session == 0)) {
-        note(f, a, "ignored a %s of another session", proto_type_name(m->type));
+        note(a, "ignored a %s of another session", proto_type_name(m->type));
         return;
     }
     on_session_msg(f, a, m, now);
@@ -571,7 +568,7 @@ int fleet_greet(fleet_t *f, const char *name)
     }
     if (serve(f, none_waiting, 0) != 0) return -1;
     if (fleet_live(f) == 0) {
-        fleet_fatal(f, 3, "no agent answered");
+        fleet_fatal(f, 3, "no agent welcomed this session");
         return -1;
     }
     return 0;
@@ -647,7 +644,7 @@ int fleet_prepare(fleet_t *f, size_t only, const proto_step_t *step)
 
 int fleet_go(fleet_t *f, size_t only, uint64_t lead_ns, uint64_t timeout_ns)
 {
-    uint64_t start = fleet_now() + lead_ns;
+    uint64_t first = fleet_now(), start = first + lead_ns;
 
     f->run_timeout_ns = timeout_ns;
     for (size_t i = 0; i < f->n; i++) {
@@ -658,6 +655,7 @@ int fleet_go(fleet_t *f, size_t only, uint64_t lead_ns, uint64_t timeout_ns)
         send_step(f, a, PROTO_GO,
                   lead_ns == 0 ? 0 : start + (uint64_t)(a->same_clock ? 0 : a->clock_off));
     }
+    f->go_fanout_ns = fleet_now() - first;
     return serve(f, none_waiting, 0);
 }
 

@@ -68,6 +68,7 @@ typedef struct {
     proto_msg_t *in, *out;
     proto_msg_t *plan; /* set by fleet_set_plan; also what results are vetted against */
     uint64_t run_timeout_ns;
+    uint64_t go_fanout_ns; /* the last fleet_go's first to last GO sent */
 } fleet_t;
 
 #define FLEET_ERR_LEN 600

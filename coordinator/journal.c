@@ -168,7 +168,7 @@ static json_t *agent_json(const bench_agent_run_t *a)
 {
     json_t *failed = json_array();
 
-    for (int c = 0; c < BENCH_CAUSE__COUNT; c++)
+    for (int c = 0; c < CAUSE__COUNT; c++)
         json_array_append_new(failed, json_integer((json_int_t)a->failed[c]));
     return json_pack("{s:f, s:f, s:f, s:I, s:o, s:I, s:I, s:f, s:b}", "wall", a->wall_s, "user",
                      a->user_s, "sys", a->sys_s, "ok", (json_int_t)a->ok, "failed", failed, "bytes",
@@ -222,10 +222,10 @@ static int agent_from_json(json_t *o, bench_agent_run_t *a)
     if (json_unpack(o, "{s:F, s:F, s:F, s:I, s:o, s:I, s:I, s:F, s:b}", "wall", &a->wall_s, "user",
                     &a->user_s, "sys", &a->sys_s, "ok", &ok, "failed", &failed, "bytes", &bytes,
                     "connections", &conns, "start", &a->start_offset_s, "lost", &lost) != 0 ||
-        !json_is_array(failed) || json_array_size(failed) != BENCH_CAUSE__COUNT || ok < 0 ||
-        bytes < 0 || conns < 0)
+        !json_is_array(failed) || json_array_size(failed) != CAUSE__COUNT || ok < 0 || bytes < 0 ||
+        conns < 0)
         return -1;
-    for (int c = 0; c < BENCH_CAUSE__COUNT; c++) {
+    for (int c = 0; c < CAUSE__COUNT; c++) {
         json_int_t v = json_integer_value(json_array_get(failed, (size_t)c));
         if (!json_is_integer(json_array_get(failed, (size_t)c)) || v < 0) return -1;
         a->failed[c] = (uint64_t)v;

@@ -1,5 +1,5 @@
 /* coordinator: runs the benchmark matrix on agents and aggregates it.
- * See opts.c for the command line, runner.c for the protocol steps. */
+ * See cmdline.c for the command line, runner.c for the protocol steps. */
 #include "curve.h"
 #include "embed.h"
 #include "export.h"
@@ -7,7 +7,7 @@
 #include "journal.h"
 #include "matrix.h"
 #include "opt.h"
-#include "opts.h"
+#include "cmdline.h"
 #include "outfile.h"
 #include "runner.h"
 #include "summary.h"
@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,8 +29,25 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+/* The embedded target-server listens on this machine's loopback: an agent
+ * on another host would fail every request against it. */
+static int check_target_reachable(const cmdline_t *o, char *err)
+{
+    if (o->target_host[0] != '\0') return 0;
+    for (size_t i = 0; i < o->nagents; i++)
+        if (!opt_is_loopback(o->agent_host[i])) {
+            snprintf(err, FLEET_ERR_LEN,
+                     "--agents %.64s: remote agents need --target HOST:PORT, a target-server "
+                     "they can reach; the one started without --target listens on 127.0.0.1 "
+                     "here, out of their reach",
+                     o->agent_host[i]);
+            return -1;
+        }
+    return 0;
+}
+
 /* Starts what --target and --agents did not name, on loopback. */
-static int start_embedded(opts_t *o, embed_proc_t *server, embed_proc_t *agent, char *err)
+static int start_embedded(cmdline_t *o, embed_proc_t *server, embed_proc_t *agent, char *err)
 {
     char threads[16];
     char *srv_args[] = {"--host", "127.0.0.1", "--port", "0", NULL, NULL, NULL};
@@ -53,7 +72,7 @@ static int start_embedded(opts_t *o, embed_proc_t *server, embed_proc_t *agent, 
     return 0;
 }
 
-static void set_meta(bench_set_t *set, const opts_t *o)
+static void set_meta(bench_set_t *set, const cmdline_t *o)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -64,6 +83,26 @@ static void set_meta(bench_set_t *set, const opts_t *o)
              o->target_host, o->target_port);
     snprintf(set->mode, sizeof set->mode, "%s", o->mode == MODE_SERIAL ? "serial" : "lockstep");
     set->warmup = o->warmup;
+}
+
+/* Descriptors for n agents: a TCP connection and three libzmq mailboxes
+ * (the DEALER and its monitor's two PAIRs) each, and some to spare. The soft
+ * limit (often 1024) is raised to the hard one, as agent run does. */
+static int raise_nofile(size_t n, char *err)
+{
+    rlim_t need = 4 * (rlim_t)n + 64;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) return 0;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+        snprintf(err, FLEET_ERR_LEN,
+                 "%zu agents need about %llu file descriptors; the limit is %llu (ulimit -n)", n,
+                 (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+        return -1;
+    }
+    return 0;
 }
 
 /* coordinator keygen PREFIX */
@@ -85,7 +124,7 @@ static int keygen_main(int argc, char **argv)
 
 /* --resume FILE: the journal locked and its torn tail cut, then the
  * options it was started with. */
-static int resume_opts(opts_t *o, journal_t *j, journal_load_t *jl, char *err)
+static int resume_opts(cmdline_t *o, journal_t *j, journal_load_t *jl, char *err)
 {
     const char *path = o->resume;
     char jerr[JOURNAL_ERR_LEN];
@@ -99,7 +138,7 @@ static int resume_opts(opts_t *o, journal_t *j, journal_load_t *jl, char *err)
         snprintf(err, FLEET_ERR_LEN, "%s", jerr);
         return -1;
     }
-    if (opts_parse(o, jl->argc, jl->argv, stdout, err) != OPTS_OK) return -1;
+    if (cmdline_parse(o, jl->argc, jl->argv, stdout, err) != CMDLINE_OK) return -1;
     o->journal = path;
     o->resume = path;
     return 0;
@@ -107,7 +146,7 @@ static int resume_opts(opts_t *o, journal_t *j, journal_load_t *jl, char *err)
 
 /* Without --journal: beside the JSON export, unless that is written in
  * place (--export-json /dev/stdout, a FIFO). */
-static void default_journal(opts_t *o)
+static void default_journal(cmdline_t *o)
 {
     static char path[4096];
     const char *json = o->export_json ? o->export_json : "results.json";
@@ -120,7 +159,7 @@ static void default_journal(opts_t *o)
 
 /* Every file the run ends with is checked now, not after an hour of runs:
  * writable, and no two of them (the journal included) the same file. */
-static int check_outputs(const opts_t *o, char *err)
+static int check_outputs(const cmdline_t *o, char *err)
 {
     const struct {
         const char *flag, *path;
@@ -151,7 +190,7 @@ static int check_outputs(const opts_t *o, char *err)
 }
 
 /* A new journal, or the runs of the one being resumed replayed into the set. */
-static int open_journal(runner_t *r, opts_t *o, journal_t *j, int argc, char **argv, char *err)
+static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv, char *err)
 {
     char jerr[JOURNAL_ERR_LEN] = "";
     journal_load_t runs = {.on_run = runner_replay, .ctx = r};
@@ -171,7 +210,7 @@ static int open_journal(runner_t *r, opts_t *o, journal_t *j, int argc, char **a
 
 int main(int argc, char **argv)
 {
-    static opts_t o;
+    static cmdline_t o;
     char err[FLEET_ERR_LEN] = "";
     embed_proc_t server = {0}, agent = {0};
     struct sigaction sa = {.sa_handler = on_signal};
@@ -184,9 +223,9 @@ int main(int argc, char **argv)
     int code = 1, color;
 
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return keygen_main(argc, argv);
-    switch (opts_parse(&o, argc, argv, stdout, err)) {
-    case OPTS_EXIT: return 0;
-    case OPTS_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
+    switch (cmdline_parse(&o, argc, argv, stdout, err)) {
+    case CMDLINE_EXIT: return 0;
+    case CMDLINE_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
     }
     if (o.resume && resume_opts(&o, &journal, &jl, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
@@ -195,7 +234,8 @@ int main(int argc, char **argv)
         return 1;
     }
     default_journal(&o);
-    if (matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0 ||
+    if (check_target_reachable(&o, err) != 0 ||
+        matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0 ||
         check_outputs(&o, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         journal_close(&journal);
@@ -218,6 +258,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "coordinator: %s\n", err);
         goto out;
     }
+    if (raise_nofile(o.nagents, err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        goto out;
+    }
+    r.connect_ns = fleet_now();
     if (fleet_init(&f, o.agent_host, o.agent_port, o.nagents, o.heartbeat_ms, o.liveness_ms,
                    o.key_path, o.known_path, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);

@@ -1,7 +1,7 @@
 #include "matrix.h"
 
 #include "opt.h"
-#include "strategy.h"
+#include "catalog.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,8 +38,8 @@ static bool pick_token(const char *tok, bool *pick)
 {
     bool any = false;
 
-    for (size_t i = 0; i < strategy_count(); i++) {
-        const char *name = strategy_at(i)->name;
+    for (size_t i = 0; i < catalog_count(); i++) {
+        const char *name = catalog_at(i)->name;
         bool hit = strcmp(tok, "all") == 0 || strcmp(tok, name) == 0 ||
                    /* groups: "threads" and "async" are name prefixes */
                    (strncmp(name, tok, strlen(tok)) == 0 && name[strlen(tok)] == '-' &&
@@ -57,7 +57,7 @@ static int pick_spec(const char *spec, bool *pick, char *err)
     strcpy(buf, spec);
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
         if (!pick_token(tok, pick)) {
-            strategy_names(names, sizeof names);
+            catalog_names(names, sizeof names);
             snprintf(err, OPT_ERR_LEN,
                      "--matrix: unknown strategy '%.64s'; valid: all, threads, async, %s", tok,
                      names);
@@ -65,13 +65,14 @@ static int pick_spec(const char *spec, bool *pick, char *err)
         }
     return 0;
 bad:
-    strategy_names(names, sizeof names);
+    catalog_names(names, sizeof names);
     snprintf(err, OPT_ERR_LEN, "--matrix: empty or too long; valid: all, threads, async, %s",
              names);
     return -1;
 }
 
-static void entry_fill(matrix_entry_t *e, const strategy_t *s, uint64_t r, uint64_t c, uint64_t k)
+static void entry_fill(matrix_entry_t *e, const catalog_entry_t *s, uint64_t r, uint64_t c,
+                       uint64_t k)
 {
     int n;
 
@@ -99,8 +100,8 @@ int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
     m->e = NULL;
     m->n = 0;
     if (pick_spec(spec, pick, err) != 0) return -1;
-    for (size_t i = 0; i < strategy_count(); i++) {
-        const strategy_t *s = strategy_at(i);
+    for (size_t i = 0; i < catalog_count(); i++) {
+        const catalog_entry_t *s = catalog_at(i);
         /* a parameter a strategy ignores is not a dimension for it */
         size_t nc = s->uses_chunk ? chunks->n : 1, nk = s->uses_connections ? conns->n : 1;
         if (!pick[i]) continue;

@@ -60,10 +60,10 @@ static void put_eta(FILE *out, double seconds)
     fprintf(out, "ETA %02lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
 }
 
-/* width cells, done of the total full; "█" and "░" are 3 bytes each */
-static void put_bar(const progress_t *p, size_t done, size_t width)
+/* width cells, done of total full; "█" and "░" are 3 bytes each */
+static void put_bar(const progress_t *p, size_t done, size_t total, size_t width)
 {
-    size_t full = p->total ? done * width / p->total : 0;
+    size_t full = total ? done * width / total : 0;
     char cells[PROGRESS_BAR * 3 + 1] = "";
 
     if (full > width) full = width;
@@ -108,18 +108,42 @@ static void draw(const progress_t *p, size_t done, double estimate_s)
     fprintf(p->out, "\r%s", label);
     paint(p, SGR_BOLD_GREEN, est);
     fprintf(p->out, "%s  ", pad);
-    if (bar >= 5) put_bar(p, done, bar);
+    if (bar >= 5) put_bar(p, done, p->total, bar);
     fputs(count, p->out);
     if (eta) put_eta(p->out, done < p->total ? estimate_s * (double)(p->total - done) : 0);
     fputs(ERASE_TO_END, p->out);
     fflush(p->out);
 }
 
-void progress_start(progress_t *p, size_t bench, const char *command, size_t total)
+/* hyperfine's warmup line: "  Performing warmup runs  ██░░  1/3"; the words
+ * shorten, then the bar goes, on a narrow terminal. */
+static void draw_warmup(const progress_t *p, size_t done)
+{
+    const char *label = "  Performing warmup runs  ";
+    char count[48];
+    size_t text, bar;
+
+    snprintf(count, sizeof count, "%zu/%zu", done, p->warmup);
+    text = strlen(label) + strlen(count) + 1;
+    if (text > p->cols) {
+        label = "  Warmup  ";
+        text -= 16;
+    }
+    bar = p->cols > text + 2 ? p->cols - text - 2 : 0;
+    if (bar > PROGRESS_BAR) bar = PROGRESS_BAR;
+    fprintf(p->out, "\r%s", label);
+    if (bar >= 5) put_bar(p, done, p->warmup, bar);
+    fputs(count, p->out);
+    fputs(ERASE_TO_END, p->out);
+    fflush(p->out);
+}
+
+void progress_start(progress_t *p, size_t bench, const char *command, size_t warmup, size_t total)
 {
     char head[48];
 
     progress_end(p);
+    p->warmup = warmup;
     p->total = total;
     if (!p->tty) return;
     snprintf(head, sizeof head, "Benchmark %zu", bench + 1);
@@ -128,7 +152,19 @@ void progress_start(progress_t *p, size_t bench, const char *command, size_t tot
     put_cut(p->out, command, p->cols > strlen(head) + 3 ? p->cols - strlen(head) - 3 : 1);
     fputc('\n', p->out);
     p->shown = 1;
-    draw(p, 0, NAN);
+    if (warmup > 0)
+        draw_warmup(p, 0);
+    else
+        draw(p, 0, NAN);
+}
+
+void progress_warmup(progress_t *p, size_t done)
+{
+    if (!p->shown) return;
+    if (done < p->warmup)
+        draw_warmup(p, done);
+    else
+        draw(p, 0, NAN); /* the timed runs begin */
 }
 
 void progress_run(progress_t *p, size_t done, double estimate_s)

@@ -29,12 +29,17 @@ typedef struct {
     int tty, color;
     int shown;   /* a header and a live line are on the screen */
     size_t cols; /* the terminal's width: a line that wrapped could not be redrawn */
-    size_t total;
+    size_t warmup, total;
 } progress_t;
 
 void progress_init(progress_t *p, FILE *out, int tty, int color);
-/* Benchmark bench (numbered bench + 1) starts; total timed runs are due. */
-void progress_start(progress_t *p, size_t bench, const char *command, size_t total);
+/* Benchmark bench (numbered bench + 1) starts: warmup untimed runs, then
+ * total timed runs. With warmup runs the line says "Performing warmup runs"
+ * and counts them, as hyperfine's does, until progress_warmup reports the
+ * last one. */
+void progress_start(progress_t *p, size_t bench, const char *command, size_t warmup, size_t total);
+/* done of the warmup runs are over. */
+void progress_warmup(progress_t *p, size_t done);
 /* done of the total runs are measured; estimate_s is the mean so far (NAN:
  * none yet). */
 void progress_run(progress_t *p, size_t done, double estimate_s);

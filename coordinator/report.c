@@ -7,6 +7,7 @@
 
 #include "export.h"
 #include "summary.h"
+#include "svg.h"
 #include "text.h"
 
 #include <errno.h>
@@ -16,9 +17,8 @@
 #include <string.h>
 
 #define CHART_W 1000.0
-#define CHAR_W 7.2    /* a 12 px monospace character, for label widths */
-#define LABEL_COLS 44 /* longer labels are cut (the whole one is in a tooltip) */
-#define MAX_TICKS 48
+#define CHAR_W 7.2       /* a 12 px monospace character, for label widths */
+#define LABEL_COLS 44    /* longer labels are cut (the whole one is in a tooltip) */
 #define CURVE_POINTS 240 /* samples of each latency curve */
 #define MAX_NINES 6      /* the latency plot ends at 99.9999 % at most */
 
@@ -104,99 +104,14 @@ static double unit_seconds(summary_unit_t u)
     return u == SUMMARY_UNIT_US ? 1e-6 : u == SUMMARY_UNIT_MS ? 1e-3 : 1.0;
 }
 
-/* ---- scales and axes ---------------------------------------------------- */
-
-typedef struct {
-    double lo, hi; /* the domain */
-    double a, b;   /* the pixels lo and hi map to */
-    int log;
-} scale_t;
-
-typedef struct {
-    double v;
-    char label[32];
-} tick_t;
-
-static double scale_at(const scale_t *s, double v)
-{
-    double f;
-
-    if (s->log)
-        f = (log10(v) - log10(s->lo)) / (log10(s->hi) - log10(s->lo));
-    else
-        f = (v - s->lo) / (s->hi - s->lo);
-    return s->a + (isfinite(f) ? f : 0) * (s->b - s->a);
-}
-
-/* 1, 2 or 5 times a power of ten, the first at least x. */
-static double nice_up(double x)
-{
-    double p = pow(10, floor(log10(x)));
-
-    return x <= p ? p : x <= 2 * p ? 2 * p : x <= 5 * p ? 5 * p : 10 * p;
-}
-
-/* 1, 2 or 5 times a power of ten, the last at most x. */
-static double nice_down(double x)
-{
-    double p = pow(10, floor(log10(x)));
-
-    return x >= 5 * p ? 5 * p : x >= 2 * p ? 2 * p : p;
-}
-
-static double linear_step(const scale_t *s)
-{
-    return nice_up((s->hi - s->lo) / 6);
-}
-
-/* Widens the domain to round values, so that the ticks frame the data. */
-static void scale_nice(scale_t *s)
-{
-    double step;
-
-    if (!(s->hi > s->lo)) s->hi = s->lo > 0 ? s->lo * 2 : s->lo + 1;
-    if (s->log) {
-        s->lo = nice_down(s->lo);
-        s->hi = nice_up(s->hi);
-        if (s->hi / s->lo > 1e3) { /* ticks on decades only: end on ticks */
-            s->lo = pow(10, floor(log10(s->lo) + 1e-9));
-            s->hi = pow(10, ceil(log10(s->hi) - 1e-9));
-        }
-        return;
-    }
-    step = linear_step(s);
-    s->lo = floor(s->lo / step + 1e-9) * step;
-    s->hi = ceil(s->hi / step - 1e-9) * step;
-}
-
-/* Tick values: 1-2-5 steps on a linear scale, 1-2-5 or whole decades on a
- * log one. */
-static size_t scale_ticks(const scale_t *s, double *v)
-{
-    size_t n = 0;
-
-    if (!s->log) {
-        double step = linear_step(s);
-        for (double x = ceil(s->lo / step - 1e-9) * step;
-             x <= s->hi * (1 + 1e-9) + 1e-15 && n < MAX_TICKS; x += step)
-            v[n++] = fabs(x) < step * 1e-9 ? 0 : x;
-        return n;
-    }
-    for (int e = (int)floor(log10(s->lo)); e <= (int)ceil(log10(s->hi)); e++)
-        for (int m = 0; m < 3; m++) {
-            double x = (m == 0 ? 1 : m == 1 ? 2 : 5) * pow(10, e);
-            if (m > 0 && s->hi / s->lo > 1e3) continue; /* decades are enough */
-            if (x >= s->lo * (1 - 1e-9) && x <= s->hi * (1 + 1e-9) && n < MAX_TICKS) v[n++] = x;
-        }
-    return n;
-}
+/* ---- axes --------------------------------------------------------------- */
 
 /* Ticks of a time axis (seconds): a log axis names each tick's unit, a
  * linear one gives numbers in unit *u (for the axis title). */
-static size_t time_ticks(const scale_t *s, tick_t *t, summary_unit_t *u)
+static size_t time_ticks(const svg_scale_t *s, svg_tick_t *t, summary_unit_t *u)
 {
-    double v[MAX_TICKS];
-    size_t n = scale_ticks(s, v);
+    double v[SVG_MAX_TICKS];
+    size_t n = svg_scale_ticks(s, v);
 
     *u = summary_unit_for(s->hi);
     for (size_t i = 0; i < n; i++) {
@@ -209,47 +124,6 @@ static size_t time_ticks(const scale_t *s, tick_t *t, summary_unit_t *u)
             snprintf(t[i].label, sizeof t[i].label, "%.4g", v[i] / unit_seconds(*u));
     }
     return n;
-}
-
-/* Vertical grid lines from y0 to y1, labels under y1, the title below. */
-static void axis_x(FILE *out, const scale_t *s, const tick_t *t, size_t n, double y0, double y1,
-                   const char *title)
-{
-    fputs("<g class=\"axis\">", out);
-    for (size_t i = 0; i < n; i++) {
-        double x = scale_at(s, t[i].v);
-        fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
-                y0, x, y1);
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>", x, y1 + 16,
-                t[i].label);
-    }
-    fprintf(out, "<line class=\"base\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", s->a, y1,
-            s->b, y1);
-    fprintf(out, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
-            (s->a + s->b) / 2, y1 + 38, title);
-    fputs("</g>\n", out);
-}
-
-/* Horizontal grid lines from x0 to x1, labels left of x0, the title turned
- * along the left edge. */
-static void axis_y(FILE *out, const scale_t *s, const tick_t *t, size_t n, double x0, double x1,
-                   const char *title)
-{
-    fputs("<g class=\"axis\">", out);
-    for (size_t i = 0; i < n; i++) {
-        double y = scale_at(s, t[i].v);
-        fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x0,
-                y, x1, y);
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", x0 - 8, y + 4,
-                t[i].label);
-    }
-    fprintf(out, "<line class=\"base\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x0, s->a,
-            x0, s->b);
-    fprintf(out,
-            "<text class=\"title\" transform=\"translate(16 %.1f) rotate(-90)\" "
-            "text-anchor=\"middle\">%s</text>",
-            (s->a + s->b) / 2, title);
-    fputs("</g>\n", out);
 }
 
 /* Where the plot starts right of the row labels (commands, monospace). */
@@ -294,55 +168,8 @@ static void key(FILE *out, const char *color, const char *dash)
 
 /* ---- head --------------------------------------------------------------- */
 
-static const char k_style[] =
-    ":root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--panel:#f6f8fa}\n"
-    "*{box-sizing:border-box}\n"
-    "body{margin:0;background:#fff;color:var(--fg);font:15px/1.5 system-ui,-apple-system,"
-    "'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}\n"
-    "main{max-width:1120px;margin:0 auto;padding:28px 32px 48px}\n"
-    "h1{font-size:28px;margin:0 0 6px;letter-spacing:-.01em}\n"
-    "h2{font-size:19px;margin:40px 0 4px;padding-bottom:6px;border-bottom:1px solid var(--line)}\n"
-    ".meta{color:var(--muted);margin:0}\n"
-    ".meta b{color:var(--fg);font-weight:600}\n"
-    ".lead{color:var(--muted);margin:4px 0 14px;font-size:14px}\n"
-    "code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace;"
-    "font-size:13.5px}\n"
-    "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:14px}\n"
-    ".scroll{overflow-x:auto}\n"
-    "th,td{padding:7px 8px;border-bottom:1px solid var(--line);text-align:right;"
-    "white-space:nowrap}\n"
-    "th{font-size:12.5px;color:var(--muted);font-weight:600;background:var(--panel);"
-    "letter-spacing:.02em}\n"
-    ".l{text-align:left}\n"
-    "td.wrap{white-space:normal}\n"
-    "tr.best td{background:#f0faf2}\n"
-    ".sw{display:inline-block;width:11px;height:11px;border-radius:3px;margin-right:8px;"
-    "vertical-align:-1px}\n"
-    ".rb{display:inline-block;width:56px;height:8px;background:#eaeef2;border-radius:4px;"
-    "vertical-align:1px;overflow:hidden}\n"
-    ".rv{display:inline-block;min-width:112px}\n"
-    ".rb i{display:block;height:100%;border-radius:4px}\n"
-    ".ok{color:#1a7f37}\n"
-    ".bad{color:#cf222e;font-weight:600}\n"
-    ".dim{color:var(--muted)}\n"
-    ".ratios{margin:18px 0 0;padding:14px 18px;background:var(--panel);border-radius:8px}\n"
-    ".ratios p{margin:0 0 4px}\n"
-    ".ratios ul{margin:0;padding-left:22px}\n"
-    ".ratios b{color:#1a7f37}\n"
-    ".notes{color:#9a6700;font-size:14px}\n"
-    "svg.chart{display:block;width:100%;height:auto;margin-top:6px}\n"
-    ".chart text{font:12px system-ui,sans-serif;fill:var(--muted)}\n"
-    ".chart text.lbl{font:12px ui-monospace,'DejaVu Sans Mono',monospace;fill:var(--fg)}\n"
-    ".chart text.val{fill:var(--fg)}\n"
-    ".chart text.title{font-size:13px;font-weight:600;fill:var(--fg)}\n"
-    ".chart .grid{stroke:#e6e9ed;stroke-width:1}\n"
-    ".chart .base{stroke:#8c959f;stroke-width:1}\n"
-    ".chart .band{fill:#f6f8fa}\n"
-    ".legend{display:flex;flex-wrap:wrap;gap:6px 22px;margin:10px 0 0;padding:0;"
-    "list-style:none;font-size:13.5px}\n"
-    ".legend li{display:flex;align-items:center;gap:8px}\n"
-    ".legend+.scroll{margin-top:18px}\n"
-    "footer{margin-top:48px;color:var(--muted);font-size:12.5px}\n";
+/* coordinator/report.css, embedded at build time (cmake/bin2c.cmake). */
+extern const char report_css[];
 
 /* set->date, "2024-05-01T12:00:00Z", as "2024-05-01 12:00:00 UTC". */
 static void put_date(FILE *out, const char *date)
@@ -369,7 +196,7 @@ static void put_head(const page_t *pg)
     put_esc(out, set->target);
     fputs(", ", out);
     put_date(out, set->date);
-    fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n", k_style);
+    fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n", report_css);
     fputs("<header>\n<h1>fleetbench report</h1>\n<p class=\"meta\">", out);
     put_date(out, set->date);
     fputs(" · target <b>", out);
@@ -480,7 +307,7 @@ static void put_notes(const page_t *pg)
         if (s->failed_total > 0) {
             fprintf(out, " %" PRIu64 " of %" PRIu64 " requests failed (", s->failed_total,
                     s->ok + s->failed_total);
-            bench_print_causes(out, s);
+            cause_print(out, s->failed);
             fputs(").", out);
         }
         if (s->runs_lost > 0) fprintf(out, " An agent was lost in %zu runs.", s->runs_lost);
@@ -563,13 +390,6 @@ typedef struct {
     double q1, median, q3, lo, hi; /* lo, hi: the whiskers' ends */
 } box_t;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
 /* Linear interpolation between order statistics, as numpy and matplotlib. */
 static double quantile(const double *sorted, size_t n, double q)
 {
@@ -603,23 +423,23 @@ static double *sorted_times(const bench_t *b, size_t *n)
     if (x == NULL) return NULL;
     for (size_t k = 0; k < b->nruns; k++)
         if (b->runs[k].measured) x[(*n)++] = b->runs[k].time_s;
-    qsort(x, *n, sizeof *x, cmp_double);
+    stats_sort(x, *n);
     return x;
 }
 
-static void draw_box(FILE *out, const scale_t *s, const double *x, size_t n, double mean, double y,
-                     const char *color)
+static void draw_box(FILE *out, const svg_scale_t *s, const double *x, size_t n, double mean,
+                     double y, const char *color)
 {
     box_t b = box_of(x, n);
-    double x1 = scale_at(s, b.q1), x3 = scale_at(s, b.q3), m = scale_at(s, mean);
+    double x1 = svg_scale_at(s, b.q1), x3 = svg_scale_at(s, b.q3), m = svg_scale_at(s, mean);
 
     fprintf(out, "<g stroke=\"%s\" stroke-width=\"1.5\">", color);
-    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", scale_at(s, b.lo), y,
-            x1, y);
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", svg_scale_at(s, b.lo),
+            y, x1, y);
     fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x3, y,
-            scale_at(s, b.hi), y);
+            svg_scale_at(s, b.hi), y);
     for (int e = 0; e < 2; e++) {
-        double xe = scale_at(s, e ? b.hi : b.lo);
+        double xe = svg_scale_at(s, e ? b.hi : b.lo);
         fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", xe, y - 6, xe,
                 y + 6);
     }
@@ -628,11 +448,11 @@ static void draw_box(FILE *out, const scale_t *s, const double *x, size_t n, dou
             "fill-opacity=\".28\"/>",
             x1, y - 9, fmax(x3 - x1, 1), color);
     fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"3\"/>",
-            scale_at(s, b.median), y - 9, scale_at(s, b.median), y + 9);
+            svg_scale_at(s, b.median), y - 9, svg_scale_at(s, b.median), y + 9);
     for (size_t i = 0; i < n; i++)
         if (x[i] < b.lo || x[i] > b.hi)
             fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#fff\"/>",
-                    scale_at(s, x[i]), y);
+                    svg_scale_at(s, x[i]), y);
     fprintf(out,
             "<path d=\"M%.1f %.1fl5 5l-5 5l-5 -5z\" fill=\"#fff\" stroke=\"#1f2328\" "
             "stroke-width=\"1.3\"/>",
@@ -641,9 +461,9 @@ static void draw_box(FILE *out, const scale_t *s, const double *x, size_t n, dou
 }
 
 /* The time axis: the runs' range, linear unless it spans more than 10x. */
-static scale_t time_scale(const bench_table_t *t, double a, double b)
+static svg_scale_t time_scale(const bench_table_t *t, double a, double b)
 {
-    scale_t s = {INFINITY, -INFINITY, a, b, 0};
+    svg_scale_t s = {INFINITY, -INFINITY, a, b, 0};
     double pad;
 
     for (size_t i = 0; i < t->nbench; i++) {
@@ -657,11 +477,11 @@ static scale_t time_scale(const bench_table_t *t, double a, double b)
         s.lo = fmax(0, s.lo - pad);
         s.hi += pad;
     }
-    scale_nice(&s);
+    svg_scale_nice(&s);
     return s;
 }
 
-static int put_time_rows(const page_t *pg, const scale_t *s, double top, double row)
+static int put_time_rows(const page_t *pg, const svg_scale_t *s, double top, double row)
 {
     FILE *out = pg->out;
     char m[64], sd[64];
@@ -694,8 +514,8 @@ static int put_time_chart(const page_t *pg)
     FILE *out = pg->out;
     const double row = 36, top = 8, left = label_width(pg->set);
     double bottom = top + row * (double)pg->set->nbench;
-    scale_t s = time_scale(&pg->t, left, CHART_W - 150);
-    tick_t t[MAX_TICKS];
+    svg_scale_t s = time_scale(&pg->t, left, CHART_W - 150);
+    svg_tick_t t[SVG_MAX_TICKS];
     summary_unit_t u;
     size_t nt;
     char title[64];
@@ -719,7 +539,7 @@ static int put_time_chart(const page_t *pg)
             "aria-label=\"Time per benchmark\">\n",
             CHART_W, bottom + 50);
     put_bands(out, pg->set->nbench, top, row);
-    axis_x(out, &s, t, nt, top, bottom, title);
+    svg_axis_x(out, &s, t, nt, top, bottom, title);
     if (put_time_rows(pg, &s, top, row) != 0) return -1;
     fputs("</svg>\n</section>\n", out);
     return 0;
@@ -747,7 +567,7 @@ static const struct {
 
 #define NPTICKS (sizeof k_pticks / sizeof *k_pticks)
 
-static size_t percentile_ticks(double max_nines, tick_t *t)
+static size_t percentile_ticks(double max_nines, svg_tick_t *t)
 {
     size_t n = 0;
 
@@ -765,7 +585,8 @@ static double hist_seconds(const hist_t *h, double p)
     return (double)hist_percentile(h, p) / 1e9;
 }
 
-static void put_curve(FILE *out, const bench_t *b, size_t i, const scale_t *sx, const scale_t *sy)
+static void put_curve(FILE *out, const bench_t *b, size_t i, const svg_scale_t *sx,
+                      const svg_scale_t *sy)
 {
     char v[64];
 
@@ -777,7 +598,8 @@ static void put_curve(FILE *out, const bench_t *b, size_t i, const scale_t *sx, 
             bench_color(i), bench_dash(i));
     for (int k = 0; k <= CURVE_POINTS; k++) {
         double x = sx->hi * k / CURVE_POINTS, y = hist_seconds(b->latency, percentile_at(x));
-        fprintf(out, "%s%.1f,%.1f", k ? " " : "", scale_at(sx, x), scale_at(sy, fmax(y, sy->lo)));
+        fprintf(out, "%s%.1f,%.1f", k ? " " : "", svg_scale_at(sx, x),
+                svg_scale_at(sy, fmax(y, sy->lo)));
     }
     fputs("\"/>", out);
     for (size_t k = 1; k < NPTICKS; k++) { /* dots where the grid meets the curve */
@@ -786,23 +608,23 @@ static void put_curve(FILE *out, const bench_t *b, size_t i, const scale_t *sx, 
         fprintf(out,
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.2\" fill=\"%s\"><title>p%s: %s</title>"
                 "</circle>",
-                scale_at(sx, x), scale_at(sy, fmax(y, sy->lo)), bench_color(i), k_pticks[k].label,
-                fmt_time(v, sizeof v, y));
+                svg_scale_at(sx, x), svg_scale_at(sy, fmax(y, sy->lo)), bench_color(i),
+                k_pticks[k].label, fmt_time(v, sizeof v, y));
     }
     fputs("</g>\n", out);
 }
 
 static void put_latency_table(const page_t *pg)
 {
-    static const double ps[] = {50, 90, 99, 99.9};
     FILE *out = pg->out;
     char v[64];
 
     fputs("<div class=\"scroll\"><table>\n<thead><tr><th "
-          "class=\"l\">Command</th><th>Requests</th><th>Min</th>"
-          "<th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>Max</th></tr></thead>\n"
-          "<tbody>\n",
+          "class=\"l\">Command</th><th>Requests</th><th>Min</th>",
           out);
+    for (size_t k = 0; k < HIST_NPCTS; k++)
+        fprintf(out, "<th>%s</th>", hist_pcts[k].name);
+    fputs("<th>Max</th></tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < pg->set->nbench; i++) {
         const hist_t *h = pg->set->benches[i]->latency;
         if (hist_count(h) == 0) continue;
@@ -810,8 +632,8 @@ static void put_latency_table(const page_t *pg)
         put_command_cell(out, i, pg->set->benches[i]->command);
         fprintf(out, "<td>%" PRIu64 "</td><td>%s</td>", hist_count(h),
                 fmt_time(v, sizeof v, (double)hist_min(h) / 1e9));
-        for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
-            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, ps[k])));
+        for (size_t k = 0; k < HIST_NPCTS; k++)
+            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, hist_pcts[k].p)));
         fprintf(out, "<td>%s</td></tr>\n", fmt_time(v, sizeof v, (double)hist_max(h) / 1e9));
     }
     fputs("</tbody>\n</table></div>\n", out);
@@ -837,9 +659,10 @@ static void put_latency_chart(const page_t *pg)
 {
     FILE *out = pg->out;
     const double top = 10, height = 380, left = 86;
-    scale_t sx = {0, 2, left, CHART_W - 24, 0}, sy = {INFINITY, -INFINITY, top + height, top, 1};
+    svg_scale_t sx = {0, 2, left, CHART_W - 24, 0},
+                sy = {INFINITY, -INFINITY, top + height, top, 1};
     uint64_t most = 0;
-    tick_t tx[MAX_TICKS], ty[MAX_TICKS];
+    svg_tick_t tx[SVG_MAX_TICKS], ty[SVG_MAX_TICKS];
     size_t nx, ny;
     summary_unit_t u;
 
@@ -859,15 +682,15 @@ static void put_latency_chart(const page_t *pg)
           "the tail: each step right is one more nine.</p>\n",
           out);
     sx.hi = fmin(fmax(ceil(log10((double)most)), 2), MAX_NINES);
-    scale_nice(&sy);
+    svg_scale_nice(&sy);
     nx = percentile_ticks(sx.hi, tx);
     ny = time_ticks(&sy, ty, &u);
     fprintf(out,
             "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
             "aria-label=\"Latency by percentile\">\n",
             CHART_W, top + height + 50);
-    axis_y(out, &sy, ty, ny, left, sx.b, "Latency (log scale)");
-    axis_x(out, &sx, tx, nx, top, top + height, "Percentile [%]");
+    svg_axis_y(out, &sy, ty, ny, left, sx.b, "Latency (log scale)");
+    svg_axis_x(out, &sx, tx, nx, top, top + height, "Percentile [%]");
     for (size_t i = 0; i < pg->set->nbench; i++)
         if (hist_count(pg->set->benches[i]->latency) > 0)
             put_curve(out, pg->set->benches[i], i, &sx, &sy);
@@ -879,22 +702,20 @@ static void put_latency_chart(const page_t *pg)
 
 /* ---- per-agent comparison ----------------------------------------------- */
 
-/* Mean and σ of agent a's own time over the runs it was not lost in. */
-static void agent_mean(const bench_t *b, size_t a, double *mean, double *sd)
+/* Mean and σ of agent a's own time over the runs it was not lost in; -1
+ * when out of memory. */
+static int agent_mean(const bench_t *b, size_t a, double *mean, double *sd)
 {
-    double sum = 0, ss = 0;
+    double *x = malloc((b->nruns ? b->nruns : 1) * sizeof *x);
     size_t n = 0;
 
+    if (x == NULL) return -1;
     for (size_t k = 0; k < b->nruns; k++)
-        if (!b->runs[k].agents[a].lost) {
-            sum += b->runs[k].agents[a].wall_s;
-            n++;
-        }
-    *mean = n ? sum / (double)n : NAN;
-    for (size_t k = 0; k < b->nruns; k++)
-        if (!b->runs[k].agents[a].lost)
-            ss += (b->runs[k].agents[a].wall_s - *mean) * (b->runs[k].agents[a].wall_s - *mean);
-    *sd = n > 1 ? sqrt(ss / (double)(n - 1)) : NAN;
+        if (!b->runs[k].agents[a].lost) x[n++] = b->runs[k].agents[a].wall_s;
+    *mean = stats_mean(x, n); /* NAN when n is 0 */
+    *sd = stats_stddev(x, n);
+    free(x);
+    return 0;
 }
 
 static void agent_name(char *buf, size_t len, const bench_set_t *set, size_t a)
@@ -907,11 +728,11 @@ static void agent_name(char *buf, size_t len, const bench_set_t *set, size_t a)
         snprintf(buf, len, "agent %zu", a + 1);
 }
 
-static void draw_agent_bar(FILE *out, const scale_t *s, double mean, double sd, double y, double h,
-                           const char *color)
+static void draw_agent_bar(FILE *out, const svg_scale_t *s, double mean, double sd, double y,
+                           double h, const char *color)
 {
     char v[64];
-    double x = scale_at(s, mean);
+    double x = svg_scale_at(s, mean);
 
     if (isnan(mean)) {
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">lost</text>", s->a + 6, y + h / 2 + 4);
@@ -924,13 +745,14 @@ static void draw_agent_bar(FILE *out, const scale_t *s, double mean, double sd, 
         fprintf(out,
                 "<path d=\"M%.1f %.1fv6m0 -3H%.1fm0 -3v6\" fill=\"none\" stroke=\"#1f2328\" "
                 "stroke-width=\"1.2\"/>",
-                scale_at(s, fmax(mean - sd, s->lo)), y + h / 2 - 3, scale_at(s, mean + sd));
+                svg_scale_at(s, fmax(mean - sd, s->lo)), y + h / 2 - 3, svg_scale_at(s, mean + sd));
     fprintf(out, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-            scale_at(s, mean + (isnan(sd) ? 0 : sd)) + 6, y + h / 2 + 4,
+            svg_scale_at(s, mean + (isnan(sd) ? 0 : sd)) + 6, y + h / 2 + 4,
             fmt_time(v, sizeof v, mean));
 }
 
-static void put_agent_bars(const page_t *pg, const scale_t *s, double top, double bar, double group)
+static int put_agent_bars(const page_t *pg, const svg_scale_t *s, double top, double bar,
+                          double group)
 {
     FILE *out = pg->out;
     double mean, sd;
@@ -940,10 +762,11 @@ static void put_agent_bars(const page_t *pg, const scale_t *s, double top, doubl
         double y = top + group * (double)i;
         row_label(out, b->command, s->a - 12, y + group / 2);
         for (size_t a = 0; a < b->nagents; a++) {
-            agent_mean(b, a, &mean, &sd);
+            if (agent_mean(b, a, &mean, &sd) != 0) return -1;
             draw_agent_bar(out, s, mean, sd, y + 8 + bar * (double)a, bar - 3, agent_color(a));
         }
     }
+    return 0;
 }
 
 static void put_agent_legend(const page_t *pg, size_t nagents)
@@ -961,14 +784,14 @@ static void put_agent_legend(const page_t *pg, size_t nagents)
     fputs("</ul>\n", out);
 }
 
-static void put_agent_chart(const page_t *pg)
+static int put_agent_chart(const page_t *pg)
 {
     FILE *out = pg->out;
     const double bar = 18, top = 8;
     size_t nagents = 0;
     double hi = 0, mean, sd, group, bottom;
-    scale_t s;
-    tick_t t[MAX_TICKS];
+    svg_scale_t s;
+    svg_tick_t t[SVG_MAX_TICKS];
     summary_unit_t u;
     size_t nt;
     char title[64];
@@ -977,15 +800,15 @@ static void put_agent_chart(const page_t *pg)
         const bench_t *b = pg->set->benches[i];
         nagents = b->nagents > nagents ? b->nagents : nagents;
         for (size_t a = 0; a < b->nagents; a++) {
-            agent_mean(b, a, &mean, &sd);
+            if (agent_mean(b, a, &mean, &sd) != 0) return -1;
             if (!isnan(mean)) hi = fmax(hi, mean + (isnan(sd) ? 0 : sd));
         }
     }
-    if (nagents < 2 || !(hi > 0)) return;
+    if (nagents < 2 || !(hi > 0)) return 0;
     group = bar * (double)nagents + 16;
     bottom = top + group * (double)pg->set->nbench;
-    s = (scale_t){0, hi * 1.04, label_width(pg->set), CHART_W - 110, 0};
-    scale_nice(&s);
+    s = (svg_scale_t){0, hi * 1.04, label_width(pg->set), CHART_W - 110, 0};
+    svg_scale_nice(&s);
     nt = time_ticks(&s, t, &u);
     snprintf(title, sizeof title, "Mean time of each agent's part of a run [%s]",
              summary_unit_name(u));
@@ -998,11 +821,12 @@ static void put_agent_chart(const page_t *pg)
             "aria-label=\"Mean time per agent\">\n",
             CHART_W, bottom + 50);
     put_bands(out, pg->set->nbench, top, group);
-    axis_x(out, &s, t, nt, top, bottom, title);
-    put_agent_bars(pg, &s, top, bar, group);
+    svg_axis_x(out, &s, t, nt, top, bottom, title);
+    if (put_agent_bars(pg, &s, top, bar, group) != 0) return -1;
     fputs("</svg>\n", out);
     put_agent_legend(pg, nagents);
     fputs("</section>\n", out);
+    return 0;
 }
 
 /* ---- hosts -------------------------------------------------------------- */
@@ -1064,7 +888,9 @@ int report_html(FILE *out, const bench_set_t *set, char *err)
     rc = put_time_chart(&pg);
     if (rc == 0) {
         put_latency_chart(&pg);
-        put_agent_chart(&pg);
+        rc = put_agent_chart(&pg);
+    }
+    if (rc == 0) {
         put_hosts(&pg);
         fputs("<footer>fleetbench " FB_VERSION " coordinator. Times as hyperfine reports them; "
               "the same numbers are in the JSON export.</footer>\n</main>\n</body>\n</html>\n",

@@ -9,13 +9,13 @@
 #include "fleet.h"
 #include "journal.h"
 #include "matrix.h"
-#include "opts.h"
+#include "cmdline.h"
 #include "progress.h"
 
 #include <stdio.h>
 
 typedef struct {
-    const opts_t *opts;
+    const cmdline_t *opts;
     const matrix_t *matrix;
     fleet_t *fleet;
     bench_set_t *set;
@@ -26,6 +26,8 @@ typedef struct {
     journal_t *journal;  /* every finished run goes here first */
     hist_t *run_latency; /* scratch: one run's merged histogram */
     progress_t progress; /* the live line on a TTY while a benchmark runs */
+    uint64_t connect_ns; /* fleet_now() before the connects: handshake time */
+    double go_fanout_s;  /* the last lockstep GO's first to last send */
 } runner_t;
 
 /* A run's timeout when --run-timeout does not set one: every request timing
@@ -44,7 +46,7 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
  * after printing why. */
 int runner_export(const runner_t *r, bool final);
 
-/* Runs everything. Returns the exit code (SPEC 7); what finished is in the
+/* Runs everything. Returns the exit code (README.md's table); what finished is in the
  * set whatever happened. */
 int runner_run(runner_t *r);
 

@@ -50,6 +50,11 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void stats_sort(double *x, size_t n)
+{
+    qsort(x, n, sizeof *x, cmp_double);
+}
+
 int stats_median(const double *x, size_t n, double *median)
 {
     double *s;
@@ -59,7 +64,7 @@ int stats_median(const double *x, size_t n, double *median)
     s = malloc(n * sizeof *s);
     if (s == NULL) return -1;
     memcpy(s, x, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
+    stats_sort(s, n);
     *median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     free(s);
     return 0;

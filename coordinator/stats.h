@@ -34,6 +34,8 @@ double stats_mean(const double *x, size_t n);
 double stats_stddev(const double *x, size_t n); /* NAN for n < 2 */
 double stats_min(const double *x, size_t n);
 double stats_max(const double *x, size_t n);
+/* Sorts x in place, ascending (x holds no NAN). */
+void stats_sort(double *x, size_t n);
 /* Mean of the two middle values when n is even; NAN for n == 0. -1 and NAN
  * only when out of memory (a sorted copy is needed). */
 int stats_median(const double *x, size_t n, double *median);

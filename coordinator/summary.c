@@ -172,7 +172,7 @@ static void print_extra(FILE *out, const bench_set_t *set, const bench_t *b, con
         paint(out, color, SGR_RED, "Failed:");
         fprintf(out, " %" PRIu64 " of %" PRIu64 " requests (", s->failed_total,
                 s->ok + s->failed_total);
-        bench_print_causes(out, s);
+        cause_print(out, s->failed);
         fputc(')', out);
         sep = "    ";
     }

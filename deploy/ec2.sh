@@ -61,6 +61,9 @@ Options:
   --dry-run              print every AWS call instead of making it
   -h, --help             this text
 
+Environment: AWS_ENDPOINT_URL_EC2 or AWS_ENDPOINT_URL, when set, is passed to
+every call as --endpoint-url (what newer AWS CLIs do themselves).
+
 Exit codes: 0 success (up/status: the stack is ready); 1 usage, configuration
 or AWS error; 3 up/status: the stack exists but is not ready yet (hosts still
 installing, or keys not yet exchanged: run status again); 4 status: no such stack.
@@ -176,6 +179,11 @@ shquote() {
 
 AWS_BASE=(aws)
 [[ -n $PROFILE ]] && AWS_BASE+=(--profile "$PROFILE")
+# An endpoint of EC2's API other than AWS's (a test's stand-in, a private
+# endpoint): AWS CLI 2.13 and later read these variables themselves; passing
+# them on makes older ones (Debian 12's 2.9) go to the same place.
+ENDPOINT=${AWS_ENDPOINT_URL_EC2:-${AWS_ENDPOINT_URL:-}}
+[[ -n $ENDPOINT ]] && AWS_BASE+=(--endpoint-url "$ENDPOINT")
 AWS_BASE+=(--region "$REGION" --output text)
 
 # aws_q PLACEHOLDER ARGS...: runs `aws ARGS` and prints its output; in a dry

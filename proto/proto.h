@@ -10,6 +10,8 @@
 #ifndef FB_PROTO_H
 #define FB_PROTO_H
 
+#include "cause.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,21 +48,14 @@ typedef enum {
     PROTO_ERR_STRATEGY,        /* unknown strategy name */
     PROTO_ERR_TARGET_DENIED,   /* target not in the agent's --allow-target */
     PROTO_ERR_UNREACHABLE,     /* agent cannot reach the target */
-    PROTO_ERR_STATE,           /* message not expected now */
+    PROTO_ERR_STATE,           /* no such session here, or a step out of turn */
     PROTO_ERR_INTERNAL,        /* agent-side failure (threads, memory) */
     PROTO_ERR__MAX
 } proto_err_t;
 
-/* Failed requests by cause, in this order on the wire. */
-enum {
-    PROTO_FAIL_CONNECT,
-    PROTO_FAIL_TIMEOUT,
-    PROTO_FAIL_TRANSPORT,
-    PROTO_FAIL_STATUS,
-    PROTO_FAIL_BODY,
-    PROTO_FAIL_RESULT,
-    PROTO_FAIL__COUNT
-};
+/* Failed requests: one count per cause (common/cause.h), in cause_t's order
+ * on the wire. */
+#define PROTO_FAIL__COUNT CAUSE__COUNT
 
 typedef struct {
     uint64_t session; /* chosen by the coordinator, echoed in every reply */

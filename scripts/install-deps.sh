@@ -3,7 +3,8 @@
 # Idempotent: installs only what is missing, prints nothing when all is there.
 # Usage: scripts/install-deps.sh [--test] [--bench]
 #   --test   what the tests add: chromium (the HTML report screenshot), shellcheck
-#   --bench  what the benchmarks add: wrk and nginx
+#   --bench  what the benchmarks add: wrk, nginx, hyperfine and the seed's Python client's
+#            libraries (python3-aiohttp, python3-requests)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
@@ -12,8 +13,8 @@ pkgs=(build-essential cmake pkg-config clang
       python3 curl procps iproute2)
 for arg in "$@"; do
     case "$arg" in
-    --test) pkgs+=(chromium shellcheck) ;;
-    --bench) pkgs+=(wrk nginx-light) ;;
+    --test) pkgs+=(chromium shellcheck awscli) ;;
+    --bench) pkgs+=(wrk nginx-light hyperfine python3-aiohttp python3-requests) ;;
     *) echo "install-deps: unknown option '$arg' (--test, --bench)" >&2; exit 1 ;;
     esac
 done

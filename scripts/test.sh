@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
 
+# What the run leaves must be ignored by git: `git status` is compared after.
+status_now() { git status --porcelain --untracked-files=all 2>/dev/null | sort || true; }
+before=$(status_now)
+
 run_build() { # name sanitizer [ctest arguments]
     local dir="build-test-$1" san="$2"
     shift 2
@@ -25,3 +29,10 @@ for b in ${FB_TEST_BUILDS:-plain asan tsan}; do
     *) echo "test.sh: unknown build '$b' (plain, asan, tsan)" >&2; exit 1 ;;
     esac
 done
+
+after=$(status_now)
+if [[ "$after" != "$before" ]]; then
+    echo "test.sh: the run left files git does not ignore (add them to .gitignore):" >&2
+    comm -13 <(echo "$before") <(echo "$after") >&2
+    exit 1
+fi

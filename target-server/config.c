@@ -2,7 +2,6 @@
 
 #include "opt.h"
 
-#include <getopt.h>
 #include <time.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,6 +70,8 @@ static const struct option k_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+static const opt_cli_t k_cli = {"target-server --help", k_opts, NULL};
+
 static void config_defaults(config_t *cfg)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -135,17 +136,13 @@ int config_parse(config_t *cfg, int argc, char **argv, FILE *out, char *err)
         case 'h': fputs(k_usage, out); return CONFIG_EXIT;
         case 'V': fprintf(out, "target-server %s\n", FB_VERSION); return CONFIG_EXIT;
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return CONFIG_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see --help)", argv[optind - 1]);
-            return CONFIG_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return CONFIG_ERROR;
         default:
             if (parse_one(cfg, c, optarg, err) != 0) return CONFIG_ERROR;
         }
     }
     if (optind < argc) {
-        snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
+        opt_unexpected(&k_cli, argv[optind], err);
         return CONFIG_ERROR;
     }
     /* the URI is part of the head, so its limit cannot be the larger one */

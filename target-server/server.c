@@ -10,7 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int listen_one(const struct addrinfo *ai, int port, char *err)
+/* A socket bound to ai's address at port. reuseport: join the port's
+ * SO_REUSEPORT group (one listener per worker; libuv 1.44 has no
+ * UV_TCP_REUSEPORT, so it is set before bind here). -1 with err. */
+static int bind_at(const struct addrinfo *ai, int port, int flags, int reuseport, char *err)
 {
     struct sockaddr_storage ss;
     int fd, one = 1;
@@ -20,18 +23,15 @@ static int listen_one(const struct addrinfo *ai, int port, char *err)
         ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
     else
         ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) goto fail;
-    /* libuv 1.44 has no UV_TCP_REUSEPORT: set it before bind ourselves */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0)
-        goto fail;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0) {
+        snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", port, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
     return fd;
-fail:
-    snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", port, strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
 }
 
 /* SO_REUSEPORT would let us join a group another server already listens in
@@ -41,18 +41,12 @@ static int probe_port(const struct addrinfo *ai, int *port, char *err)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    int fd = bind_at(ai, *port, 0, 0, err);
 
-    memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-    if (ss.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)*port);
-    else
-        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)*port);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+    if (fd < 0) return -1;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         snprintf(err, OPT_ERR_LEN, "cannot listen on port %d: %s", *port, strerror(errno));
-        if (fd >= 0) close(fd);
+        close(fd);
         return -1;
     }
     *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -76,7 +70,7 @@ int srv_listen_fds(const config_t *cfg, int *fds, unsigned n, int *port, char *e
     *port = cfg->port;
     for (i = 0; i < n; i++) {
         if (i == 0 && probe_port(ai, port, err) != 0) break;
-        fds[i] = listen_one(ai, *port, err);
+        fds[i] = bind_at(ai, *port, SOCK_NONBLOCK, 1, err);
         if (fds[i] < 0) break;
     }
     freeaddrinfo(ai);

@@ -22,7 +22,5 @@ static int run(const run_params_t *p, run_result_t *r)
 
 const strategy_t strategy_async_for = {
     .name = "async-for",
-    .summary = "one libuv loop, one curl multi; a for loop adds a transfer per number",
-    .uses_connections = 1,
     .run = run,
 };

@@ -53,7 +53,5 @@ out:
 
 const strategy_t strategy_async_map = {
     .name = "async-map",
-    .summary = "as async-for, with every transfer made first by a map over the numbers",
-    .uses_connections = 1,
     .run = run,
 };

@@ -68,6 +68,5 @@ static int run(const run_params_t *p, run_result_t *r)
 
 const strategy_t strategy_threads_map = {
     .name = "threads-map",
-    .summary = "N threads mapped over the N numbers, one blocking request each",
     .run = run,
 };

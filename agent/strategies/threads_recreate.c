@@ -66,7 +66,5 @@ static int run(const run_params_t *p, run_result_t *r)
 
 const strategy_t strategy_threads_recreate = {
     .name = "threads-recreate",
-    .summary = "per chunk of C numbers, C new threads doing blocking requests, joined",
-    .uses_chunk = 1,
     .run = run,
 };

@@ -78,7 +78,5 @@ static int run(const run_params_t *p, run_result_t *r)
 
 const strategy_t strategy_threads_reuse = {
     .name = "threads-reuse",
-    .summary = "one pool of C threads for the run, a barrier after each chunk of C numbers",
-    .uses_chunk = 1,
     .run = run,
 };

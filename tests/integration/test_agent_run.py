@@ -71,6 +71,7 @@ class AgentCase(fbtest.FbTestCase):
             self.fail(f"agent {' '.join(args)}: stdout is not JSON: {out[:500]!r}\n{err[-2000:]}")
         # the summary line goes to stderr with --json
         self.assertRegex(err, rf"(?m)^{re.escape(strategy)} N={n}\b.*\bok {rec['ok']}, ")
+        self.last_err = err
         return rec
 
     def assert_all_failed_as(self, rec, n, cause):
@@ -102,7 +103,16 @@ class TestStrategies(AgentCase):
         # a response is ~140 bytes of header and body; the body grows with i
         self.assertTrue(100 * n <= rec["bytes_received"] <= 300 * n, rec["bytes_received"])
         self.assertGreater(rec["wall_s"], 0)
-        self.assertGreaterEqual(rec["user_s"] + rec["system_s"], 0)
+        self.assertAlmostEqual(rec["throughput_rps"], n / rec["wall_s"], delta=1e-6 * n / rec["wall_s"])
+        # CPU time is the agent's getrusage difference over the run: never
+        # negative, more than nothing for 100 requests, and at most every
+        # core busy for the whole run (plus a little accounting slack).
+        cpu = rec["user_s"] + rec["system_s"]
+        self.assertGreaterEqual(rec["user_s"], 0, where)
+        self.assertGreaterEqual(rec["system_s"], 0, where)
+        if n >= 100:
+            self.assertGreater(cpu, 0, where)
+        self.assertLessEqual(cpu, rec["wall_s"] * (os.cpu_count() or 1) + 0.05, where)
         threads = {"threads-recreate": n, "threads-reuse": min(c, n), "threads-map": n}
         self.assertEqual(rec["threads"], threads.get(strategy, 1), where)
 
@@ -135,6 +145,13 @@ class TestStrategies(AgentCase):
         self.assertEqual(len(lines), 1, out)
         self.assertRegex(lines[0], r"^threads-reuse N=20 C=5: [0-9.]+ s, \d+ req/s, ok 20, "
                                    r"failed 0, latency p50 [0-9.]+ ms p99 [0-9.]+ ms$")
+
+    def test_target_as_a_url(self):
+        _, target = self.target()
+        for form in (f"http://{target}", f"http://{target}/", f"HTTP://{target}/"):
+            with self.subTest(target=form):
+                rec = self.run_json("async-for", form, 5)
+                self.assertEqual(rec["target"], target)
 
     def test_target_from_environment(self):
         _, target = self.target()
@@ -182,6 +199,11 @@ class TestFailures(AgentCase):
             with self.subTest(strategy=strategy):
                 rec = self.run_json(strategy, target, self.N, self.C, expect=2)
                 self.assert_all_failed_as(rec, self.N, "http_status")
+                # the cause as the JSON and the coordinator name it, its count after a colon
+                self.assertIn(f"failed {self.N} (http_status: {self.N})", self.last_err)
+                # failed requests are no throughput
+                self.assertEqual(rec["throughput_rps"], 0)
+                self.assertIn(" 0 req/s, ok 0, ", self.last_err)
 
     def test_close(self):
         _, target = self.target("--fault", "close:1")

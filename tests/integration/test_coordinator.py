@@ -2,7 +2,7 @@
 
 Every test starts real processes on 127.0.0.x (a target-server, agent
 daemons, then a coordinator that runs to completion) and checks what a user
-sees: the exit code (SPEC 7), the hyperfine-style terminal output, and the
+sees: the exit code (README.md's table), the hyperfine-style terminal output, and the
 exports field by field (hyperfine's JSON schema plus the "fleetbench"
 extras of coordinator/export_json.c, hyperfine's markdown and CSV).
 
@@ -37,7 +37,7 @@ READY_AGENT = r"^agent: listening on tcp://[0-9.]+:(?P<port>\d+)\s*$"
 
 STRATEGIES = ["threads-recreate", "threads-reuse", "threads-map", "async-for", "async-map"]
 GROUPS = ["all", "threads", "async"]
-CAUSES = ["connect", "timeout", "transport", "status", "body", "result"]
+CAUSES = ["connect", "timeout", "transport", "http_status", "bad_body", "wrong_result"]
 HYPERFINE_KEYS = ["command", "mean", "stddev", "median", "user", "system", "min", "max",
                   "times", "exit_codes"]
 
@@ -398,6 +398,16 @@ class LockstepTests(CoordinatorCase):
         self.assertRegex(run.out, r"(?m)^  Time \(abs ≡\): ")  # one run: no σ
 
 
+    def test_target_as_a_url(self):
+        """--target http://HOST:PORT/ is HOST:PORT, as curl or a browser is given it."""
+        _, target = self.target()
+        _, name = self.agent()
+        run = self.coordinator("--agents", name, "--target", f"http://{target}/",
+                               "--matrix", "async-for", "-r", "10", "--runs", "1", "-w", "0")
+        self.assert_exit(run, 0)
+        self.assertEqual(self.assert_json(run)["fleetbench"]["target"], target)
+
+
 class AgentLossTests(CoordinatorCase):
     """Agents that never answer, or die mid-matrix."""
 
@@ -620,8 +630,8 @@ class RefusalTests(CoordinatorCase):
         for r, cmd in zip(doc["results"], ["threads-reuse -r 20 -c 5",
                                            "async-for -r 20 --connections 100"]):
             self.check_result(r, command=cmd, runs=2, requests=20, names=[name],
-                              failed_cause="status")
-        self.assertRegex(run.out, r"Failed:? 40 of 40 requests \(status: 40\)")
+                              failed_cause="http_status")
+        self.assertRegex(run.out, r"Failed:? 40 of 40 requests \(http_status: 40\)")
 
 
 class EmbeddedTests(CoordinatorCase):
@@ -772,6 +782,30 @@ class CommandLineTests(CoordinatorCase):
 
     def test_unknown_option(self):
         self.assert_usage_error(["--frobnicate"], "--frobnicate")
+
+    def test_remote_agents_need_a_target(self):
+        # the embedded target-server would listen on this host's loopback
+        self.assert_usage_error(["--agents", "127.0.0.1:5555,10.0.0.5"],
+                                "--agents 10.0.0.5: remote agents need --target HOST:PORT")
+
+    def test_target_url_forms(self):
+        self.assert_usage_error(["--target", "https://127.0.0.1:8080/"], "only http://")
+        self.assert_usage_error(["--target", "http://127.0.0.1:8080/multiply"], "has a path")
+
+    def test_unknown_option_gets_a_suggestion(self):
+        self.assert_usage_error(["--runz", "3"], "unknown option '--runz'; did you mean --runs?")
+
+    def test_hyperfine_habits_get_a_hint(self):
+        for args, said in ((["-m", "5"], "-m: hyperfine's --min-runs is not supported"),
+                           (["-M", "5"], "-M: hyperfine's --max-runs is not supported"),
+                           (["-p", "true"], "-p: hyperfine's --prepare is not supported"),
+                           (["--style", "basic"], "--style: not supported"),
+                           (["-u", "ms"], "-u: hyperfine's --time-unit is not supported")):
+            with self.subTest(args=args):
+                self.assert_usage_error(args, said)
+        status, out, _ = self.run_binary("coordinator", ["--help"])
+        self.assertEqual(status, 0)
+        self.assertIn("not hyperfine's -r: runs are --runs", out)
 
     def test_help(self):
         status, out, err = self.run_binary("coordinator", ["--help"])

@@ -16,6 +16,7 @@
   checked, and it is unpacked into a throwaway root.
 """
 
+import gzip
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import ec2_api
 import fbtest
 
 SOURCE_DIR = os.environ.get("FB_SOURCE_DIR") or os.path.abspath(
@@ -45,9 +47,11 @@ SOURCE_URL = "https://git.example.org/fleetbench.git#main"
 
 FAKE_AWS = r'''#!/usr/bin/env python3
 """Stand-in for the AWS CLI: logs argv, plays EC2 from a JSON state file."""
-import json, os, random, string, sys
+import json, os, random, sys
 
 LOG, STATE = os.environ["FAKE_AWS_LOG"], os.environ["FAKE_AWS_STATE"]
+sys.path.insert(0, os.environ["FAKE_AWS_LIB"])
+from ec2_api import Z85, console_text  # the same hosts as the EC2 API stand-in
 argv = sys.argv[1:]
 with open(LOG, "a") as f:
     f.write(json.dumps(argv) + "\n")
@@ -91,7 +95,6 @@ if fail.get(op) == state["calls"][op]:
     json.dump(state, open(STATE, "w"))
     die("InsufficientInstanceCapacity: stand-in failure of " + op)
 
-Z85 = string.digits + string.ascii_letters + ".-:+=^!/*?&<>()[]{}@%$#"
 def newid(prefix):
     state["seq"] = state.get("seq", 0) + 1
     return "%s-%017x" % (prefix, 0xf00 + state["seq"])
@@ -121,29 +124,6 @@ def match(res, state_name=None):
 
 def text(rows):
     return "\n".join("\t".join("None" if v is None else str(v) for v in r) for r in rows)
-
-def console(inst):
-    role = inst["tags"].get("fleetbench:role")
-    lines = ["[    0.000000] Linux version 6.8.0-1009-aws", "fleetbench-ec2: state installing fleetbench"]
-    if role in ("agent", "coordinator"):
-        lines.append("fleetbench-ec2: pubkey %s %s" % (role, inst["pubkey"]))
-    ready = True
-    if role == "agent":
-        ck = inst["tags"].get("fleetbench:coordinator-key")
-        coords = [x for x in state["instances"].values()
-                  if x["tags"].get("fleetbench:role") == "coordinator"
-                  and x["tags"].get("fleetbench:stack") == inst["tags"].get("fleetbench:stack")]
-        ready = bool(coords) and ck == coords[0]["pubkey"]
-    elif role == "coordinator":
-        agents = [x for x in state["instances"].values()
-                  if x["tags"].get("fleetbench:role") == "agent" and x["state"] != "terminated"
-                  and x["tags"].get("fleetbench:stack") == inst["tags"].get("fleetbench:stack")]
-        want = {"%s:5555 %s" % (a["ip"], a["pubkey"]) for a in agents}
-        have = {v for k, v in inst["tags"].items() if k.startswith("fleetbench:agent:")}
-        ready = want == have
-    if ready:
-        lines.append("fleetbench-ec2: state ready")
-    return "\r\n".join(lines) + "\r\n"
 
 out = ""
 insts, groups = state["instances"], state["groups"]
@@ -217,7 +197,7 @@ elif op == "get-console-output":
     iid = opt("--instance-id")
     if "--latest" not in args:
         die("the stand-in wants --latest (Nitro)")
-    out = console(insts[iid]) if insts[iid]["state"] == "running" else "None"
+    out = console_text(state, insts[iid]) if insts[iid]["state"] == "running" else "None"
 elif op == "create-tags":
     for iid in opt("--resources", many=True):
         target = insts.get(iid) or groups.get(iid)
@@ -301,6 +281,7 @@ class Ec2Case(unittest.TestCase):
             "AWS_DEFAULT_REGION": "us-east-1",
             "FAKE_AWS_LOG": self.log,
             "FAKE_AWS_STATE": self.state_file,
+            "FAKE_AWS_LIB": os.path.dirname(os.path.abspath(__file__)),
             "FB_EC2_POLL": "0",
             "TMPDIR": self.tmp,
         })
@@ -669,6 +650,119 @@ class TestEc2WithStandIn(Ec2Case):
         self.assertEqual(rc, 0, out + err)
 
 
+# ---- ec2.sh through the real AWS CLI -------------------------------------------------
+
+DEBIAN_AWS = "/usr/bin/aws"  # Debian's awscli; another `aws` on PATH is not used
+
+
+class TestEc2WithRealCli(unittest.TestCase):
+    """deploy/ec2.sh driving Debian's AWS CLI against ec2_api's stand-in of
+    the EC2 Query API on 127.0.0.1 (AWS_ENDPOINT_URL): the CLI validates
+    every parameter against its service model, signs and encodes every
+    request, and parses every answer, applying --query itself."""
+
+    def setUp(self):
+        if not os.access(DEBIAN_AWS, os.X_OK):
+            self.skipTest("Debian's AWS CLI is not installed (apt-get install awscli)")
+        self.api = ec2_api.Ec2Api(json.loads(json.dumps(FOREIGN))).start()
+        self.addCleanup(self.api.close)
+        self.tmp = tempfile.mkdtemp(prefix="fbawscli-")
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        bindir = os.path.join(self.tmp, "bin")
+        os.mkdir(bindir)
+        os.symlink(DEBIAN_AWS, os.path.join(bindir, "aws"))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.env.update({
+            "PATH": bindir + os.pathsep + "/usr/bin:/bin",
+            "HOME": self.tmp,  # no ~/.aws of the machine's
+            "AWS_ACCESS_KEY_ID": "AKIAFLEETBENCHTEST00",
+            "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.path.join(self.tmp, "no-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(self.tmp, "no-credentials"),
+            "AWS_ENDPOINT_URL": self.api.url,
+            "AWS_MAX_ATTEMPTS": "1",  # an error is the stand-in's verdict, not a blip
+            "FB_EC2_POLL": "0",
+            "TMPDIR": self.tmp,
+        })
+
+    def ec2(self, *args):
+        r = subprocess.run([EC2, *args], env=self.env, capture_output=True, text=True,
+                           timeout=240, stdin=subprocess.DEVNULL)
+        return r.returncode, r.stdout, r.stderr
+
+    def stack(self):
+        insts = {i: x for i, x in self.api.state["instances"].items()
+                 if x["tags"].get("fleetbench:stack") == "fleetbench"
+                 and x["tags"].get("fleetbench:managed-by") == "deploy/ec2.sh"}
+        groups = {g: x for g, x in self.api.state["groups"].items()
+                  if x["tags"].get("fleetbench:stack") == "fleetbench"}
+        return insts, groups
+
+    def test_up_status_down(self):
+        rc, out, err = self.ec2("up", "--agents", "2", "--source", SOURCE_URL,
+                                "--ssh-cidr", "203.0.113.7/32", "--region", "eu-west-1")
+        self.assertEqual(rc, 0, out + err)
+        actions = [a for a, _ in self.api.calls]
+        for action in ("DescribeImages", "DescribeInstanceTypeOfferings", "DescribeSubnets",
+                       "CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RunInstances",
+                       "GetConsoleOutput", "CreateTags"):
+            self.assertIn(action, actions)
+        insts, groups = self.stack()
+        roles = sorted(x["tags"]["fleetbench:role"] for x in insts.values())
+        self.assertEqual(roles, ["agent", "agent", "coordinator", "target"])
+        self.assertEqual(len(groups), 3)
+        sg = {x["tags"]["fleetbench:role"]: g for g, x in groups.items()}
+        for iid, x in insts.items():
+            role = x["tags"]["fleetbench:role"]
+            self.assertEqual(x["image"], ec2_api.IMAGES[-1][0])  # the newest
+            self.assertEqual(x["subnet"], "subnet-0bbb")  # the first zone offering c5.large
+            self.assertEqual(x["placement"], {"Tenancy": "dedicated"})
+            self.assertEqual(x["metadata"], {"HttpEndpoint": "enabled", "HttpTokens": "required",
+                                             "InstanceMetadataTags": "enabled"})
+            self.assertEqual(x["groups"], [sg[role]])
+            self.assertEqual(x["volume_tags"]["fleetbench:role"], role)
+            self.assertIn(f"FB_ROLE={role}", x["user_data"])  # the CLI read file:// and sent it
+        rules = {x["tags"]["fleetbench:role"]: sorted(
+            (r["FromPort"], p.get("GroupId"), p.get("CidrIp"))
+            for r in x["rules"] for p in r["UserIdGroupPairs"] + r["IpRanges"])
+            for x in groups.values()}
+        self.assertEqual(rules["target"], [(22, None, "203.0.113.7/32"), (8080, sg["agent"], None)])
+        self.assertEqual(rules["agent"], [(22, None, "203.0.113.7/32"),
+                                          (5555, sg["coordinator"], None)])
+        # the key exchange went through the CLI's --query of tags and console output
+        coord = [x for x in insts.values() if x["tags"]["fleetbench:role"] == "coordinator"][0]
+        for iid, x in insts.items():
+            if x["tags"]["fleetbench:role"] == "agent":
+                self.assertEqual(x["tags"]["fleetbench:coordinator-key"], coord["pubkey"])
+                self.assertEqual(coord["tags"][f"fleetbench:agent:{iid}"],
+                                 f"{x['ip']}:5555 {x['pubkey']}")
+        self.assertIn("coordinator --agents 172.31.9.", out)
+
+        rc, out, err = self.ec2("status", "--region", "eu-west-1")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(out.count(" ready"), 4)
+
+        rc, out, err = self.ec2("down", "--region", "eu-west-1")
+        self.assertEqual(rc, 0, out + err)
+        insts, groups = self.stack()
+        self.assertTrue(all(x["state"] == "terminated" for x in insts.values()))
+        self.assertEqual(groups, {})
+        for iid, x in FOREIGN["instances"].items():  # not the stack's: left alone
+            self.assertEqual(self.api.state["instances"][iid]["state"], x["state"])
+        self.assertIn("sg-0other0001", self.api.state["groups"])
+        rc, out, err = self.ec2("status", "--region", "eu-west-1")
+        self.assertEqual(rc, 4, out + err)
+
+    def test_an_ec2_error_is_reported(self):
+        # no such subnet: the error AWS would give reaches the user, exit 1
+        rc, out, err = self.ec2("up", "--source", SOURCE_URL, "--subnet", "subnet-0123456789abcdef0")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("subnet subnet-0123456789abcdef0 not found", err)
+        self.assertIn("InvalidSubnetID.NotFound", err)
+        self.assertEqual(self.stack(), ({}, {}))
+
+
 # ---- the host script's key sync ------------------------------------------------------
 
 class FakeImds:
@@ -804,7 +898,7 @@ class TestHostScriptKeys(Ec2Case):
 
 class TestStatic(unittest.TestCase):
 
-    SCRIPTS = [EC2, CLUSTER, HOST_SCRIPT] + [
+    SCRIPTS = [EC2, CLUSTER, HOST_SCRIPT, os.path.join(DEPLOY, "bash-completion", "fleetbench")] + [
         os.path.join(DEPLOY, "debian", n) for n in ("postinst", "prerm", "postrm")]
 
     def test_shellcheck(self):
@@ -1044,6 +1138,123 @@ class TestLocalCluster(unittest.TestCase):
             self.assertNotIn(ns, listed)
 
 
+# ---- man pages, completions, copyright -----------------------------------------------
+
+PROGRAMS = ("agent", "coordinator", "target-server")
+MAN = os.path.join(SOURCE_DIR, "docs", "man")
+COMPLETION = os.path.join(DEPLOY, "bash-completion", "fleetbench")
+
+
+def long_options(text):
+    """The --long-options a text names (roff writes a dash as \\-)."""
+    return set(re.findall(r"(?<![\w-])--([a-z][a-z-]*[a-z])", text.replace("\\-", "-")))
+
+
+def check_dep5(test, text):
+    """Debian's machine-readable copyright format: a header paragraph with
+    Format, then Files paragraphs, each with Copyright and License, and the
+    text of every license named without one."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    fields = []
+    for p in paragraphs:
+        f = {}
+        for line in p.splitlines():
+            if line[:1] in (" ", "\t"):
+                continue  # continuation
+            key, sep, value = line.partition(":")
+            test.assertTrue(sep, f"not a field: {line!r}")
+            f[key] = value.strip()
+        fields.append(f)
+    test.assertEqual(fields[0].get("Format"),
+                     "https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
+    test.assertIn("Upstream-Name", fields[0])
+    files = [f for f in fields[1:] if "Files" in f]
+    test.assertTrue(files, "no Files paragraph")
+    test.assertTrue(any(f["Files"] == "*" for f in files))
+    for f in files:
+        test.assertIn("Copyright", f)
+        test.assertIn("License", f)
+    # a license given by name only needs its text in a paragraph of its own
+    for p, f in zip(paragraphs[1:], fields[1:]):
+        if "License" in f and len(p.split("License:", 1)[1].strip().splitlines()) == 1:
+            test.assertTrue(any(g.get("License") == f["License"] and "Files" not in g
+                                for g in fields[1:]), f["License"])
+
+
+class TestManPages(unittest.TestCase):
+    """docs/man: one page per program, saying what --help says."""
+
+    def help_text(self, *argv):
+        status, out, err = fbtest.run_process([fbtest.binary(argv[0]), *argv[1:], "--help"])
+        self.assertEqual(status, 0, err)
+        return out
+
+    def test_pages_name_every_option(self):
+        # tests only (not in --help), and hyperfine's options the page says are refused
+        hidden = {"proto-version", "style"}
+        for program in PROGRAMS:
+            with self.subTest(program=program):
+                helps = self.help_text(program)
+                if program == "agent":
+                    helps += self.help_text("agent", "run")
+                with open(os.path.join(MAN, f"{program}.1")) as f:
+                    page = f.read()
+                self.assertEqual(long_options(page) - hidden, long_options(helps) - hidden)
+                self.assertIn(".SH EXIT STATUS", page)
+
+    def test_render(self):
+        groff = shutil.which("groff")
+        if groff is None:
+            self.skipTest("groff is not installed")
+        for program in PROGRAMS:
+            with self.subTest(program=program):
+                r = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z",
+                                    os.path.join(MAN, f"{program}.1")],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual((r.returncode, r.stderr), (0, ""))
+
+    def test_copyright_is_dep5(self):
+        with open(os.path.join(DEPLOY, "debian", "copyright")) as f:
+            check_dep5(self, f.read())
+
+
+class TestCompletion(unittest.TestCase):
+    """deploy/bash-completion/fleetbench, driven as bash drives it: COMP_WORDS
+    and COMP_CWORD set, the function called, COMPREPLY read."""
+
+    def complete(self, *words):
+        path = os.pathsep.join(os.path.dirname(fbtest.binary(p)) for p in PROGRAMS)
+        script = (f"source {shlex.quote(COMPLETION)}\n"
+                  f"PATH={shlex.quote(path)}:$PATH\n"
+                  f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)})\n"
+                  "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                  "_fleetbench\n"
+                  "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+                  "complete -p agent coordinator target-server\n")
+        r = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True,
+                           text=True, timeout=60, env=fbtest.sanitizer_env(dict(os.environ)))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[-3:], [f"complete -F _fleetbench {p}" for p in PROGRAMS])
+        return [line for line in lines[:-3] if line]
+
+    def test_options_come_from_help(self):
+        self.assertEqual(self.complete("coordinator", "--ru"), ["--runs"])
+        self.assertEqual(self.complete("target-server", "--max-c"), ["--max-connections"])
+        self.assertEqual(self.complete("agent", "run", "async-for", "--con"), ["--connections"])
+        self.assertIn("--allow-target", self.complete("agent", "--"))
+
+    def test_values(self):
+        self.assertEqual(self.complete("coordinator", "--mode", ""), ["lockstep", "serial"])
+        self.assertEqual(self.complete("coordinator", "--on-agent-loss", "a"), ["abort"])
+        self.assertEqual(self.complete("coordinator", "--matrix", "async-for,threads-r"),
+                         ["async-for,threads-recreate", "async-for,threads-reuse"])
+        self.assertEqual(self.complete("agent", "run", "async"), ["async-for", "async-map"])
+        self.assertEqual(self.complete("agent", ""), ["run", "keygen"])
+        self.assertEqual(self.complete("target-server", "--port", ""), [])  # a number: no guess
+        self.assertEqual(self.complete("agent", "run", "async-for", ""), [])  # one strategy
+
+
 # ---- the .deb ------------------------------------------------------------------------
 
 class TestDeb(unittest.TestCase):
@@ -1092,8 +1303,12 @@ class TestDeb(unittest.TestCase):
                      "./usr/lib/sysusers.d/fleetbench.conf",
                      "./etc/default/fleetbench-agent", "./etc/default/fleetbench-target-server",
                      "./usr/share/doc/fleetbench/README.md",
-                     "./usr/share/doc/fleetbench/protocol.md"):
+                     "./usr/share/doc/fleetbench/protocol.md",
+                     "./usr/share/doc/fleetbench/copyright"):
             self.assertIn(path, files)
+        for program in PROGRAMS:
+            self.assertIn(f"./usr/share/man/man1/{program}.1.gz", files)
+            self.assertIn(f"./usr/share/bash-completion/completions/{program}", files)
         for line in contents.splitlines():
             if line.split()[-1].startswith("./usr/bin/") and not line.startswith("d"):
                 self.assertTrue(line.startswith("-rwxr-xr-x root/root"), line)
@@ -1121,6 +1336,13 @@ class TestDeb(unittest.TestCase):
                                                 "/etc/default/fleetbench-target-server"])
         with open(os.path.join(root, "usr/lib/systemd/system/fleetbench-agent.service")) as f:
             self.assertIn("ExecStart=/usr/bin/agent $AGENT_OPTS", f.read())
+        # the man pages are the sources, gzipped; the copyright file is DEP-5
+        for program in PROGRAMS:
+            with gzip.open(os.path.join(root, f"usr/share/man/man1/{program}.1.gz"), "rt") as f:
+                with open(os.path.join(SOURCE_DIR, "docs", "man", f"{program}.1")) as src:
+                    self.assertEqual(f.read(), src.read(), program)
+        with open(os.path.join(root, "usr/share/doc/fleetbench/copyright")) as f:
+            check_dep5(self, f.read())
         for program in ("agent", "coordinator", "target-server"):
             status, out, err = fbtest.run_process([os.path.join(root, "usr/bin", program),
                                                    "--version"])

@@ -1,4 +1,4 @@
-"""Security and hostile input (SPEC 6): keys, --allow-target, junk on the agent's port.
+"""Security and hostile input: keys, --allow-target, junk on the agent's port.
 
 Real processes on 127.0.0.x: a target-server, an agent daemon, coordinators
 that run to completion, and hostile peers:

@@ -194,9 +194,11 @@ static void test_json_text(void **state)
     add(&s, "async-for -r 10", params("async-for", 10, 0), two, 2, 1);
     add(&s, "async-for -r 20", params("async-for", 20, 0), one, 1, 1);
     /* one bad body in the second run, as an agent would have reported it */
-    s.benches[0]->runs[1].agents[0].failed[BENCH_CAUSE_BODY] = 1;
+    s.benches[0]->runs[1].agents[0].failed[CAUSE_BAD_BODY] = 1;
     s.benches[0]->runs[1].exit_code = BENCH_EXIT_FAILED;
     hist_record(s.benches[0]->latency, 2000000);
+    s.benches[0]->runs[0].go_fanout_s = 0.001; /* run 1's unknown: null */
+    s.handshake_s = 0.125;
     expect(export_json, &s,
            "{\n"
            "  \"results\": [\n"
@@ -243,9 +245,9 @@ static void test_json_text(void **state)
            "          \"connect\": 0,\n"
            "          \"timeout\": 0,\n"
            "          \"transport\": 0,\n"
-           "          \"status\": 0,\n"
-           "          \"body\": 1,\n"
-           "          \"result\": 0\n"
+           "          \"http_status\": 0,\n"
+           "          \"bad_body\": 1,\n"
+           "          \"wrong_result\": 0\n"
            "        },\n"
            "        \"latency\": {\n"
            "          \"count\": 1,\n"
@@ -261,6 +263,10 @@ static void test_json_text(void **state)
            "          \"p50\": 0.0,\n"
            "          \"max\": 0.0\n"
            "        },\n"
+           "        \"go_fanout\": [\n"
+           "          0.001,\n"
+           "          null\n"
+           "        ],\n"
            "        \"agents\": [\n"
            "          {\n"
            "            \"name\": \"127.0.0.1:5555\",\n"
@@ -327,9 +333,9 @@ static void test_json_text(void **state)
            "          \"connect\": 0,\n"
            "          \"timeout\": 0,\n"
            "          \"transport\": 0,\n"
-           "          \"status\": 0,\n"
-           "          \"body\": 0,\n"
-           "          \"result\": 0\n"
+           "          \"http_status\": 0,\n"
+           "          \"bad_body\": 0,\n"
+           "          \"wrong_result\": 0\n"
            "        },\n"
            "        \"latency\": {\n"
            "          \"count\": 0\n"
@@ -338,6 +344,9 @@ static void test_json_text(void **state)
            "          \"p50\": 0.0,\n"
            "          \"max\": 0.0\n"
            "        },\n"
+           "        \"go_fanout\": [\n"
+           "          null\n"
+           "        ],\n"
            "        \"agents\": [\n"
            "          {\n"
            "            \"name\": \"127.0.0.1:5555\",\n"
@@ -366,6 +375,7 @@ static void test_json_text(void **state)
            "    \"date\": \"2024-05-01T12:00:00Z\",\n"
            "    \"mode\": \"lockstep\",\n"
            "    \"warmup\": 3,\n"
+           "    \"handshake\": 0.125,\n"
            "    \"agents\": [\n"
            "      {\n"
            "        \"name\": \"127.0.0.1:5555\",\n"
@@ -405,6 +415,7 @@ static void test_json_agents(void **state)
     assert_int_equal(bench_add_run(b, a), 0);
     a[0].lost = 1;
     assert_int_equal(bench_add_run(b, a), 0);
+    b->runs[0].go_fanout_s = 0.25; /* the runner's; run 2's is unknown (NAN) */
     text = render(export_json, &s);
     root = json_loads(text, 0, NULL);
     assert_non_null(root);
@@ -422,9 +433,13 @@ static void test_json_agents(void **state)
                      1);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(fb, "failures"), "timeout")), 4);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(fb, "failures"), "result")),
-                     6);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(fb, "failures"), "wrong_result")), 6);
     assert_true(json_real_value(json_object_get(json_object_get(fb, "skew"), "max")) == 0.5);
+    assert_int_equal(json_array_size(json_object_get(fb, "go_fanout")), 2); /* measured runs */
+    assert_true(json_real_value(json_array_get(json_object_get(fb, "go_fanout"), 0)) == 0.25);
+    assert_true(json_is_null(json_array_get(json_object_get(fb, "go_fanout"), 1)));
+    assert_true(json_is_null(json_object_get(json_object_get(root, "fleetbench"), "handshake")));
     ag = json_array_get(json_object_get(fb, "agents"), 1);
     assert_string_equal(json_string_value(json_object_get(ag, "name")), ""); /* no host facts */
     assert_true(json_real_value(json_array_get(json_object_get(ag, "start_offsets"), 0)) == 0.5);

@@ -423,7 +423,7 @@ static void test_nested_validation(void **s)
     proto_msg_t *out = malloc(sizeof *out);
     assert_int_equal(decode_mp(&m, out), PROTO_OK);
     assert_int_equal(out->u.result.nbuckets, 2);
-    assert_int_equal(out->u.result.failed[PROTO_FAIL_RESULT], 0);
+    assert_int_equal(out->u.result.failed[CAUSE_WRONG_RESULT], 0);
     free(out);
 }
 

@@ -179,7 +179,7 @@ static void test_run_derivation(void **state)
     a[0] = (bench_agent_run_t){.wall_s = 1.0, .user_s = 0.5, .sys_s = 0.125, .ok = 10};
     a[1] = (bench_agent_run_t){
         .wall_s = 1.0, .user_s = 0.75, .sys_s = 0.25, .ok = 9, .start_offset_s = 0.25};
-    a[1].failed[BENCH_CAUSE_TIMEOUT] = 1;
+    a[1].failed[CAUSE_TIMEOUT] = 1;
     assert_int_equal(bench_add_run(b, a), 0);
     assert_true(b->runs[0].measured);
     assert_true(b->runs[0].time_s == 1.25); /* first start to last end */
@@ -195,7 +195,7 @@ static void test_run_derivation(void **state)
     assert_int_equal(b->runs[1].exit_code, BENCH_EXIT_LOST);
 
     a[1].lost = 0;
-    a[1].failed[BENCH_CAUSE_TIMEOUT] = 0;
+    a[1].failed[CAUSE_TIMEOUT] = 0;
     assert_int_equal(bench_add_run(b, a), 0);
     assert_int_equal(b->runs[2].exit_code, BENCH_EXIT_OK);
 
@@ -220,7 +220,7 @@ static void test_bench_stats(void **state)
         a[1] = a[0];
         a[1].wall_s = 0.5;
         a[1].start_offset_s = 0.5 * i;
-        a[1].failed[BENCH_CAUSE_STATUS] = i == 3;
+        a[1].failed[CAUSE_HTTP_STATUS] = i == 3;
         assert_int_equal(bench_add_run(b, a), 0);
     }
     a[0].lost = a[1].lost = 1;
@@ -232,7 +232,7 @@ static void test_bench_stats(void **state)
     assert_int_equal(s.runs_failed, 1);
     assert_int_equal(s.runs_unmeasured, 1);
     assert_int_equal(s.ok, 80);
-    assert_int_equal(s.failed[BENCH_CAUSE_STATUS], 1);
+    assert_int_equal(s.failed[CAUSE_HTTP_STATUS], 1);
     assert_int_equal(s.failed_total, 1);
     assert_int_equal(s.bytes, 800);
     assert_int_equal(s.connections, 16);

@@ -145,7 +145,7 @@ static void test_single_run_two_agents(void **state)
            "  Time (abs ≡):        250.0 ms               [User: 10.0 ms, System: 2.0 ms]\n"
            "  Throughput:                   72.0 req/s    [Latency p50: 350.0 µs, p90: 350.0 µs, "
            "p99: 350.0 µs]\n"
-           "  Failed: 2 of 20 requests (connect: 1, status: 1)    Start skew (2 agents): median "
+           "  Failed: 2 of 20 requests (connect: 1, http_status: 1)    Start skew (2 agents): median "
            "500.0 µs, max 500.0 µs\n"
            " \n"
            "  Warning: Requests failed in 1 of 1 runs (exit code 2); their times are included.\n"

@@ -69,7 +69,7 @@ static void test_honest(void **s)
     (void)s;
     check(honest(), NULL);
     r->ok = 15; /* failures count as requests too */
-    r->failed[PROTO_FAIL_TIMEOUT] = 5;
+    r->failed[CAUSE_TIMEOUT] = 5;
     check(r, NULL);
     r = honest(); /* the edges of the window and of the CPU bound */
     r->start_ns = k_expect.start_lo;
@@ -108,7 +108,7 @@ static void test_counts(void **s)
     r->ok = 10000000;
     check(r, "ok 10000000 + failed 0 != 20 requests");
     r = honest();
-    r->failed[PROTO_FAIL_STATUS] = 1;
+    r->failed[CAUSE_HTTP_STATUS] = 1;
     check(r, "ok 20 + failed 1 != 20 requests");
     r = honest();
     r->ok = 0;

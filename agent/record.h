@@ -1,7 +1,7 @@
-/* report: what a run measured, for people (one line) and for programs (a
+/* record: what a run measured, for people (one line) and for programs (a
  * JSON record with every count, the CPU times and the latency histogram). */
-#ifndef AGENT_REPORT_H
-#define AGENT_REPORT_H
+#ifndef AGENT_RECORD_H
+#define AGENT_RECORD_H
 
 #include "run.h"
 #include "strategy.h"
@@ -11,8 +11,8 @@
 
 /* "async-for N=1000 C=100: 0.0523 s, 19120 req/s, ok 1000, failed 0,
  * latency p50 1.02 ms p99 3.10 ms" and a newline. */
-void report_line(FILE *out, const strategy_t *s, const run_params_t *p, const run_result_t *r);
+void record_line(FILE *out, const strategy_t *s, const run_params_t *p, const run_result_t *r);
 /* The full record (see agent/README.md); NULL when out of memory. */
-json_t *report_json(const strategy_t *s, const run_params_t *p, const run_result_t *r);
+json_t *record_json(const strategy_t *s, const run_params_t *p, const run_result_t *r);
 
 #endif

@@ -1,4 +1,4 @@
-#include "report.h"
+#include "record.h"
 
 #include "hist.h"
 
@@ -17,29 +17,27 @@ static double per_second(uint64_t n, uint64_t ns)
     return ns ? (double)n / secs(ns) : 0.0;
 }
 
-/* " (timeout 3, http_status 2)" for the causes that happened. */
+/* " (timeout: 3, http_status: 2)" for the causes that happened, named as
+ * the coordinator names them. */
 static void print_causes(FILE *out, const tally_t *t)
 {
-    const char *sep = " (";
-
-    for (int o = REQ_OK + 1; o < REQ__COUNT; o++) {
-        if (t->count[o] == 0) continue;
-        fprintf(out, "%s%s %llu", sep, req_outcome_name((req_outcome_t)o),
-                (unsigned long long)t->count[o]);
-        sep = ", ";
-    }
-    if (sep[0] == ',') fputc(')', out);
+    if (tally_failed(t) == 0) return;
+    fputs(" (", out);
+    cause_print(out, t->count + REQ_CONNECT); /* the counts past OK are by cause */
+    fputc(')', out);
 }
 
-void report_line(FILE *out, const strategy_t *s, const run_params_t *p, const run_result_t *r)
+void record_line(FILE *out, const strategy_t *s, const run_params_t *p, const run_result_t *r)
 {
     const tally_t *t = &r->tally;
 
     fprintf(out, "%s N=%llu", s->name, (unsigned long long)p->requests);
-    if (s->uses_chunk) fprintf(out, " C=%llu", (unsigned long long)p->chunk);
-    if (s->uses_connections) fprintf(out, " K=%llu", (unsigned long long)p->connections);
+    if (strategy_info(s)->uses_chunk) fprintf(out, " C=%llu", (unsigned long long)p->chunk);
+    if (strategy_info(s)->uses_connections)
+        fprintf(out, " K=%llu", (unsigned long long)p->connections);
+    /* throughput counts the requests that passed, as the coordinator's does */
     fprintf(out, ": %.4f s, %.0f req/s, ok %llu, failed %llu", secs(r->wall_ns),
-            per_second(tally_total(t), r->wall_ns), (unsigned long long)t->count[REQ_OK],
+            per_second(t->count[REQ_OK], r->wall_ns), (unsigned long long)t->count[REQ_OK],
             (unsigned long long)tally_failed(t));
     print_causes(out, t);
     fprintf(out, ", latency p50 %.3f ms p99 %.3f ms\n",
@@ -93,17 +91,13 @@ static json_t *buckets_json(const hist_t *h)
 
 static json_t *latency_json(const hist_t *h)
 {
-    static const struct {
-        const char *key;
-        double p;
-    } k_pcts[] = {{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p999", 99.9}};
     json_t *o = json_object();
     int bad = set(o, "unit", json_string("ns")) | set_u64(o, "count", hist_count(h)) |
               set_u64(o, "min", hist_min(h)) | set_u64(o, "max", hist_max(h)) |
               set_real(o, "mean", hist_mean(h));
 
-    for (size_t i = 0; i < sizeof k_pcts / sizeof k_pcts[0]; i++)
-        bad |= set_u64(o, k_pcts[i].key, hist_percentile(h, k_pcts[i].p));
+    for (size_t i = 0; i < HIST_NPCTS; i++)
+        bad |= set_u64(o, hist_pcts[i].name, hist_percentile(h, hist_pcts[i].p));
     bad |= set_u64(o, "hist_version", HIST_VERSION) | set(o, "buckets", buckets_json(h));
     return complete(o, bad);
 }
@@ -125,7 +119,7 @@ static json_t *versions_json(void)
                      "jansson", jansson_version_str());
 }
 
-json_t *report_json(const strategy_t *s, const run_params_t *p, const run_result_t *r)
+json_t *record_json(const strategy_t *s, const run_params_t *p, const run_result_t *r)
 {
     const tally_t *t = &r->tally;
     uint64_t total = tally_total(t);
@@ -140,7 +134,7 @@ json_t *report_json(const strategy_t *s, const run_params_t *p, const run_result
           set(o, "target", json_string(target));
     bad |= set_real(o, "wall_s", secs(r->wall_ns)) | set_real(o, "user_s", secs(r->user_ns)) |
            set_real(o, "system_s", secs(r->sys_ns)) |
-           set_real(o, "throughput_rps", per_second(total, r->wall_ns)) |
+           set_real(o, "throughput_rps", per_second(t->count[REQ_OK], r->wall_ns)) |
            set_real(o, "cpu_per_request_us",
                     total ? (double)(r->user_ns + r->sys_ns) / 1e3 / (double)total : 0.0) |
            set_u64(o, "threads", r->threads);

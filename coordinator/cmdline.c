@@ -1,9 +1,10 @@
-#include "opts.h"
+#include "cmdline.h"
 
+#include "agents_file.h"
 #include "opt.h"
 #include "proto.h"
 
-#include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,9 +19,13 @@ static const char k_usage[] =
     "\n"
     "Options:\n"
     "  --agents HOST[:PORT][,...]  agents to drive (default port 5555)\n"
+    "  --agents-file FILE          more agents: one HOST[:PORT] per line, '#' comments;\n"
+    "                              added after --agents' (at most 1024 in all)\n"
     "  --target HOST:PORT          the server under load, as the agents reach it\n"
+    "                              (or http://HOST:PORT/); needed with remote agents\n"
     "  --matrix SPEC               all, threads, async or NAME[,NAME...] (default all)\n"
-    "  -r, --requests LIST         requests per run, e.g. 100,1000 (default 100)\n"
+    "  -r, --requests LIST         requests per run, e.g. 100,1000 (default 100);\n"
+    "                              not hyperfine's -r: runs are --runs\n"
     "  -c, --chunk LIST            chunk size of the threads strategies (default 100)\n"
     "  --connections LIST          connections of the async strategies (default 100)\n"
     "  -w, --warmup N              warmup runs per benchmark, not kept (default 3)\n"
@@ -74,11 +79,13 @@ enum {
     O_KEY,
     O_KNOWN,
     O_REPORT,
+    O_AGENTS_FILE,
     O_RUN_TIMEOUT
 };
 
 static const struct option k_opts[] = {
     {"agents", required_argument, NULL, O_AGENTS},
+    {"agents-file", required_argument, NULL, O_AGENTS_FILE},
     {"target", required_argument, NULL, O_TARGET},
     {"matrix", required_argument, NULL, O_MATRIX},
     {"requests", required_argument, NULL, 'r'},
@@ -107,6 +114,34 @@ static const struct option k_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* hyperfine's options that a hyperfine user will try: what to do here. */
+#define RUNS_HINT "fleetbench makes exactly --runs N timed runs (and -r is --requests here)"
+static const opt_hint_t k_hints[] = {
+    {"-m", "hyperfine's --min-runs is not supported: " RUNS_HINT},
+    {"--min-runs", "not supported: " RUNS_HINT},
+    {"-M", "hyperfine's --max-runs is not supported: " RUNS_HINT},
+    {"--max-runs", "not supported: " RUNS_HINT},
+    {"-p", "hyperfine's --prepare is not supported: each run starts with no open connection"},
+    {"--prepare", "not supported: each run starts with no open connection"},
+    {"-s", "hyperfine's --setup is not supported: there is no shell command to run"},
+    {"--setup", "not supported: there is no shell command to run"},
+    {"--style", "not supported: a live progress line on a TTY, plain lines otherwise"},
+    {"-u",
+     "hyperfine's --time-unit is not supported: each time is shown in the unit that suits it"},
+    {"--time-unit", "not supported: each time is shown in the unit that suits it"},
+    {"-N", "hyperfine's --shell=none is not supported: fleetbench runs no shell"},
+    {"--shell", "not supported: fleetbench runs no shell"},
+    {"-n", "hyperfine's --command-name is not supported: a benchmark is named by its parameters"},
+    {"--command-name", "not supported: a benchmark is named by its parameters"},
+    {"-i", "hyperfine's --ignore-failure is not supported: failed requests are counted, exit 2"},
+    {"--ignore-failure", "not supported: failed requests are counted and the exit code is 2"},
+    {"-P", "hyperfine's --parameter-scan is not supported: give lists, e.g. -r 100,1000,10000"},
+    {"--parameter-scan", "not supported: give lists, e.g. -r 100,1000,10000"},
+    {"-L", "hyperfine's --parameter-list is not supported: give lists, e.g. -r 100,1000,10000"},
+    {"--parameter-list", "not supported: give lists, e.g. -r 100,1000,10000"},
+    {NULL, NULL},
+};
+
 /* Port 0 means "any free port" to a listener; nothing can be reached there. */
 static int no_port_zero(const char *flag, const char *arg, int port, char *err)
 {
@@ -115,39 +150,65 @@ static int no_port_zero(const char *flag, const char *arg, int port, char *err)
     return -1;
 }
 
-static int parse_agents(opts_t *o, const char *list, char *err)
+/* The same agent twice would be measured twice and load the target twice. */
+static int listed_twice(const cmdline_t *o, const char *tok, char *err)
 {
-    char buf[16384], *tok, *save = NULL;
+    size_t n = o->nagents;
 
-    if (strlen(list) >= sizeof buf) {
-        snprintf(err, OPT_ERR_LEN, "--agents: list too long");
-        return -1;
-    }
-    strcpy(buf, list);
-    o->nagents = 0;
-    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->nagents == OPTS_MAX_AGENTS) {
-            snprintf(err, OPT_ERR_LEN, "--agents: more than %d agents", OPTS_MAX_AGENTS);
+    for (size_t i = 0; i < n; i++)
+        if (o->agent_port[i] == o->agent_port[n] &&
+            strcasecmp(o->agent_host[i], o->agent_host[n]) == 0) {
+            snprintf(err, OPT_ERR_LEN, "--agents: '%s' is listed twice", tok);
             return -1;
         }
-        if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
-                         &o->agent_port[o->nagents], err) != 0 ||
-            no_port_zero("--agents", tok, o->agent_port[o->nagents], err) != 0)
-            return -1;
-        for (size_t i = 0; i < o->nagents; i++)
-            if (o->agent_port[i] == o->agent_port[o->nagents] &&
-                strcasecmp(o->agent_host[i], o->agent_host[o->nagents]) == 0) {
-                /* its runs would be measured twice, its load doubled */
-                snprintf(err, OPT_ERR_LEN, "--agents: '%s' is listed twice", tok);
-                return -1;
-            }
-        o->nagents++;
-    }
-    if (o->nagents == 0) {
-        snprintf(err, OPT_ERR_LEN, "--agents: empty list");
+    return 0;
+}
+
+static const opt_cli_t k_cli = {"coordinator --help", k_opts, k_hints};
+
+static int parse_agents(cmdline_t *o, const char *list, char *err)
+{
+    char *buf = strdup(list), *tok, *save = NULL;
+    int rc = 0;
+
+    if (buf == NULL) {
+        snprintf(err, OPT_ERR_LEN, "--agents: out of memory");
         return -1;
     }
-    return 0;
+    o->nagents = 0;
+    for (tok = strtok_r(buf, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+        if (o->nagents == CMDLINE_MAX_AGENTS) {
+            snprintf(err, OPT_ERR_LEN,
+                     "--agents: more than %d agents (the most one coordinator "
+                     "drives)",
+                     CMDLINE_MAX_AGENTS);
+            rc = -1;
+        } else if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
+                                &o->agent_port[o->nagents], err) != 0 ||
+                   no_port_zero("--agents", tok, o->agent_port[o->nagents], err) != 0 ||
+                   listed_twice(o, tok, err) != 0) {
+            rc = -1;
+        } else {
+            o->nagents++;
+        }
+    }
+    free(buf);
+    if (rc == 0 && o->nagents == 0) {
+        snprintf(err, OPT_ERR_LEN, "--agents: empty list");
+        rc = -1;
+    }
+    return rc;
+}
+
+/* --agents-file: its agents follow --agents' (read once every option is in). */
+static int load_agents_file(cmdline_t *o, char *err)
+{
+    char ferr[AGENTS_FILE_ERR_LEN];
+    agents_file_list_t l = {o->agent_host, o->agent_port, &o->nagents, CMDLINE_MAX_AGENTS, 5555};
+
+    if (o->agents_file == NULL || agents_file_load(o->agents_file, &l, ferr) == 0) return 0;
+    snprintf(err, OPT_ERR_LEN, "--agents-file %.*s", OPT_ERR_LEN - 20, ferr);
+    return -1;
 }
 
 static int parse_choice(const char *flag, const char *arg, const char *a, const char *b, int *out,
@@ -174,16 +235,17 @@ static int parse_u(const char *flag, const char *arg, uint64_t lo, uint64_t hi, 
     return 0;
 }
 
-static int parse_one(opts_t *o, int c, const char *arg, char *err)
+static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
 {
     int choice;
     unsigned v;
 
     switch (c) {
     case O_AGENTS: return parse_agents(o, arg, err);
+    case O_AGENTS_FILE: o->agents_file = arg; return 0;
     case O_TARGET:
-        if (opt_hostport("--target", arg, -1, o->target_host, sizeof o->target_host,
-                         &o->target_port, err) != 0)
+        if (opt_target("--target", arg, -1, o->target_host, sizeof o->target_host, &o->target_port,
+                       err) != 0)
             return -1;
         return no_port_zero("--target", arg, o->target_port, err);
     case O_MATRIX:
@@ -229,7 +291,7 @@ static int parse_one(opts_t *o, int c, const char *arg, char *err)
     return -1;
 }
 
-static void opts_defaults(opts_t *o)
+static void cmdline_defaults(cmdline_t *o)
 {
     memset(o, 0, sizeof *o);
     strcpy(o->matrix_spec, "all");
@@ -244,27 +306,23 @@ static void opts_defaults(opts_t *o)
     o->export_json = "results.json";
 }
 
-int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
+int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
 {
     int c, others = 0, resumes = 0;
 
-    opts_defaults(o);
+    cmdline_defaults(o);
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":hVr:c:w:", k_opts, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(k_usage, out); return OPTS_EXIT;
+        case 'h': fputs(k_usage, out); return CMDLINE_EXIT;
         case 'V':
             fprintf(out, "coordinator %s (protocol %u)\n", FB_VERSION, PROTO_VERSION);
-            return OPTS_EXIT;
+            return CMDLINE_EXIT;
         case ':':
-            snprintf(err, OPT_ERR_LEN, "%s: needs a value", argv[optind - 1]);
-            return OPTS_ERROR;
-        case '?':
-            snprintf(err, OPT_ERR_LEN, "unknown option '%s' (see --help)", argv[optind - 1]);
-            return OPTS_ERROR;
+        case '?': opt_getopt_error(&k_cli, c, argv, err); return CMDLINE_ERROR;
         default:
-            if (parse_one(o, c, optarg, err) != 0) return OPTS_ERROR;
+            if (parse_one(o, c, optarg, err) != 0) return CMDLINE_ERROR;
             if (c == O_RESUME)
                 resumes++;
             else
@@ -272,25 +330,26 @@ int opts_parse(opts_t *o, int argc, char **argv, FILE *out, char *err)
         }
     }
     if (optind < argc) {
-        snprintf(err, OPT_ERR_LEN, "unexpected argument '%s' (see --help)", argv[optind]);
-        return OPTS_ERROR;
+        opt_unexpected(&k_cli, argv[optind], err);
+        return CMDLINE_ERROR;
     }
     /* counted as parsed: wherever it stands, in whatever spelling */
     if (resumes > 1 || (resumes && others)) {
         snprintf(err, OPT_ERR_LEN, "--resume takes no other options: the journal has them");
-        return OPTS_ERROR;
+        return CMDLINE_ERROR;
     }
     if ((o->key_path == NULL) != (o->known_path == NULL)) {
         snprintf(err, OPT_ERR_LEN, "--key and --known-agents go together");
-        return OPTS_ERROR;
+        return CMDLINE_ERROR;
     }
+    if (o->resume == NULL && load_agents_file(o, err) != 0) return CMDLINE_ERROR;
     /* a late heartbeat or two must not lose a healthy agent */
-    if ((uint64_t)o->liveness_ms < (uint64_t)OPTS_LIVENESS_BEATS * o->heartbeat_ms) {
+    if ((uint64_t)o->liveness_ms < (uint64_t)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms) {
         snprintf(err, OPT_ERR_LEN,
                  "--liveness %u must be at least %d times --heartbeat %u (at least %llu)",
-                 o->liveness_ms, OPTS_LIVENESS_BEATS, o->heartbeat_ms,
-                 (unsigned long long)OPTS_LIVENESS_BEATS * o->heartbeat_ms);
-        return OPTS_ERROR;
+                 o->liveness_ms, CMDLINE_LIVENESS_BEATS, o->heartbeat_ms,
+                 (unsigned long long)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms);
+        return CMDLINE_ERROR;
     }
-    return OPTS_OK;
+    return CMDLINE_OK;
 }

@@ -1,0 +1,46 @@
+/* cmdline: the coordinator's command line (common/opt.c parses the values). */
+#ifndef CO_CMDLINE_H
+#define CO_CMDLINE_H
+
+#include "matrix.h"
+
+#include <stdio.h>
+
+/* The most agents one coordinator drives (--agents and --agents-file in
+ * all); CURVE_MAX_KEYS lets a known-agents file list as many. */
+#define CMDLINE_MAX_AGENTS 1024
+#define CMDLINE_LIVENESS_BEATS 3 /* --liveness is at least this many --heartbeat */
+
+typedef enum { MODE_LOCKSTEP, MODE_SERIAL } cmdline_mode_t;
+typedef enum { LOSS_CONTINUE, LOSS_ABORT } cmdline_loss_t;
+
+typedef struct {
+    size_t nagents;          /* 0: an embedded agent on loopback */
+    const char *agents_file; /* --agents-file: read into agent_host/port */
+    char agent_host[CMDLINE_MAX_AGENTS][256];
+    int agent_port[CMDLINE_MAX_AGENTS];
+    char target_host[256]; /* "": an embedded target-server */
+    int target_port;
+    char matrix_spec[512];
+    matrix_list_t requests, chunks, connections;
+    unsigned warmup, runs;
+    cmdline_mode_t mode;
+    cmdline_loss_t on_loss;
+    unsigned heartbeat_ms, liveness_ms, timeout_ms;
+    unsigned run_timeout_s; /* --run-timeout; 0: derived from each benchmark (runner.h) */
+    const char *export_json, *export_md, *export_csv;
+    const char *report;      /* --report FILE.html: report.h's page */
+    const char *journal;     /* NULL: beside the JSON export */
+    const char *key_path;    /* --key: our CURVE secret key */
+    const char *known_path;  /* --known-agents: HOST[:PORT] PUBKEY lines */
+    const char *resume;      /* --resume FILE: the journal to finish */
+    unsigned server_threads; /* embedded target-server's --threads; 0: its default */
+} cmdline_t;
+
+enum { CMDLINE_OK, CMDLINE_EXIT, CMDLINE_ERROR };
+
+/* CMDLINE_EXIT after --help/--version on out (exit 0); CMDLINE_ERROR with err
+ * naming the flag (exit 1). */
+int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err);
+
+#endif

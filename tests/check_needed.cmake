@@ -1,0 +1,28 @@
+# cmake -DBINARY=FILE -DMUST=regex -DMUST_NOT=regex -P tests/check_needed.cmake
+# Reads the shared libraries FILE needs (readelf -d, its NEEDED entries) and
+# fails unless one matches MUST and none matches MUST_NOT: a layering check
+# (the coordinator must not pull in the agent's libcurl and libuv).
+find_program(READELF readelf REQUIRED)
+execute_process(COMMAND ${READELF} -d ${BINARY} OUTPUT_VARIABLE dyn RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "readelf -d ${BINARY} failed (${rc})")
+endif()
+string(REGEX MATCHALL "\\(NEEDED\\)[^\n]*\\[[^]\n]+\\]" lines "${dyn}")
+set(needed)
+foreach(line IN LISTS lines)
+  string(REGEX REPLACE ".*\\[([^]]+)\\]" "\\1" lib "${line}")
+  list(APPEND needed ${lib})
+endforeach()
+message(STATUS "${BINARY} needs: ${needed}")
+set(found_must FALSE)
+foreach(lib IN LISTS needed)
+  if(lib MATCHES "${MUST_NOT}")
+    message(FATAL_ERROR "${BINARY} needs ${lib}, which it must not (${MUST_NOT})")
+  endif()
+  if(lib MATCHES "${MUST}")
+    set(found_must TRUE)
+  endif()
+endforeach()
+if(NOT found_must)
+  message(FATAL_ERROR "${BINARY} needs nothing matching ${MUST}: is this the right binary?")
+endif()

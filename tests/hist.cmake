@@ -1,1 +1,0 @@
-fb_unit(test_hist fbcommon m)

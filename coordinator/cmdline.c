@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char k_usage[] =
     "Usage: coordinator [OPTIONS]\n"
@@ -42,7 +43,8 @@ static const char k_usage[] =
     "                              recorded in the JSON)\n"
     "  --on-agent-loss continue|abort  go on without a lost agent (default) or stop\n"
     "  --heartbeat MS              heartbeat interval (default 1000)\n"
-    "  --liveness MS               an agent silent this long is lost (default 5000)\n"
+    "  --liveness MS               an agent silent this long is lost (default 5000,\n"
+    "                              at least 3 heartbeats)\n"
     "  --timeout MS                per-request timeout on the agents (default 10000)\n"
     "  --run-timeout S             an agent without its result this long after the go\n"
     "                              is lost for that run (default: 2 x the requests'\n"
@@ -154,6 +156,28 @@ static const opt_hint_t k_hints[] = {
     {NULL, NULL},
 };
 
+/* Port 0 means "any free port" to a listener; nothing can be reached there. */
+static int no_port_zero(const char *flag, const char *arg, int port, char *err)
+{
+    if (port != 0) return 0;
+    snprintf(err, OPT_ERR_LEN, "%s: '%s': port 0 cannot be connected to", flag, arg);
+    return -1;
+}
+
+/* The same agent twice would be measured twice and load the target twice. */
+static int listed_twice(const cmdline_t *o, const char *tok, char *err)
+{
+    size_t n = o->nagents;
+
+    for (size_t i = 0; i < n; i++)
+        if (o->agent_port[i] == o->agent_port[n] &&
+            strcasecmp(o->agent_host[i], o->agent_host[n]) == 0) {
+            snprintf(err, OPT_ERR_LEN, "--agents: '%s' is listed twice", tok);
+            return -1;
+        }
+    return 0;
+}
+
 static const opt_cli_t k_cli = {"coordinator --help", k_opts, k_hints};
 
 static int parse_agents(cmdline_t *o, const char *list, char *err)
@@ -174,7 +198,9 @@ static int parse_agents(cmdline_t *o, const char *list, char *err)
                      CMDLINE_MAX_AGENTS);
             rc = -1;
         } else if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
-                                &o->agent_port[o->nagents], err) != 0) {
+                                &o->agent_port[o->nagents], err) != 0 ||
+                   no_port_zero("--agents", tok, o->agent_port[o->nagents], err) != 0 ||
+                   listed_twice(o, tok, err) != 0) {
             rc = -1;
         } else {
             o->nagents++;
@@ -232,8 +258,10 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
     case O_AGENTS: return parse_agents(o, arg, err);
     case O_AGENTS_FILE: o->agents_file = arg; return 0;
     case O_TARGET:
-        return opt_target("--target", arg, -1, o->target_host, sizeof o->target_host,
-                          &o->target_port, err);
+        if (opt_target("--target", arg, -1, o->target_host, sizeof o->target_host, &o->target_port,
+                       err) != 0)
+            return -1;
+        return no_port_zero("--target", arg, o->target_port, err);
     case O_MATRIX:
         if (strlen(arg) >= sizeof o->matrix_spec) {
             snprintf(err, OPT_ERR_LEN, "--matrix: too long");
@@ -300,7 +328,7 @@ static void cmdline_defaults(cmdline_t *o)
 
 int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
 {
-    int c;
+    int c, others = 0, resumes = 0;
 
     cmdline_defaults(o);
     opterr = 0;
@@ -315,13 +343,18 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
         case '?': opt_getopt_error(&k_cli, c, argv, err); return CMDLINE_ERROR;
         default:
             if (parse_one(o, c, optarg, err) != 0) return CMDLINE_ERROR;
+            if (c == O_RESUME)
+                resumes++;
+            else
+                others++;
         }
     }
     if (optind < argc) {
         opt_unexpected(&k_cli, argv[optind], err);
         return CMDLINE_ERROR;
     }
-    if (o->resume && (argc > 3 || (argc == 3 && strncmp(argv[1], "--resume=", 9) == 0))) {
+    /* counted as parsed: wherever it stands, in whatever spelling */
+    if (resumes > 1 || (resumes && others)) {
         snprintf(err, OPT_ERR_LEN, "--resume takes no other options: the journal has them");
         return CMDLINE_ERROR;
     }
@@ -330,9 +363,12 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
         return CMDLINE_ERROR;
     }
     if (o->resume == NULL && load_agents_file(o, err) != 0) return CMDLINE_ERROR;
-    if (o->liveness_ms < 2 * o->heartbeat_ms) {
-        snprintf(err, OPT_ERR_LEN, "--liveness %u must be at least twice --heartbeat %u",
-                 o->liveness_ms, o->heartbeat_ms);
+    /* a late heartbeat or two must not lose a healthy agent */
+    if ((uint64_t)o->liveness_ms < (uint64_t)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--liveness %u must be at least %d times --heartbeat %u (at least %llu)",
+                 o->liveness_ms, CMDLINE_LIVENESS_BEATS, o->heartbeat_ms,
+                 (unsigned long long)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms);
         return CMDLINE_ERROR;
     }
     return CMDLINE_OK;

@@ -10,6 +10,7 @@
 /* The most agents one coordinator drives (--agents and --agents-file in
  * all); CURVE_MAX_KEYS lets a known-agents file list as many. */
 #define CMDLINE_MAX_AGENTS 1024
+#define CMDLINE_LIVENESS_BEATS 3 /* --liveness is at least this many --heartbeat */
 
 typedef enum { MODE_LOCKSTEP, MODE_SERIAL } cmdline_mode_t;
 typedef enum { LOSS_CONTINUE, LOSS_ABORT } cmdline_loss_t;

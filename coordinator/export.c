@@ -1,14 +1,10 @@
 #include "export.h"
 
+#include "outfile.h"
 #include "report.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* A matrix dimension's value for one benchmark; 0 when it does not apply. */
 typedef int (*dim_get_t)(const bench_t *b, char *buf, size_t len);
@@ -94,63 +90,21 @@ typedef int (*writer_t)(FILE *out, const bench_set_t *set, char *err);
 static const writer_t k_writers[EXPORT__COUNT] = {export_json, export_markdown, export_csv,
                                                   report_html};
 
-/* The rename is durable only once the directory entry is on disk too. */
-static void sync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    int fd;
-
-    if (copy == NULL) return;
-    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd); /* best effort: the file itself is already complete */
-        close(fd);
-    }
-    free(copy);
-}
-
 int export_write(const char *path, export_format_t fmt, const bench_set_t *set, char *err)
 {
-    char inner[EXPORT_ERR_LEN] = "", *tmp = NULL;
-    FILE *f = NULL;
-    int rc = -1;
+    char inner[EXPORT_ERR_LEN] = "";
+    outfile_t o;
 
     if ((unsigned)fmt >= EXPORT__COUNT) {
         snprintf(err, EXPORT_ERR_LEN, "%s: unknown export format %d", path, (int)fmt);
         return -1;
     }
-    if (asprintf(&tmp, "%s.tmp", path) < 0) {
-        snprintf(err, EXPORT_ERR_LEN, "%s: out of memory", path);
+    _Static_assert(OUTFILE_ERR_LEN <= EXPORT_ERR_LEN, "messages fit");
+    if (outfile_open(&o, path, err) != 0) return -1;
+    if (k_writers[fmt](o.f, set, inner) != 0) {
+        outfile_abort(&o);
+        snprintf(err, EXPORT_ERR_LEN, "%.200s: %.300s", path, inner);
         return -1;
     }
-    f = fopen(tmp, "w");
-    if (f == NULL) {
-        snprintf(err, EXPORT_ERR_LEN, "%s: cannot create: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (k_writers[fmt](f, set, inner) != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "%s: %s", path, inner);
-        goto out;
-    }
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "%s: cannot write: %s", tmp, strerror(errno));
-        goto out;
-    }
-    rc = fclose(f);
-    f = NULL;
-    if (rc != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "%s: cannot write: %s", tmp, strerror(errno));
-        goto out;
-    }
-    rc = rename(tmp, path);
-    if (rc != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "%s: cannot replace with %s: %s", path, tmp, strerror(errno));
-        goto out;
-    }
-    sync_dir(path);
-out:
-    if (f != NULL) fclose(f);
-    if (rc != 0) unlink(tmp);
-    free(tmp);
-    return rc;
+    return outfile_commit(&o, err);
 }

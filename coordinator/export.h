@@ -41,9 +41,11 @@ int export_json(FILE *out, const bench_set_t *set, char *err);
 int export_markdown(FILE *out, const bench_set_t *set, char *err);
 int export_csv(FILE *out, const bench_set_t *set, char *err);
 
-/* Renders to PATH.tmp, syncs it and renames it over path: a reader or a
- * crash sees the previous file or the new one, never half of one. Safe to
- * call after every benchmark, as hyperfine does. err names the file. */
+/* Renders the set to path as outfile.h writes files: a regular file is
+ * replaced atomically (a reader or a crash sees the previous file or the new
+ * one, never half of one), so it is safe to call after every benchmark, as
+ * hyperfine does; a device, FIFO or /dev/stdout is written in place. err
+ * names the file; every write, sync and close error is one. */
 int export_write(const char *path, export_format_t fmt, const bench_set_t *set, char *err);
 
 /* The scanned dimensions' names, in name order (hyperfine's map order): the

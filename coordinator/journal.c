@@ -1,40 +1,93 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define JOURNAL_FORMAT 1
 
+static int fail(journal_t *j, const char *what, int e, char *err)
+{
+    snprintf(err, JOURNAL_ERR_LEN, "journal %.300s: %s: %s", j->path, what, strerror(e));
+    return -1;
+}
+
+/* Everything or nothing: a write cut short (a full disk) is taken back, so
+ * the file keeps ending with a whole line and --resume reads it. */
+static int append(journal_t *j, const char *buf, size_t len, char *err)
+{
+    size_t done = 0;
+    int e = 0;
+
+    while (done < len) {
+        ssize_t n = pwrite(j->fd, buf + done, len - done, (off_t)(j->size + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            e = n < 0 ? errno : ENOSPC;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (e == 0 && fsync(j->fd) != 0) e = errno;
+    if (e != 0) {
+        /* best effort: a tail left torn is cut by the next journal_reopen */
+        if (ftruncate(j->fd, (off_t)j->size) == 0) (void)fsync(j->fd);
+        return fail(j, "cannot write", e, err);
+    }
+    j->size += len;
+    return 0;
+}
+
 /* One line, whole, then fsync: the run counts only once it is on disk. */
 static int write_line(journal_t *j, json_t *obj, char *err)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
-    int rc = 0;
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    size_t len;
+    int rc;
 
     json_decref(obj);
     if (text == NULL) {
-        snprintf(err, JOURNAL_ERR_LEN, "journal %.200s: out of memory", j->path);
+        snprintf(err, JOURNAL_ERR_LEN, "journal %.300s: out of memory", j->path);
         return -1;
     }
-    if (fprintf(j->f, "%s\n", text) < 0 || fflush(j->f) != 0 || fsync(fileno(j->f)) != 0) {
-        snprintf(err, JOURNAL_ERR_LEN, "journal %.200s: %s", j->path, strerror(errno));
-        rc = -1;
-    }
+    len = strlen(text);
+    text[len] = '\n'; /* json_dumps's terminator becomes the line's end */
+    rc = append(j, text, len + 1, err);
     free(text);
     return rc;
 }
 
-static int open_file(journal_t *j, const char *path, const char *mode, char *err)
+/* Opens path as a regular file and takes the lock that keeps a second
+ * coordinator out for as long as we hold it open. */
+static int open_locked(journal_t *j, const char *path, int flags, char *err)
 {
+    struct stat st;
+
+    memset(j, 0, sizeof *j);
     snprintf(j->path, sizeof j->path, "%s", path);
-    j->f = fopen(path, mode);
-    if (j->f == NULL) {
-        snprintf(err, JOURNAL_ERR_LEN, "journal %.200s: %s", path, strerror(errno));
+    j->fd = open(path, flags | O_RDWR | O_CLOEXEC, 0666);
+    if (j->fd < 0) return fail(j, "cannot open", errno, err);
+    if (fstat(j->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        journal_close(j);
+        snprintf(err, JOURNAL_ERR_LEN, "journal %.300s: not a regular file", path);
         return -1;
     }
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        journal_close(j);
+        if (e == EWOULDBLOCK)
+            snprintf(err, JOURNAL_ERR_LEN,
+                     "journal %.300s: in use by another coordinator (it is locked)", path);
+        else
+            fail(j, "cannot lock", e, err);
+        return -1;
+    }
+    j->size = (uint64_t)st.st_size;
     return 0;
 }
 
@@ -42,25 +95,73 @@ int journal_create(journal_t *j, const char *path, int argc, char **argv, char *
 {
     json_t *args = json_array();
 
-    if (open_file(j, path, "w", err) != 0) {
+    /* truncated only once locked: never under a coordinator still writing it */
+    if (open_locked(j, path, O_CREAT, err) != 0) {
         json_decref(args);
         return -1;
     }
+    if (ftruncate(j->fd, 0) != 0) {
+        json_decref(args);
+        return fail(j, "cannot truncate", errno, err);
+    }
+    j->size = 0;
     for (int i = 0; i < argc; i++)
         json_array_append_new(args, json_string(argv[i]));
     return write_line(
         j, json_pack("{s:i, s:o}", "fleetbench_journal", JOURNAL_FORMAT, "argv", args), err);
 }
 
+/* Where the last whole line ends: 0 if there is none. */
+static int last_line_end(journal_t *j, uint64_t *end, char *err)
+{
+    char buf[4096];
+    uint64_t pos = j->size;
+
+    while (pos > 0) {
+        size_t n = pos < sizeof buf ? (size_t)pos : sizeof buf;
+        ssize_t got = pread(j->fd, buf, n, (off_t)(pos - n));
+        if (got != (ssize_t)n) return fail(j, "cannot read", got < 0 ? errno : EIO, err);
+        for (size_t i = n; i > 0; i--)
+            if (buf[i - 1] == '\n') {
+                *end = pos - n + i;
+                return 0;
+            }
+        pos -= n;
+    }
+    *end = 0;
+    return 0;
+}
+
 int journal_reopen(journal_t *j, const char *path, char *err)
 {
-    return open_file(j, path, "a", err);
+    uint64_t end;
+
+    if (open_locked(j, path, 0, err) != 0) return -1;
+    if (last_line_end(j, &end, err) != 0) goto bad;
+    if (end == 0) {
+        snprintf(err, JOURNAL_ERR_LEN,
+                 "journal %.300s: no complete header line (empty, or torn by a crash)", path);
+        goto bad;
+    }
+    /* a crash or a full disk mid-line: that run never counted; cut it so
+     * the next line starts on a line of its own */
+    if (end < j->size) {
+        if (ftruncate(j->fd, (off_t)end) != 0 || fsync(j->fd) != 0) {
+            fail(j, "cannot cut its torn last line", errno, err);
+            goto bad;
+        }
+        j->size = end;
+    }
+    return 0;
+bad:
+    journal_close(j);
+    return -1;
 }
 
 void journal_close(journal_t *j)
 {
-    if (j->f) fclose(j->f);
-    j->f = NULL;
+    if (j->fd >= 0) close(j->fd); /* and with it the lock */
+    j->fd = -1;
 }
 
 static json_t *agent_json(const bench_agent_run_t *a)
@@ -212,9 +313,15 @@ static int load_header(json_t *o, journal_load_t *l, char *err)
                  (long long)format, JOURNAL_FORMAT);
         return -1;
     }
+    if (json_array_size(args) == 0) {
+        snprintf(err, JOURNAL_ERR_LEN, "bad command line in the journal: empty");
+        return -1;
+    }
     for (size_t i = 0; i < json_array_size(args); i++) {
         const char *s = json_string_value(json_array_get(args, i));
-        if (s == NULL || (l->argv[l->argc++] = strdup(s)) == NULL) {
+        /* a journal is started by a run, never by a --resume */
+        if (s == NULL || (i > 0 && strncmp(s, "--resume", 8) == 0) ||
+            (l->argv[l->argc++] = strdup(s)) == NULL) {
             snprintf(err, JOURNAL_ERR_LEN, "bad command line in the journal");
             return -1;
         }
@@ -267,7 +374,12 @@ int journal_load(const char *path, journal_load_t *l, char *err)
         json_error_t je;
         json_t *o;
         lineno++;
-        if (line[len - 1] != '\n') break;              /* torn by a crash: the run never counted */
+        if (line[len - 1] != '\n') { /* torn by a crash: the run never counted */
+            if (lineno > 1) break;
+            snprintf(err, JOURNAL_ERR_LEN, "the header line is incomplete (torn by a crash)");
+            rc = -1;
+            break;
+        }
         if (lineno > 1 && l->on_run == NULL) continue; /* the command line is all we want */
         o = json_loads(line, 0, &je);
         err[0] = '\0';

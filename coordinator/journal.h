@@ -5,26 +5,35 @@
  * The file is JSON Lines: a header with the command line the matrix was
  * started with, then one line per finished timed run (each agent's
  * measurements and the run's merged latency histogram). Each line is written
- * whole and fsync'd; a torn last line (a crash mid-write) is ignored. */
+ * whole and fsync'd; a write cut short (a full disk) is taken back. A torn
+ * last line (a crash mid-write) never counted: reading ignores it and
+ * reopening cuts it off before anything is appended, so a journal can be
+ * resumed again and again. An open journal is locked (flock): a second
+ * coordinator on the same file is refused, not interleaved. */
 #ifndef CO_JOURNAL_H
 #define CO_JOURNAL_H
 
 #include "bench.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define JOURNAL_ERR_LEN 512
 #define JOURNAL_MAX_ARGS 128
 
 typedef struct {
-    FILE *f;
+    int fd;        /* -1: closed */
+    uint64_t size; /* bytes of whole lines: where the next one goes */
     char path[4096];
 } journal_t;
 
-/* A new journal holding argv (the matrix's command line, without --resume). */
+/* A new journal holding argv (the matrix's command line, without --resume),
+ * replacing what path held; locked. */
 int journal_create(journal_t *j, const char *path, int argc, char **argv, char *err);
-/* Re-opens an existing journal for appending (after journal_load). */
+/* Locks an existing journal and cuts a torn last line, for journal_load
+ * and then appending. A file without a whole first line is an error. */
 int journal_reopen(journal_t *j, const char *path, char *err);
+/* Closes (and unlocks); safe on a closed journal. */
 void journal_close(journal_t *j);
 
 /* Appends one finished run of benchmark `bench` and syncs it to disk;

@@ -8,6 +8,7 @@
 #include "matrix.h"
 #include "opt.h"
 #include "cmdline.h"
+#include "outfile.h"
 #include "runner.h"
 #include "summary.h"
 
@@ -138,13 +139,18 @@ static int keygen_main(int argc, char **argv)
     return 0;
 }
 
-/* --resume FILE: the options the journal was started with. */
-static int resume_opts(cmdline_t *o, journal_load_t *jl, char *err)
+/* --resume FILE: the journal locked and its torn tail cut, then the
+ * options it was started with. */
+static int resume_opts(cmdline_t *o, journal_t *j, journal_load_t *jl, char *err)
 {
     const char *path = o->resume;
     char jerr[JOURNAL_ERR_LEN];
 
     memset(jl, 0, sizeof *jl);
+    if (journal_reopen(j, path, jerr) != 0) {
+        snprintf(err, FLEET_ERR_LEN, "--resume: %s", jerr);
+        return -1;
+    }
     if (journal_load(path, jl, jerr) != 0) {
         snprintf(err, FLEET_ERR_LEN, "%s", jerr);
         return -1;
@@ -155,23 +161,58 @@ static int resume_opts(cmdline_t *o, journal_load_t *jl, char *err)
     return 0;
 }
 
-/* Opens the journal: a new one, or the one being resumed with its runs
- * replayed into the set. */
-static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv, char *err)
+/* Without --journal: beside the JSON export, unless that is written in
+ * place (--export-json /dev/stdout, a FIFO). */
+static void default_journal(cmdline_t *o)
 {
     static char path[4096];
+    const char *json = o->export_json ? o->export_json : "results.json";
+
+    if (o->journal != NULL) return;
+    if (outfile_in_place(json)) json = "fleetbench";
+    snprintf(path, sizeof path, "%s.journal", json);
+    o->journal = path;
+}
+
+/* Every file the run ends with is checked now, not after an hour of runs:
+ * writable, and no two of them (the journal included) the same file. */
+static int check_outputs(const cmdline_t *o, char *err)
+{
+    const struct {
+        const char *flag, *path;
+    } out[] = {{"--journal", o->journal},
+               {"--export-json", o->export_json},
+               {"--export-markdown", o->export_md},
+               {"--export-csv", o->export_csv},
+               {"--report", o->report}};
+    const size_t n = sizeof out / sizeof *out;
+    char why[OUTFILE_ERR_LEN];
+
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].path == NULL) continue;
+        for (size_t k = 0; k < i; k++)
+            if (out[k].path && outfile_same(out[k].path, out[i].path)) {
+                snprintf(err, FLEET_ERR_LEN, "%s %.300s is the file %s names too%s", out[i].flag,
+                         out[i].path, out[k].flag,
+                         k == 0 ? ": the export would overwrite the journal" : "");
+                return -1;
+            }
+        /* the journal is created (and locked) by open_journal */
+        if (i > 0 && outfile_check(out[i].path, why) != 0) {
+            snprintf(err, FLEET_ERR_LEN, "%s %s", out[i].flag, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A new journal, or the runs of the one being resumed replayed into the set. */
+static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv, char *err)
+{
     char jerr[JOURNAL_ERR_LEN] = "";
     journal_load_t runs = {.on_run = runner_replay, .ctx = r};
     int rc;
 
-    if (o->journal == NULL) {
-        /* beside the JSON export, unless that is no file (--export-json /dev/null) */
-        const char *json = o->export_json ? o->export_json : "results.json";
-        struct stat st;
-        if (stat(json, &st) == 0 && !S_ISREG(st.st_mode)) json = "fleetbench";
-        snprintf(path, sizeof path, "%s.journal", json);
-        o->journal = path;
-    }
     if (o->resume == NULL) {
         char seed[32], **args = malloc(((size_t)argc + 1) * sizeof *args);
         if (args == NULL) {
@@ -185,15 +226,14 @@ static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char 
         }
         rc = journal_create(j, o->journal, argc, args, jerr);
         free(args);
-        if (rc == 0) return 0;
+        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "--%s", jerr); /* "--journal PATH: why" */
     } else {
         /* a second pass for the runs; o keeps pointing into the first's argv */
         rc = journal_load(o->resume, &runs, jerr);
         journal_load_free(&runs);
-        if (rc == 0 && journal_reopen(j, o->resume, jerr) == 0) return 0;
+        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "%s", jerr);
     }
-    snprintf(err, FLEET_ERR_LEN, "%s", jerr);
-    return -1;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -206,7 +246,7 @@ int main(int argc, char **argv)
     fleet_t f;
     bench_set_t set;
     runner_t r = {0};
-    journal_t journal = {0};
+    journal_t journal = {.fd = -1};
     journal_load_t jl = {0};
     int code = 1, color;
 
@@ -215,14 +255,20 @@ int main(int argc, char **argv)
     case CMDLINE_EXIT: return 0;
     case CMDLINE_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
     }
-    if (o.resume && resume_opts(&o, &jl, err) != 0) {
+    if (o.resume && resume_opts(&o, &journal, &jl, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
+        journal_close(&journal);
         journal_load_free(&jl);
         return 1;
     }
+    default_journal(&o);
     if (check_target_reachable(&o, err) != 0 ||
-        matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0) {
+        matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0 ||
+        check_outputs(&o, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
+        journal_close(&journal);
+        journal_load_free(&jl);
+        matrix_free(&m);
         return 1;
     }
     pick_seed(&o);
@@ -264,7 +310,7 @@ int main(int argc, char **argv)
     if (code == 130) fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
     summary_compare(stdout, &set, color);
     fflush(stdout); /* before the embedded processes say goodbye on stderr */
-    if (runner_export(&r) != 0 && code == 0) code = 1;
+    if (runner_export(&r, true) != 0 && code == 0) code = 1;
 out:
     journal_close(&journal);
     journal_load_free(&jl);

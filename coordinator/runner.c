@@ -3,6 +3,7 @@
 #include "export.h"
 #include "clock.h"
 #include "order.h"
+#include "outfile.h"
 #include "summary.h"
 
 #include <math.h>
@@ -292,7 +293,7 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
     return 0;
 }
 
-int runner_export(const runner_t *r)
+int runner_export(const runner_t *r, bool final)
 {
     const cmdline_t *o = r->opts;
     const struct {
@@ -310,11 +311,14 @@ int runner_export(const runner_t *r)
         fprintf(stderr, "coordinator: exports: out of memory\n");
         return -1;
     }
-    for (size_t i = 0; i < sizeof ex / sizeof *ex; i++)
-        if (ex[i].path && export_write(ex[i].path, ex[i].fmt, &view, err) != 0) {
+    for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
+        /* a device or FIFO would get one copy per round: the last only */
+        if (ex[i].path == NULL || (!final && outfile_in_place(ex[i].path))) continue;
+        if (export_write(ex[i].path, ex[i].fmt, &view, err) != 0) {
             fprintf(stderr, "coordinator: %s\n", err);
             rc = -1;
         }
+    }
     bench_set_view_close(&view);
     return rc;
 }
@@ -364,7 +368,7 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
         progress_run(&r->progress, done, progress_estimate(b));
         print_done(r, printed, 0);
         if (st.round_end)
-            runner_export(r); /* as hyperfine after each benchmark: a crash keeps them */
+            runner_export(r, false); /* as hyperfine after each benchmark: a crash keeps them */
     }
     order_close(&ord);
     return rc;

@@ -43,8 +43,10 @@ uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, uns
  * from the matrix): the journal_load_t callback for --resume. */
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
                   const hist_t *latency, const bench_target_t *target, char *err);
-/* Writes every export asked for (atomically); -1 after printing why. */
-int runner_export(const runner_t *r);
+/* Writes every export asked for (outfile.h: regular files atomically);
+ * before the final one, those written in place are left for the end. -1
+ * after printing why. */
+int runner_export(const runner_t *r, bool final);
 
 /* Runs everything. Returns the exit code (README.md's table); what finished is in the
  * set whatever happened. */

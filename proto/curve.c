@@ -1,11 +1,14 @@
 #include "curve.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -87,9 +90,19 @@ int curve_load_secret(const char *path, curve_key_t *secret, char *err)
 {
     struct stat st;
     char line[256];
-    FILE *f = open_read(path, err);
+    size_t len = strlen(path);
+    FILE *f;
     int rc = -1;
 
+    /* both files hold 40 Z85 characters: the name is what tells them apart,
+     * and a .pub made 0600 to please the check below would load and then
+     * fail every handshake with nothing saying why */
+    if (len >= 4 && strcmp(path + len - 4, ".pub") == 0) {
+        snprintf(err, CURVE_ERR_LEN,
+                 "%.300s: a public key; --key wants the secret one (PREFIX.key, beside it)", path);
+        return -1;
+    }
+    f = open_read(path, err);
     if (f == NULL) return -1;
     if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
         snprintf(err, CURVE_ERR_LEN, "%.300s: secret key readable by others (chmod 600 it)", path);
@@ -157,30 +170,53 @@ typedef struct {
     size_t n;
 } known_acc_t;
 
+/* "1..65535" and nothing else; -1 otherwise. */
+static int parse_port(const char *s)
+{
+    char *end;
+    long v;
+
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    return *end == '\0' && errno == 0 && v >= 1 && v <= 65535 ? (int)v : -1;
+}
+
+/* HOST, HOST:PORT, [V6] or [V6]:PORT (as --agents writes them), or a bare
+ * V6 address (more than one colon: no port can be told apart). */
+static int parse_addr(const char *addr, curve_known_t *k)
+{
+    const char *colon = strrchr(addr, ':'), *host = addr;
+    size_t hl = strlen(addr);
+
+    k->port = -1;
+    if (addr[0] == '[') {
+        const char *rb = strchr(addr, ']');
+        if (rb == NULL || (rb[1] != '\0' && rb[1] != ':')) return -1;
+        if (rb[1] == ':' && (k->port = parse_port(rb + 2)) < 0) return -1;
+        host = addr + 1;
+        hl = (size_t)(rb - host);
+    } else if (colon != NULL && strchr(addr, ':') == colon) {
+        if ((k->port = parse_port(colon + 1)) < 0) return -1;
+        hl = (size_t)(colon - addr);
+    }
+    if (hl == 0 || hl >= sizeof k->host) return -1;
+    memcpy(k->host, host, hl);
+    k->host[hl] = '\0';
+    return 0;
+}
+
 static int add_known(void *ctx, const char *line)
 {
     known_acc_t *a = ctx;
     curve_known_t *k;
     char addr[256];
-    const char *colon, *rest;
+    const char *rest;
     int used = 0;
 
     if (a->n == CURVE_MAX_KEYS || sscanf(line, " %255s %n", addr, &used) != 1) return -1;
     k = &a->known[a->n];
-    k->port = -1;
-    if (addr[0] == '[') { /* [V6] or [V6]:PORT, as --agents takes them */
-        const char *rb = strchr(addr, ']');
-        if (rb == NULL || (rb[1] != '\0' && rb[1] != ':')) return -1;
-        colon = rb[1] == ':' ? rb + 1 : NULL;
-        snprintf(k->host, sizeof k->host, "%.*s", (int)(rb - addr - 1), addr + 1);
-    } else {
-        colon = strrchr(addr, ':');
-        snprintf(k->host, sizeof k->host, "%.*s", (int)(colon ? colon - addr : 255), addr);
-    }
-    if (colon) {
-        k->port = atoi(colon + 1);
-        if (k->port <= 0 || k->port > 65535) return -1;
-    }
+    if (parse_addr(addr, k) != 0) return -1;
     rest = parse_key(line + used, &k->pub);
     if (rest == NULL || !blank_or_comment(rest) || k->host[0] == '\0') return -1;
     a->n++;
@@ -200,11 +236,22 @@ int curve_load_known(const char *path, curve_known_t **known, size_t *n, char *e
     return 0;
 }
 
+/* Host names in any case; addresses in any spelling ("::1" is
+ * "0:0:0:0:0:0:0:1"). */
+static bool same_host(const char *a, const char *b)
+{
+    unsigned char ba[16], bb[16];
+
+    if (strcasecmp(a, b) == 0) return true;
+    return inet_pton(AF_INET6, a, ba) == 1 && inet_pton(AF_INET6, b, bb) == 1 &&
+           memcmp(ba, bb, sizeof ba) == 0;
+}
+
 const curve_key_t *curve_known_find(const curve_known_t *known, size_t n, const char *host,
                                     int port)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(known[i].host, host) == 0 && (known[i].port < 0 || known[i].port == port))
+        if (same_host(known[i].host, host) && (known[i].port < 0 || known[i].port == port))
             return &known[i].pub;
     return NULL;
 }

@@ -25,13 +25,14 @@ typedef struct {
 
 /* Writes PREFIX.key (0600) and PREFIX.pub; refuses to overwrite either. */
 int curve_keygen(const char *prefix, char *err);
-/* Reads a secret key file; refuses one that others may read. */
+/* Reads a secret key file; refuses one that others may read, and a .pub. */
 int curve_load_secret(const char *path, curve_key_t *secret, char *err);
 /* Public keys, one per line ('#' comments and blank lines allowed). */
 int curve_load_authorized(const char *path, curve_key_t **keys, size_t *n, char *err);
-/* "HOST[:PORT] PUBKEY" lines. */
+/* "HOST[:PORT] PUBKEY" lines; an IPv6 HOST as [V6] or [V6]:PORT. */
 int curve_load_known(const char *path, curve_known_t **known, size_t *n, char *err);
-/* The key known for host:port, or NULL. */
+/* The key known for host:port, or NULL. Host names match in any case, IPv6
+ * addresses in any spelling. */
 const curve_key_t *curve_known_find(const curve_known_t *known, size_t n, const char *host,
                                     int port);
 

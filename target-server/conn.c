@@ -33,8 +33,10 @@ struct conn_s {
     uint64_t deadline; /* loop ms; 0: none */
     route_t route;
     fault_kind_t fault;
-    int err_status; /* set by a parser callback that rejects the request */
-    int closes;     /* handles still to be closed before free */
+    int err_status;  /* set by a parser callback that rejects the request */
+    int closes;      /* handles still to be closed before free */
+    uint8_t te_name; /* chars of "transfer-encoding" the field name matched so far */
+    uint8_t te_val;  /* chars of "chunked" its value matched so far */
 
     unsigned in_request : 1; /* begun and not yet answered */
     unsigned url_live : 1;   /* url points into rbuf */
@@ -49,6 +51,9 @@ struct conn_s {
     unsigned reading : 1;
     unsigned closing : 1;
     unsigned counted : 1; /* carried a request GET /stats counts */
+    unsigned in_value : 1; /* the last header piece was a value: a name piece starts a field */
+    unsigned te_field : 1; /* the field being read may be / is Transfer-Encoding */
+    unsigned te_seen : 1;  /* the request has a Transfer-Encoding */
 };
 
 /* After the last response, unread client bytes would turn close() into a
@@ -234,6 +239,8 @@ static int on_message_begin(http_parser *p)
     c->body_len = 0;
     c->err_status = 0;
     c->fault = FAULT_NONE;
+    c->in_value = 1; /* the first name piece starts a field */
+    c->te_seen = 0;
     c->deadline = now_ms(c) + cfg_of(c)->header_timeout_ms;
     return 0;
 }
@@ -262,10 +269,67 @@ static int reject(conn_t *c, int status, const char *detail)
     return -1;
 }
 
+/* Headers are checked where http_parser is lenient and a proxy in front of
+ * us might read them otherwise (request smuggling): whitespace before the
+ * colon (RFC 9112 5.1: 400), and Transfer-Encoding, which must be exactly
+ * one "chunked" (http_parser takes "Transfer-Encoding : chunked" and
+ * "gzip, chunked" as chunked). */
+static const char k_te[] = "transfer-encoding";
+#define TE_LEN (sizeof k_te - 1)
+#define CHUNKED_LEN 7
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    conn_t *c = p->data;
+
+    if (c->in_value) { /* pieces of one name come back to back */
+        c->in_value = 0;
+        c->te_field = 1;
+        c->te_name = 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = at[i];
+        if (ch == ' ' || ch == '\t')
+            return reject(c, 400, "whitespace between a header field name and its colon");
+        if (!c->te_field) continue;
+        if (c->te_name < TE_LEN && (ch | 0x20) == k_te[c->te_name])
+            c->te_name++;
+        else
+            c->te_field = 0;
+    }
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    conn_t *c = p->data;
+
+    if (!c->in_value) { /* the name is complete */
+        c->in_value = 1;
+        c->te_field = c->te_field && c->te_name == TE_LEN;
+        if (c->te_field) {
+            if (c->te_seen) return reject(c, 400, "Transfer-Encoding given twice");
+            c->te_seen = 1;
+            c->te_val = 0;
+        }
+    }
+    for (size_t i = 0; c->te_field && i < len; i++) {
+        char ch = at[i];
+        if ((ch == ' ' || ch == '\t') && (c->te_val == 0 || c->te_val == CHUNKED_LEN)) continue;
+        if (c->te_val < CHUNKED_LEN && (ch | 0x20) == "chunked"[c->te_val])
+            c->te_val++;
+        else
+            return reject(c, 400, "Transfer-Encoding other than chunked");
+    }
+    return 0;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     conn_t *c = p->data;
 
+    if (c->te_seen && c->te_val != CHUNKED_LEN)
+        return reject(c, 400, "Transfer-Encoding other than chunked");
     if (p->http_major != 1) return reject(c, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > cfg_of(c)->max_body)
         return reject(c, 413, "request body too large");
@@ -339,6 +403,8 @@ static int on_message_complete(http_parser *p)
 static const http_parser_settings k_settings = {
     .on_message_begin = on_message_begin,
     .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,

@@ -2,6 +2,8 @@ fb_unit(test_stats coord)
 fb_unit(test_order coord)
 fb_unit(test_summary coord)
 fb_unit(test_export coord)
+fb_unit(test_outfile coord)
+fb_unit(test_journal coord)
 fb_unit(test_vet coord)
 fb_unit(test_agents_file coord)
 
@@ -33,6 +35,10 @@ fb_integration_part(test_durability Partition 300)
 # Comparisons: run order against a drifting target, the target's own view,
 # interrupted exports read as hyperfine's scripts read them.
 fb_integration(test_compare 600)
+fb_integration(test_files 300)
+fb_integration(test_checks 300)
+# Seeded random faults (about 2 minutes; FB_FAULTS_SCHEDULES=200 for the long mode).
+fb_integration(test_faults 400)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      integration.test_compare PROPERTIES LABELS "integration;tsan")
 

@@ -180,6 +180,28 @@ class StatusCodeTests(ServerCase):
                                     b"Content-Length: 2\r\n\r\nab"),
             "bad chunk size": (b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                                b"zz\r\n"),
+            # http_parser alone takes these as chunked; a proxy in front may not
+            "space before the colon": (b"GET /health HTTP/1.1\r\nTransfer-Encoding : chunked"
+                                       b"\r\n\r\n0\r\n\r\n"),
+            "tab before the colon": (b"GET /health HTTP/1.1\r\nTransfer-Encoding\t: chunked"
+                                     b"\r\n\r\n0\r\n\r\n"),
+            "space before another colon": (b"GET /health HTTP/1.1\r\nContent-Length : 0"
+                                           b"\r\n\r\n"),
+            "gzip, chunked": (b"GET /health HTTP/1.1\r\nTransfer-Encoding: gzip, chunked"
+                              b"\r\n\r\n0\r\n\r\n"),
+            "chunked twice": (b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                              b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+            "chunked, chunked": (b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked, chunked"
+                                 b"\r\n\r\n0\r\n\r\n"),
+            "chunked x": (b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked x"
+                          b"\r\n\r\n0\r\n\r\n"),
+            "xchunked": b"GET /health HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n",
+            "gzip": b"GET /health HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            "empty": b"GET /health HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n",
+            "folded": (b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n x\r\n\r\n"
+                       b"0\r\n\r\n"),
+            "with content-length": (b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                                    b"Content-Length: 5\r\n\r\n0\r\n\r\n"),
         }
         for name, data in cases.items():
             with self.subTest(name):
@@ -483,6 +505,24 @@ class KeepAliveTests(ServerCase):
         number = "0" * 6000 + "77"
         c.send_slowly(mul(number), chunk=997, pause=0.01)
         self.assert_result(c.read_response(), 154)
+
+    def test_transfer_encoding_spellings_accepted(self):
+        """Exactly one "chunked", in any case, with spaces around it, split
+        anywhere across reads; a field merely starting like
+        Transfer-Encoding is another field."""
+        c = self.client()
+        for n, head in enumerate((b"Transfer-Encoding: chunked", b"transfer-encoding:CHUNKED",
+                                  b"TRANSFER-ENCODING:   Chunked  ",
+                                  b"Transfer-Encodingx: gzip\r\nTransfer-Encoding: chunked",
+                                  b"X-Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked"),
+                                 start=1):
+            with self.subTest(head=head):
+                c.send_slowly(b"GET /multiply?number=%d HTTP/1.1\r\n%s\r\n\r\n"
+                              b"3\r\nabc\r\n0\r\n\r\n" % (n, head), chunk=3, pause=0)
+                self.assert_result(c.read_response(), 2 * n)
+        # a Transfer-Encoding in one request says nothing about the next
+        c.send(mul(7))
+        self.assert_result(c.read_response(), 14)
 
     def test_request_bodies_are_skipped(self):
         c = self.client()

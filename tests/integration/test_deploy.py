@@ -1239,7 +1239,7 @@ class TestCompletion(unittest.TestCase):
         return [line for line in lines[:-3] if line]
 
     def test_options_come_from_help(self):
-        self.assertEqual(self.complete("coordinator", "--ru"), ["--runs"])
+        self.assertEqual(self.complete("coordinator", "--ru"), ["--run-timeout", "--runs"])
         self.assertEqual(self.complete("target-server", "--max-c"), ["--max-connections"])
         self.assertEqual(self.complete("agent", "run", "async-for", "--con"), ["--connections"])
         self.assertIn("--allow-target", self.complete("agent", "--"))

@@ -35,8 +35,13 @@ fb_integration_part(test_durability Partition 300)
 # Comparisons: run order against a drifting target, the target's own view,
 # interrupted exports read as hyperfine's scripts read them.
 fb_integration(test_compare 600)
-fb_integration(test_files 300)
-fb_integration(test_checks 300)
+# Exports on odd paths, journals torn, locked and on a full disk; the full
+# tmpfs needs root (a part of its own, skipped otherwise).
+fb_integration(test_files 300 EXCLUDE JournalTests.test_full_disk_tmpfs)
+fb_integration_part(test_files JournalTests.test_full_disk_tmpfs 120)
+# Command-line and key-file checks; IPv6 known-agents needs ::1.
+fb_integration(test_checks 300 EXCLUDE KeyFileTests.test_ipv6_known_agents)
+fb_integration_part(test_checks KeyFileTests.test_ipv6_known_agents 120)
 # Seeded random faults (about 2 minutes; FB_FAULTS_SCHEDULES=200 for the long mode).
 fb_integration(test_faults 400)
 set_tests_properties(integration.test_coordinator integration.test_durability

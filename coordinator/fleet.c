@@ -20,6 +20,7 @@
 #define PLAN_GRACE_MS 3000 /* the agents probe the target before accepting */
 #define BATCH 64           /* messages read from one agent per wake-up: a flood waits */
 #define NOTE_MAX 10        /* stale messages logged per agent; the rest are counted */
+#define STALL_MS 50        /* a gap between two looks at the sockets beyond this: we were stopped */
 
 uint64_t fleet_now(void)
 {
@@ -155,6 +156,7 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
         it[n + i] = (zmq_pollitem_t){f->a[i].mon, 0, ZMQ_POLLIN, 0};
     }
     f->lost = n;
+    f->last_look = fleet_now();
     return 0;
 }
 
@@ -519,16 +521,39 @@ static void on_monitor(fleet_t *f, fleet_agent_t *a)
                     a->name);
 }
 
+/* We were stopped for `gap` ns (SIGSTOP, a suspended VM, a slow disk under
+ * the journal): the agents could not answer us meanwhile, nor we read what
+ * they sent, so every clock we keep on them moves on by the gap. Without
+ * this a coordinator paused past the liveness would judge healthy agents
+ * lost the moment it wakes, before reading their queued answers. Agents
+ * that dropped our session while we were away say so (an error of state)
+ * and rejoin at the next run boundary. */
+static void stalled(fleet_t *f, uint64_t gap, uint64_t now)
+{
+    f->stalled_ns += gap;
+    for (size_t i = 0; i < f->n; i++) {
+        fleet_agent_t *a = &f->a[i];
+        if (a->deadline != 0) a->deadline += gap;
+        /* never in the future: set during the gap, it may already be late */
+        a->last_heard = a->last_heard + gap < now ? a->last_heard + gap : now;
+    }
+}
+
 /* One wake-up: what arrived (at most BATCH messages per agent), then time. */
 static int serve_once(fleet_t *f)
 {
     zmq_pollitem_t *items = f->items;
+    int timeout_ms = (int)(f->hb_ms / 4 + 1);
     char err[PROTO_ERR_LEN];
+    uint64_t woke;
 
-    if (zmq_poll(items, 2 * (int)f->n, f->hb_ms / 4 + 1) < 0 && errno != EINTR) {
+    if (zmq_poll(items, 2 * (int)f->n, timeout_ms) < 0 && errno != EINTR) {
         fleet_fatal(f, 1, "poll: %s", zmq_strerror(errno));
         return -1;
     }
+    woke = fleet_now();
+    if (woke - f->last_look > ((uint64_t)timeout_ms + STALL_MS) * MS)
+        stalled(f, woke - f->last_look - (uint64_t)timeout_ms * MS, woke);
     for (size_t i = 0; i < f->n; i++) {
         fleet_agent_t *a = &f->a[i];
         if (items[f->n + i].revents & ZMQ_POLLIN) on_monitor(f, a);
@@ -542,6 +567,7 @@ static int serve_once(fleet_t *f)
     uint64_t now = fleet_now();
     for (size_t i = 0; i < f->n; i++)
         agent_tick(f, &f->a[i], now);
+    f->last_look = fleet_now();
     return 0;
 }
 
@@ -553,10 +579,14 @@ static bool none_waiting(const fleet_t *f)
 }
 
 /* Serves the sockets until done(f), the deadline (0: none; every awaited
- * answer has its own), a fatal error or a stop. 0, or -1 (fatal or stop). */
+ * answer has its own; moved on by our stalls as theirs), a fatal error or a
+ * stop. 0, or -1 (fatal or stop). */
 static int serve(fleet_t *f, fleet_done_t done, uint64_t until)
 {
-    while (!f->fatal && !*f->stop && !done(f) && (until == 0 || fleet_now() < until))
+    uint64_t stalled0 = f->stalled_ns;
+
+    while (!f->fatal && !*f->stop && !done(f) &&
+           (until == 0 || fleet_now() < until + (f->stalled_ns - stalled0)))
         if (serve_once(f) != 0) break;
     return f->fatal || *f->stop ? -1 : 0;
 }

@@ -71,6 +71,8 @@ typedef struct {
     proto_msg_t *plan; /* set by fleet_set_plan; also what results are vetted against */
     uint64_t run_timeout_ns;
     uint64_t go_fanout_ns; /* the last fleet_go's first to last GO sent */
+    uint64_t last_look;    /* when the sockets were last served */
+    uint64_t stalled_ns;   /* time we were stopped, in all (see fleet.c's stalled) */
 } fleet_t;
 
 #define FLEET_ERR_LEN 600

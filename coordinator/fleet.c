@@ -181,13 +181,12 @@ static int connect_agent(fleet_t *f, size_t i, const char *host, int port, fleet
     snprintf(ep, sizeof ep, "tcp://%s", a->name);
     a->phase = PEER_LOST; /* until greeted */
     a->slot = i;
-    a->msg = malloc(sizeof *a->msg); /* touched only as far as a RESULT goes */
+    a->result = malloc(sizeof *a->result); /* touched only as far as a RESULT goes */
     a->latency = hist_new();
-    if (a->msg == NULL || a->latency == NULL) {
+    if (a->result == NULL || a->latency == NULL) {
         fb_err_set(err, "agent %s: out of memory", a->name);
         return -1;
     }
-    a->msg->u.result.start_ns = 0;
     if (k && secure_agent(f, k, host, port, known_path, err) != 0) return -1;
     agent_id(i, id);
     /* the connect routing id names this connection only, across reconnects */
@@ -279,7 +278,7 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
 void fleet_close(fleet_t *f)
 {
     for (size_t i = 0; f->a && i < f->n; i++) {
-        free(f->a[i].msg);
+        free(f->a[i].result);
         hist_free(&f->a[i].latency);
     }
     if (f->router) zmq_close(f->router);
@@ -495,10 +494,10 @@ static void on_result(fleet_t *f, fleet_agent_t *a, const proto_result_t *res, u
                         a->name);
         return;
     }
-    /* res is f->in's: the agent keeps that buffer, f->in gets its old one */
-    proto_msg_t *t = a->msg;
-    a->msg = f->in;
-    f->in = t;
+    /* a copy of what it holds (the header, the buckets in use), not a swap of
+     * buffers: the decoder clears all 96 KiB of the one it fills, so swapped
+     * buffers would each be resident in full (+90 MiB at 1024 agents) */
+    proto_result_copy(a->result, res);
     a->has_result = true;
 }
 
@@ -939,14 +938,14 @@ int fleet_view(fleet_t *f, size_t i, uint32_t phase)
 
 const proto_result_t *fleet_result(const fleet_t *f, size_t i)
 {
-    return f->a[i].has_result ? &f->a[i].msg->u.result : NULL;
+    return f->a[i].has_result ? f->a[i].result : NULL;
 }
 
 int64_t fleet_start_ns(const fleet_t *f, size_t i)
 {
     const fleet_agent_t *a = &f->a[i];
 
-    return (int64_t)a->msg->u.result.start_ns - (a->same_clock ? 0 : a->clock_off);
+    return (int64_t)a->result->start_ns - (a->same_clock ? 0 : a->clock_off);
 }
 
 void fleet_end(fleet_t *f, bool abort, const char *reason)

@@ -50,12 +50,12 @@ typedef struct {
     unsigned noted;                 /* stale messages logged (a flood is not) */
     char busy[PROTO_STR * 2];       /* the last "busy" it answered, for the log */
     proto_welcome_t facts;
-    bool has_result;     /* msg and latency hold the current step's vetted RESULT */
-    proto_msg_t *msg;    /* the last RESULT (swapped with fleet_t.in, not copied) */
-    proto_stats_t stats; /* the last STATS */
-    hist_t *latency;     /* its histogram, rebuilt while vetting it */
-    uint64_t due;        /* its place in the heap: nothing of it is due before */
-    size_t slot;         /* its index in fleet_t.heap */
+    bool has_result;        /* result and latency hold the current step's vetted RESULT */
+    proto_result_t *result; /* the last RESULT: what it holds, not its 96 KiB of room */
+    proto_stats_t stats;    /* the last STATS */
+    hist_t *latency;        /* its histogram, rebuilt while vetting it */
+    uint64_t due;           /* its place in the heap: nothing of it is due before */
+    size_t slot;            /* its index in fleet_t.heap */
 } fleet_agent_t;
 
 typedef struct {

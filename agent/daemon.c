@@ -4,6 +4,7 @@
 #include "curve.h"
 #include "facts.h"
 #include "probe.h"
+#include "record.h"
 #include "run.h"
 #include "strategy.h"
 #include "tview.h"
@@ -175,6 +176,26 @@ static void run_abort(daemon_t *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* An open-loop run's extras: the service-time histogram, the lateness
+ * summary and the span the achieved rate counts over (record.c's). */
+static void pace_to_msg(const daemon_t *d, proto_result_t *m)
+{
+    const run_result_t *r = &d->result;
+    const tally_t *t = &r->tally;
+    uint64_t sum = 0;
+
+    m->expired = t->expired;
+    m->late_p50 = hist_percentile(t->lateness, 50);
+    m->late_p99 = hist_percentile(t->lateness, 99);
+    m->late_max = hist_max(t->lateness);
+    m->span_ns = record_pace_span_ns(&d->params, r);
+    m->svc_min = hist_min(t->service);
+    m->svc_max = hist_max(t->service);
+    hist_sum(t->service, &sum);
+    m->svc_sum = sum;
+    m->svc_nbuckets = (uint32_t)hist_export(t->service, m->svc_idx, m->svc_cnt, PROTO_MAX_BUCKETS);
+}
+
 static void result_to_msg(const daemon_t *d, proto_result_t *m)
 {
     const run_result_t *r = &d->result;
@@ -201,6 +222,7 @@ static void result_to_msg(const daemon_t *d, proto_result_t *m)
     m->lat_sum = sum;
     m->nbuckets =
         (uint32_t)hist_export(t->latency, m->bucket_idx, m->bucket_cnt, PROTO_MAX_BUCKETS);
+    if (d->params.rate > 0 && t->service && t->lateness) pace_to_msg(d, m);
 }
 
 static void on_run_done(daemon_t *d)
@@ -294,6 +316,12 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
                        "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
             return;
         }
+    for (uint32_t i = 0; i < p->nbench; i++)
+        if (proto_bench_check(&p->bench[i], err, sizeof err) != 0) {
+            send_error(d, d->route, d->routelen, d->session, PROTO_ERR_BAD_MESSAGE,
+                       "benchmark %u: %s", i, err);
+            return;
+        }
     if (!allowed(d->cfg, p->target_host, (int)p->target_port)) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_TARGET_DENIED,
                    "target %s:%u is not in this agent's --allow-target", p->target_host,
@@ -339,6 +367,9 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     d->params.connections = b->connections;
     d->params.in_flight = b->connections;
     d->params.timeout_ms = d->plan.timeout_ms;
+    /* open loop: the plan gives this agent's share of the fleet's rate */
+    d->params.rate = (double)b->rate_milli / 1000.0;
+    d->params.duration_s = (double)b->duration_ms / 1000.0;
     d->strategy = strategy_find(b->strategy);
     if (run_params_finish(&d->params, err) != 0) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "prepare: %s", err);
@@ -399,7 +430,6 @@ static void on_stats_req(daemon_t *d, uint32_t phase)
     free(after);
     send_peer(d, PROTO_STATS);
 }
-
 
 static void on_go(daemon_t *d, const proto_step_t *s)
 {

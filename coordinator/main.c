@@ -271,6 +271,7 @@ int main(int argc, char **argv)
         matrix_free(&m);
         return 1;
     }
+    if (o.rate > 0) matrix_name_rate(&m, o.rate, o.duration_s);
     pick_seed(&o);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

@@ -9,7 +9,8 @@ coordinator over real ZeroMQ.  Checked here:
   every request counted once and the corrected view never below the
   service one; the summary ranks by p99 ("times lower p99 than");
 * --export-hdr writes one HdrHistogram percentile distribution per
-  benchmark that parses (header, monotone rows, the footer's count);
+  benchmark that parses (header, monotone rows, the footer's count); the
+  report draws the corrected and the service-time curve of each;
 * --resume rebuilds the rate blocks from the journal;
 * a target frozen for half a second in the middle of a run shows in the
   corrected percentiles and not in the service time (threads-reuse with 10
@@ -81,10 +82,11 @@ class RateFleetTests(CoordinatorCase):
     def test_rate_shared_and_held(self):
         target, agents = self.fleet(2)
         hdr = os.path.join(self.dir, "lat.hgrm")
+        report = os.path.join(self.dir, "report.html")
         run = self.coordinator("--agents", ",".join(agents), "--target", target, "--matrix",
                                "async-for,threads-reuse", "-c", "20", "--rate", str(RATE),
                                "--duration", str(DURATION), "--runs", "2", "-w", "0",
-                               "--export-hdr", hdr)
+                               "--export-hdr", hdr, "--report", report)
         self.assert_exit(run, 0)
         doc = self.assert_json(run)
         self.assertEqual([r["command"] for r in doc["results"]],
@@ -109,6 +111,11 @@ class RateFleetTests(CoordinatorCase):
             lat_max_ms = r["fleetbench"]["latency"]["max"] * 1e3
             self.assertLess(abs(footer["Max"] - lat_max_ms), 0.01 * lat_max_ms + 0.002, path)
         self.assertFalse(os.path.exists(hdr))  # several benchmarks: one file each
+        with open(report, encoding="utf-8") as f:
+            html = f.read()
+        # each benchmark's corrected and service-time curves
+        self.assertEqual(html.count(" (corrected)</title><polyline"), 2)
+        self.assertEqual(html.count(" (service time)</title><polyline"), 2)
 
         # --resume from the journal cut after its first run: the blocks again
         journal = self.json_path + ".journal"

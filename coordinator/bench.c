@@ -281,8 +281,15 @@ static void group_label(bench_group_t *g, const bench_set_t *s, const char *runs
 {
     size_t n = strlen(g->label);
 
-    n += (size_t)snprintf(g->label + n, sizeof g->label - n,
-                          "-r %" PRIu64 ", concurrency %" PRIu64 ", ", g->requests, g->concurrency);
+    const bench_params_t *p = &s->benches[g->fastest]->params;
+
+    if (p->rate > 0)
+        n += (size_t)snprintf(g->label + n, sizeof g->label - n, "--rate %g --duration %g, ",
+                              p->rate, p->duration_s);
+    else
+        n += (size_t)snprintf(g->label + n, sizeof g->label - n,
+                              "-r %" PRIu64 ", concurrency %" PRIu64 ", ", g->requests,
+                              g->concurrency);
     if (g->agents == 0) {
         snprintf(g->label + n, sizeof g->label - n, "agents varied between runs");
         return;
@@ -323,9 +330,11 @@ static int group_all(bench_table_t *t, const bench_set_t *s)
         for (g = 0; g < t->ngroups; g++) {
             const bench_group_t *x = &t->groups[g];
             const bench_t *m = s->benches[x->fastest];
+            /* rate mode: the same offered load, whatever each client's
+             * concurrency model (which is what is compared) */
             if (x->requests == b->params.requests &&
-                x->concurrency == bench_concurrency(&b->params) && m->nagents == b->nagents &&
-                strcmp(keys[x->fastest], keys[i]) == 0)
+                (b->params.rate > 0 || x->concurrency == bench_concurrency(&b->params)) &&
+                m->nagents == b->nagents && strcmp(keys[x->fastest], keys[i]) == 0)
                 break;
         }
         if (g == t->ngroups) {

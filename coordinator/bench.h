@@ -141,14 +141,16 @@ typedef struct {
 } bench_stats_t;
 
 /* Benchmarks that may be compared: the same request count, the same
- * concurrency, the same agents in their runs. Ranking anything else would
+ * concurrency (in rate mode: the same rate and duration, any concurrency:
+ * the clients' models under one offered load are what is compared), the
+ * same agents in their runs. Ranking anything else would
  * turn a difference of setup into a verdict. */
 typedef struct {
     size_t fastest; /* the reference: the fastest mean among the members */
     size_t n;       /* members, all measured */
     uint64_t requests, concurrency;
     size_t agents;   /* agents in each run; 0 when that varied between runs */
-    char label[256]; /* "-r 100, concurrency 100, 2 agents" */
+    char label[256]; /* "-r 100, concurrency 100, 2 agents", "--rate 2000 --duration 2, 2 agents" */
 } bench_group_t;
 
 /* Every benchmark of a set side by side, as the comparison and the

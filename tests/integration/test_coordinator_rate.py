@@ -15,7 +15,8 @@ coordinator over real ZeroMQ.  Checked here:
 * a target frozen for half a second in the middle of a run shows in the
   corrected percentiles and not in the service time (threads-reuse with 10
   threads: only the requests in flight wait in their service time);
-* --rate's usage errors are exit 1.
+* --rate's usage errors are exit 1, and so is a threads-map rate the
+  agent refuses (more threads than its host allows).
 
 Each test takes a few seconds (runs of 1 to 3 s of schedule).
 """
@@ -163,6 +164,18 @@ class RateFleetTests(CoordinatorCase):
         # only the <= 10 in flight (< 1 %) waited in their service time
         self.assertLess(svc["p99"], tail, svc)
         self.assertIn("fell behind the schedule", run.out)  # the client waited, not the target
+
+    def test_threads_map_rate_the_agent_refuses(self):
+        """A threads-map rate the agent's host cannot run (a thread per request
+        in progress: rate x --timeout of them) is the agent's refusal, named: exit 1."""
+        target, agents = self.fleet(1)
+        run = self.coordinator("--agents", agents[0], "--target", target, "--matrix", "threads-map",
+                               # 10^7 threads at once: beyond any pid_max (at most 2^22)
+                               "--rate", "1000000", "--duration", "10", "--timeout", "600000",
+                               "--runs", "1", "-w", "0")
+        self.assert_exit(run, 1)
+        self.assertIn("threads-map could not run", run.err)
+        self.assertIn("lower --rate or --timeout", run.err)
 
     def test_usage_errors(self):
         cases = [

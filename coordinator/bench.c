@@ -175,6 +175,14 @@ static void add_counts(bench_stats_t *s, const bench_run_t *r, size_t nagents)
     }
 }
 
+/* Where p99 is among hist_pcts, what rate mode ranks by. */
+static int p99_index(void)
+{
+    for (int k = 0; k < HIST_NPCTS; k++)
+        if (hist_pcts[k].p == 99) return k;
+    return HIST_NPCTS - 1; /* never: hist.h lists p99 */
+}
+
 int bench_stats(const bench_t *b, bench_stats_t *s)
 {
     /* one block, four series of measured runs: time, user, system, skew */
@@ -200,7 +208,7 @@ int bench_stats(const bench_t *b, bench_stats_t *s)
         u[n] = r->user_s;
         y[n] = r->sys_s;
         k[n] = r->skew_s;
-        q[n] = r->lat_pct_s[2]; /* hist_pcts[2]: p99 */
+        q[n] = r->lat_pct_s[p99_index()];
         n++;
         achieved += r->rate_achieved;
         s->never_sent += r->never_sent;

@@ -186,6 +186,9 @@ class RateFleetTests(CoordinatorCase):
             (["--rate", "0", "--duration", "1"], "--rate"),
             (["--rate", "1e7", "--duration", "10"], "more than 10000000"),
             (["--export-hdr", ""], "--export-hdr: needs a file name"),
+            # checked before any run, per benchmark file
+            (["--matrix", "async-for,async-map", "--export-hdr", "/nonexistent-fb/lat.hgrm"],
+             "--export-hdr /nonexistent-fb/lat.1-async-for.hgrm: cannot create"),
         ]
         for args, text in cases:
             with self.subTest(args=args):

@@ -699,22 +699,31 @@ static void put_latency_table(const page_t *pg)
     FILE *out = pg->out;
     char v[64];
 
-    fputs("<div class=\"scroll\"><table>\n<thead><tr><th "
-          "class=\"l\">Command</th><th>Requests</th><th>Min</th>",
-          out);
+    int rate = 0;
+
+    for (size_t i = 0; i < pg->set->nbench; i++)
+        rate |= pg->set->benches[i]->service != NULL;
+    fputs("<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">Command</th>", out);
+    if (rate) fputs("<th>From</th>", out);
+    fputs("<th>Requests</th><th>Min</th>", out);
     for (size_t k = 0; k < HIST_NPCTS; k++)
         fprintf(out, "<th>%s</th>", hist_pcts[k].name);
     fputs("<th>Max</th></tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < pg->set->nbench; i++) {
-        const hist_t *h = pg->set->benches[i]->latency;
-        if (hist_count(h) == 0) continue;
-        fputs("<tr>", out);
-        put_command_cell(out, i, pg->set->benches[i]->command);
-        fprintf(out, "<td>%" PRIu64 "</td><td>%s</td>", hist_count(h),
-                fmt_time(v, sizeof v, (double)hist_min(h) / 1e9));
-        for (size_t k = 0; k < HIST_NPCTS; k++)
-            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, hist_pcts[k].p)));
-        fprintf(out, "<td>%s</td></tr>\n", fmt_time(v, sizeof v, (double)hist_max(h) / 1e9));
+        const bench_t *b = pg->set->benches[i];
+        if (hist_count(b->latency) == 0) continue;
+        /* rate mode: the corrected row, then the service-time one */
+        for (int svc = 0; svc < (b->service ? 2 : 1); svc++) {
+            const hist_t *h = svc ? b->service : b->latency;
+            fputs("<tr>", out);
+            put_command_cell(out, i, b->command);
+            if (b->service) fputs(svc ? "<td>service</td>" : "<td>corrected</td>", out);
+            fprintf(out, "<td>%" PRIu64 "</td><td>%s</td>", hist_count(h),
+                    fmt_time(v, sizeof v, (double)hist_min(h) / 1e9));
+            for (size_t k = 0; k < HIST_NPCTS; k++)
+                fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, hist_pcts[k].p)));
+            fprintf(out, "<td>%s</td></tr>\n", fmt_time(v, sizeof v, (double)hist_max(h) / 1e9));
+        }
     }
     fputs("</tbody>\n</table></div>\n", out);
 }

@@ -117,6 +117,7 @@ class RateFleetTests(CoordinatorCase):
         # each benchmark's corrected and service-time curves
         self.assertEqual(html.count(" (corrected)</title><polyline"), 2)
         self.assertEqual(html.count(" (service time)</title><polyline"), 2)
+        self.assertEqual(html.count("<td>service</td>"), 2)  # and a table row each
 
         # --resume from the journal cut after its first run: the blocks again
         journal = self.json_path + ".journal"

@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 #define EXPORT_ERR_LEN 512
-#define EXPORT_MAX_PARAMS 4
+#define EXPORT_MAX_PARAMS 8 /* 4 dimensions of the strategies; a command's -L lists */
 
 typedef enum {
     EXPORT_JSON,

@@ -128,6 +128,7 @@ static void add_target(bench_stats_t *s, const bench_t *b)
         busy_max += (double)t->busy_max_ns;
         cpu += (double)t->cpu_ns;
         if (r->exit_code == FB_EXIT_LOST) continue; /* a lost agent's requests: unknown */
+        if (b->params.is_command) continue;         /* a command's requests are its own */
         for (size_t a = 0; a < b->nagents; a++) {
             asked += r->agents[a].ok;
             for (int c = 0; c < CAUSE__COUNT; c++)

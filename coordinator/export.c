@@ -67,12 +67,31 @@ static int dim_scanned(const bench_set_t *set, int d)
     return 0;
 }
 
+/* Adds name to the sorted names[] (n so far) unless it is there. */
+static void name_add(const char **names, size_t *n, const char *name)
+{
+    size_t at = *n;
+
+    for (size_t k = 0; k < *n; k++)
+        if (strcmp(names[k], name) == 0) return;
+    if (*n == EXPORT_MAX_PARAMS) return;
+    while (at > 0 && strcmp(names[at - 1], name) > 0) {
+        names[at] = names[at - 1];
+        at--;
+    }
+    names[at] = name;
+    (*n)++;
+}
+
 size_t export_param_names(const bench_set_t *set, const char **names)
 {
     size_t n = 0;
 
     for (int d = 0; d < K_NDIMS; d++)
         if (dim_scanned(set, d)) names[n++] = k_dims[d].name;
+    for (size_t i = 0; i < set->nbench; i++) /* commands' -L lists */
+        for (size_t k = 0; k < set->benches[i]->params.nparams; k++)
+            name_add(names, &n, set->benches[i]->params.param_name[k]);
     return n;
 }
 

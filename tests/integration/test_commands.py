@@ -11,6 +11,8 @@
 * Refusals: an agent without --allow-exec refuses the plan (exit 1, the
   message names the flag); --allow-exec off loopback without keys does not
   start, even with --insecure.
+* --show-output: the command's stdout and stderr are the agent's; without
+  it, nothing of them reaches the agent's.
 * A non-zero exit stops its benchmark with hyperfine's message (exit 2);
   -i records it instead. A command past its timeout is killed with its
   whole process group.
@@ -97,6 +99,25 @@ class LockstepTests(CommandCase):
         self.assertNotIn("parameters", doc["results"][0])
         self.assertIn("Command terminated with non-zero exit code 2 in the first benchmark run. "
                       + HINT, run.err)
+
+
+    def test_show_output(self):
+        _, target = self.target()
+        agent, name = self.agent(None, "--allow-exec")
+        for show in ("", "--show-output"):  # the hidden one first: it would come out first
+            run = self.coordinator("--agents", name, "--target", target, "-w", "0", "--runs",
+                                   "1", *([show] if show else []),
+                                   f"echo marker{show}-out; echo marker{show}-err >&2")
+            self.assert_exit(run, 0)
+        # stderr is a file, stdout a pipe drained by a thread: wait for the shown one
+        deadline = time.monotonic() + 5
+        while "marker--show-output-out" not in agent.stdout() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out, err = agent.stdout(), agent.stderr()
+        self.assertIn("marker--show-output-out", out)
+        self.assertIn("marker--show-output-err", err)
+        self.assertNotIn("marker-out", out + err)
+        self.assertNotIn("marker-err", out + err)
 
 
 class MixedTests(CommandCase):

@@ -6,7 +6,8 @@
 #            numpy, matplotlib and scipy (hyperfine's scripts read our exports),
 #            the seed's Python client's libraries (test_commands runs it on agents)
 #   --bench  what the benchmarks add: wrk, nginx, hyperfine, hey and the seed's Python
-#            client's libraries (python3-aiohttp, python3-requests)
+#            client's libraries (python3-aiohttp, python3-requests), valgrind
+#            (bench/startup.sh counts instructions)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
@@ -17,7 +18,7 @@ for arg in "$@"; do
     case "$arg" in
     --test) pkgs+=(chromium shellcheck awscli python3-numpy python3-matplotlib python3-scipy
                    python3-aiohttp python3-requests) ;;
-    --bench) pkgs+=(wrk nginx-light hyperfine hey python3-aiohttp python3-requests) ;;
+    --bench) pkgs+=(wrk nginx-light hyperfine hey python3-aiohttp python3-requests valgrind) ;;
     *) echo "install-deps: unknown option '$arg' (--test, --bench)" >&2; exit 1 ;;
     esac
 done

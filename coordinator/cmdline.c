@@ -62,7 +62,10 @@ static const char k_usage[] =
     "  --key FILE                  our CURVE secret key (coordinator keygen PREFIX)\n"
     "  --known-agents FILE         HOST[:PORT] PUBKEY lines: the only agents we talk to\n"
     "  --server-threads N          embedded target-server's event loops (default: cores)\n"
-    "Commands (as hyperfine's options):\n"
+    "  -h, --help                  this text\n"
+    "  -V, --version               version\n"
+    "\n"
+    "Commands (hyperfine's options for them):\n"
     "  -n, --command-name NAME     the next command's name (with -L: once, or once\n"
     "                              per benchmark; {NAME}s are substituted)\n"
     "  -L, --parameter-list NAME V1,V2,...  one benchmark per value (several -L: the\n"
@@ -76,8 +79,6 @@ static const char k_usage[] =
     "  A command gets BENCHMARK_SERVER_HOST, BENCHMARK_SERVER_PORT (the target),\n"
     "  FLEETBENCH_ITERATION (the run's number, warmups first) and\n"
     "  FLEETBENCH_WARMUP (1 in a warmup run) in its environment.\n"
-    "  -h, --help                  this text\n"
-    "  -V, --version               version\n"
     "\n"
     "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
     "failed; 3 an agent was lost or a result refused; 4 target unreachable; 5\n"
@@ -433,9 +434,14 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
                  o->param_name[o->nparams - 1]);
         return CMDLINE_ERROR;
     }
-    if (o->ncommands == 0 && (o->nnames || o->nparams)) {
+    if (o->ncommands == 0 &&
+        (o->nnames || o->nparams || o->ignore_failure || o->show_output || o->no_shell)) {
         snprintf(err, OPT_ERR_LEN, "%s without a command to apply it to",
-                 o->nnames ? "--command-name" : "--parameter-list");
+                 o->nnames           ? "--command-name"
+                 : o->nparams        ? "--parameter-list"
+                 : o->ignore_failure ? "--ignore-failure"
+                 : o->show_output    ? "--show-output"
+                                     : "--shell=none");
         return CMDLINE_ERROR;
     }
     /* counted as parsed: wherever it stands, in whatever spelling */

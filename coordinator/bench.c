@@ -63,6 +63,9 @@ static void run_derive(bench_run_t *r, size_t nagents)
         r->late_p99_s = fmax(r->late_p99_s, a->late_p99_s);
         r->late_max_s = fmax(r->late_max_s, a->late_max_s);
     }
+    r->proc_exit = 0;
+    for (size_t i = 0; i < nagents && r->proc_exit == 0; i++)
+        if (!r->agents[i].lost) r->proc_exit = r->agents[i].exit_code;
     r->measured = live > 0;
     r->exit_code = lost ? FB_EXIT_LOST : failed ? FB_EXIT_FAILED : FB_EXIT_OK;
     if (live == 0) {
@@ -146,6 +149,7 @@ static void add_target(bench_stats_t *s, const bench_t *b)
         busy_max += (double)t->busy_max_ns;
         cpu += (double)t->cpu_ns;
         if (r->exit_code == FB_EXIT_LOST) continue; /* a lost agent's requests: unknown */
+        if (b->params.is_command) continue;         /* a command's requests are its own */
         for (size_t a = 0; a < b->nagents; a++) {
             asked += r->agents[a].ok;
             for (int c = 0; c < CAUSE__COUNT; c++)
@@ -285,7 +289,8 @@ fail:
 }
 
 /* "-r 100, concurrency 100, 2 agents"; a subset of the fleet is named. */
-static void group_label(bench_group_t *g, const bench_set_t *s, const char *runset, size_t nagents)
+static void group_label(bench_group_t *g, const bench_set_t *s, const char *runset, size_t nagents,
+                        int any_command)
 {
     size_t n = strlen(g->label);
 
@@ -294,7 +299,7 @@ static void group_label(bench_group_t *g, const bench_set_t *s, const char *runs
     if (p->rate > 0)
         n += (size_t)snprintf(g->label + n, sizeof g->label - n, "--rate %g --duration %g, ",
                               p->rate, p->duration_s);
-    else
+    else if (!any_command)
         n += (size_t)snprintf(g->label + n, sizeof g->label - n,
                               "-r %" PRIu64 ", concurrency %" PRIu64 ", ", g->requests,
                               g->concurrency);
@@ -318,12 +323,18 @@ static void group_label(bench_group_t *g, const bench_set_t *s, const char *runs
 }
 
 /* Puts each measured benchmark in its group: the first earlier one with
- * the same requests, concurrency and agents' key, or a new one. */
+ * the same requests, concurrency and agents' key, or a new one. With a
+ * command in the set, as in hyperfine, only the agents count: fleetbench
+ * cannot know how much work a command does (making it comparable, e.g.
+ * with -L, is the user's part). */
 static int group_all(bench_table_t *t, const bench_set_t *s)
 {
     size_t n = s->nbench;
     char **keys = calloc(n ? n : 1, sizeof *keys);
-    int rc = keys ? 0 : -1;
+    int rc = keys ? 0 : -1, any_command = 0;
+
+    for (size_t i = 0; i < n; i++)
+        any_command |= s->benches[i]->params.is_command;
 
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const bench_t *b = s->benches[i];
@@ -340,8 +351,9 @@ static int group_all(bench_table_t *t, const bench_set_t *s)
             const bench_t *m = s->benches[x->fastest];
             /* rate mode: the same offered load, whatever each client's
              * concurrency model (which is what is compared) */
-            if (x->requests == b->params.requests &&
-                (b->params.rate > 0 || x->concurrency == bench_concurrency(&b->params)) &&
+            if ((any_command ||
+                 (x->requests == b->params.requests &&
+                  (b->params.rate > 0 || x->concurrency == bench_concurrency(&b->params)))) &&
                 m->nagents == b->nagents && strcmp(keys[x->fastest], keys[i]) == 0)
                 break;
         }
@@ -352,7 +364,7 @@ static int group_all(bench_table_t *t, const bench_set_t *s)
             x->requests = b->params.requests;
             x->concurrency = bench_concurrency(&b->params);
             x->agents = agents;
-            group_label(x, s, runset, b->nagents);
+            group_label(x, s, runset, b->nagents, any_command);
         }
         t->group[i] = g;
         t->groups[g].n++;

@@ -32,6 +32,8 @@ typedef struct {
     double go_fanout_s;  /* the last lockstep GO's first to last send */
     int no_view;         /* the target has no GET /stats, or stopped answering it */
     unsigned view_fails; /* reads of it that failed in a row */
+    char *stopped;       /* per benchmark: a command exited non-zero (no -i) */
+    int cmd_failed;      /* some did: exit 2 */
 } runner_t;
 
 /* A run's timeout when --run-timeout does not set one: every request timing
@@ -39,6 +41,8 @@ typedef struct {
  * requests over the concurrency (--chunk for threads-recreate and
  * threads-reuse, --connections for async-*, every request for threads-map). */
 #define RUNNER_RUN_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
+/* A command's, plus a liveness: fleetbench cannot know how long it runs */
+#define RUNNER_CMD_TIMEOUT_MS (600ull * 1000)
 uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
 /* Rate mode: the schedule and a last request's --timeout, twice over, plus
  * a liveness; at most 24 h. */

@@ -40,7 +40,7 @@ import fbwire
 
 T = dict(hello=1, welcome=2, plan=3, prepare=4, ready=5, go=6, result=7, heartbeat=8,
          abort=9, error=10, bye=11, accept=12, stats_req=13, stats=14)
-PROTO_VERSION = 3  # proto/proto.h's PROTO_VERSION
+PROTO_VERSION = 4  # proto/proto.h's PROTO_VERSION
 NAMES = {v: k for k, v in T.items()}
 FIELDS = ("bench", "run", "warmup", "start_ns", "wall_ns", "user_ns", "sys_ns", "ok", "bytes",
           "connections", "lat_min", "lat_max", "lat_sum")
@@ -111,9 +111,7 @@ class Rogue:
         r = dict(bench=step["bench"], run=step["run"], warmup=step["warmup"], start_ns=start,
                  wall_ns=now - start, user_ns=1000, sys_ns=1000, ok=n, failed=[0] * 6,
                  bytes=100 * n, connections=min(n, bench["connections"]), lat_min=1000,
-                 lat_max=1000, lat_sum=1000 * n, buckets=[0, n], expired=0, late_p50=0,
-                 late_p99=0, late_max=0, span_ns=0, svc_min=0, svc_max=0, svc_sum=0,
-                 svc_buckets=[])
+                 lat_max=1000, lat_sum=1000 * n, buckets=[0, n])
         if not step["warmup"]:
             if self.timed >= self.o.lie_from:
                 for spec in self.o.lie:

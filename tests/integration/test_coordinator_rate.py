@@ -185,6 +185,7 @@ class RateFleetTests(CoordinatorCase):
             (["--rate", "100", "--duration", "1", "-r", "10"], "exclude each other"),
             (["--rate", "100", "--duration", "1", "--mode", "serial"], "needs --mode lockstep"),
             (["--rate", "0", "--duration", "1"], "--rate"),
+            (["--rate", "100", "--duration", "1", "true"], "a command (COMMAND...) runs on no"),
             (["--rate", "1e7", "--duration", "10"], "more than 10000000"),
             (["--export-hdr", ""], "--export-hdr: needs a file name"),
             # checked before any run, per benchmark file

@@ -47,7 +47,7 @@ LIVE_MS = int(1000 * fbtest.SLOW)
 COORD_TIMEOUT = 60.0
 JUNK_TIMEOUT_MS = int(3000 * fbtest.SLOW)
 
-PROTO_VERSION = 3
+PROTO_VERSION = 4
 OTHER_VERSION = PROTO_VERSION + 1  # a version this build does not speak
 T_HELLO, T_PLAN, T_HEARTBEAT, T_ABORT, T_ERROR, T_BYE = 1, 3, 8, 9, 10, 11
 E_BAD, E_VERSION, E_BUSY, E_STATE = 1, 2, 3, 7
@@ -830,7 +830,7 @@ class JunkTests(SecurityCase):
             ("plan, 1025 benches", message(T_PLAN, target_host="127.0.0.1", target_port=80,
                                            timeout_ms=1000, benches=[
                                                {"strategy": "async-for", "requests": 1, "chunk": 1,
-                                                "connections": 1, "rate_milli": 0, "duration_ms": 0}] * 1025), E_BAD),
+                                                "connections": 1}] * 1025), E_BAD),
             ("plan, a bench of wrong types", message(T_PLAN, target_host="127.0.0.1",
                                                      target_port=80, timeout_ms=1000, benches=[
                                                          {"strategy": 5, "requests": "1",
@@ -838,16 +838,16 @@ class JunkTests(SecurityCase):
             ("plan, target_port 70000", message(T_PLAN, target_host="127.0.0.1",
                                                 target_port=70000, timeout_ms=1000, benches=[
                                                     {"strategy": "async-for", "requests": 1,
-                                                     "chunk": 1, "connections": 1, "rate_milli": 0, "duration_ms": 0}]), E_BAD),
+                                                     "chunk": 1, "connections": 1}]), E_BAD),
             ("plan, target_host 1000 chars", message(T_PLAN, target_host="h" * 1000,
                                                      target_port=80, timeout_ms=1000, benches=[
                                                          {"strategy": "async-for", "requests": 1,
-                                                          "chunk": 1, "connections": 1, "rate_milli": 0, "duration_ms": 0}]), E_BAD),
+                                                          "chunk": 1, "connections": 1}]), E_BAD),
             ("plan, requests 10^7+1", message(T_PLAN, target_host="127.0.0.1", target_port=80,
                                               timeout_ms=1000, benches=[
                                                   {"strategy": "async-for",
                                                    "requests": 10 ** 7 + 1, "chunk": 1,
-                                                   "connections": 1, "rate_milli": 0, "duration_ms": 0}]), E_BAD),
+                                                   "connections": 1}]), E_BAD),
             ("error, code 0", message(T_ERROR, code=0, peer_version=1, message="x"), E_BAD),
             ("error, code 999", message(T_ERROR, code=999, peer_version=1, message="x"), E_BAD),
             ("non-string keys", pack({1: 1, 2: 8, 3: 0}), E_BAD),
@@ -862,7 +862,7 @@ class JunkTests(SecurityCase):
             ("plan without a session", message(T_PLAN, target_host="127.0.0.1", target_port=80,
                                                timeout_ms=1000, benches=[
                                                    {"strategy": "async-for", "requests": 1,
-                                                    "chunk": 1, "connections": 1, "rate_milli": 0, "duration_ms": 0}]), E_STATE),
+                                                    "chunk": 1, "connections": 1}]), E_STATE),
             ("go without a session", message(6, bench=0, run=0, warmup=0, clock_ns=0), E_STATE),
             ("welcome sent to an agent", message(2, host="h", cpu="c", kernel="k", libcurl="1",
                                                  libuv="1", libzmq="1", version="1", boot_id="b",
@@ -950,7 +950,7 @@ class JunkTests(SecurityCase):
         gets the right answer, and the agent serves a coordinator afterwards."""
         th, tp = self.target_addr
         sid = 0x0123456789abcdef
-        bench = {"strategy": "async-for", "requests": 10, "chunk": 10, "connections": 2, "rate_milli": 0, "duration_ms": 0}
+        bench = {"strategy": "async-for", "requests": 10, "chunk": 10, "connections": 2}
 
         def plan(**over):
             fields = {"target_host": th, "target_port": tp, "timeout_ms": 5000,
@@ -1030,7 +1030,7 @@ class JunkTests(SecurityCase):
         def plan():
             return message(T_PLAN, s=sid, target_host=th, target_port=tp, timeout_ms=5000,
                            benches=[{"strategy": n, "requests": 200, "chunk": 10,
-                                     "connections": 4, "rate_milli": 0, "duration_ms": 0} for n in strategies])
+                                     "connections": 4} for n in strategies])
 
         def step(t, b, s=sid):
             return message(t, s=s, bench=b, run=0, warmup=0, clock_ns=0)

@@ -45,7 +45,7 @@ COORD_TIMEOUT = 90.0
 
 T = dict(hello=1, welcome=2, plan=3, prepare=4, ready=5, go=6, result=7, heartbeat=8,
          abort=9, error=10, bye=11, accept=12, stats_req=13, stats=14)
-PROTO_VERSION = 3  # proto/proto.h's PROTO_VERSION
+PROTO_VERSION = 4  # proto/proto.h's PROTO_VERSION
 E_BUSY, E_STATE = 3, 7
 
 
@@ -185,7 +185,7 @@ class AgentTable(SessionCase):
         th, tp = self.target_addr.rsplit(":", 1)
         c.send("plan", target_host=th, target_port=int(tp), timeout_ms=5000,
                benches=[{"strategy": "threads-reuse", "requests": requests, "chunk": connections,
-                         "connections": connections, "rate_milli": 0, "duration_ms": 0}])
+                         "connections": connections}])
         self.assertEqual(c.expect(self, "accept")["t"], T["accept"])
 
     def prepared(self, session, live=LIVE_MS):

@@ -2,8 +2,10 @@
 
 #include "clock.h"
 #include "curve.h"
+#include "exec.h"
 #include "facts.h"
 #include "probe.h"
+#include "record.h"
 #include "run.h"
 #include "strategy.h"
 #include "tview.h"
@@ -51,7 +53,9 @@ typedef struct {
     run_state_t run;
     uint64_t prepared_at; /* a prepared run waits for its GO this long at most */
     proto_step_t step;
-    const strategy_t *strategy;
+    const strategy_t *strategy; /* NULL: the benchmark is a command */
+    exec_params_t exec;         /* a command's run */
+    int exit_code;              /* its exit code */
     run_params_t params;
     run_result_t result;
     int run_rc;
@@ -140,6 +144,23 @@ static void wait_until(uint64_t at)
     }
 }
 
+/* A command's run, into d->result's times and d->exit_code. */
+static int run_command(daemon_t *d)
+{
+    exec_result_t x;
+
+    if (exec_run(&d->exec, run_aborted, &x, &d->result.error) != 0) return -1;
+    d->result.start_ns = x.start_ns;
+    d->result.wall_ns = x.wall_ns;
+    d->result.user_ns = x.user_ns;
+    d->result.sys_ns = x.sys_ns;
+    d->exit_code = x.exit_code;
+    if (x.timed_out)
+        logf_("run %u of benchmark %u: command killed after its timeout of %llu ms", d->step.run,
+              d->step.bench, (unsigned long long)(d->exec.timeout_ns / 1000000));
+    return 0;
+}
+
 /* One abort flag for the daemon and the strategies: run_aborted(). */
 static void *run_main(void *arg)
 {
@@ -150,7 +171,10 @@ static void *run_main(void *arg)
         pthread_cond_wait(&d->cv, &d->mu);
     pthread_mutex_unlock(&d->mu);
     wait_until(d->start_at);
-    if (!run_aborted()) d->run_rc = run_execute(d->strategy, &d->params, &d->result);
+    if (!run_aborted() && d->strategy)
+        d->run_rc = run_execute(d->strategy, &d->params, &d->result);
+    else if (!run_aborted())
+        d->run_rc = run_command(d);
     zmq_send(d->done_tx, "", 0, 0);
     return NULL;
 }
@@ -175,6 +199,26 @@ static void run_abort(daemon_t *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* An open-loop run's extras: the service-time histogram, the lateness
+ * summary and the span the achieved rate counts over (record.c's). */
+static void pace_to_msg(const daemon_t *d, proto_result_t *m)
+{
+    const run_result_t *r = &d->result;
+    const tally_t *t = &r->tally;
+    uint64_t sum = 0;
+
+    m->expired = t->expired;
+    m->late_p50 = hist_percentile(t->lateness, 50);
+    m->late_p99 = hist_percentile(t->lateness, 99);
+    m->late_max = hist_max(t->lateness);
+    m->span_ns = record_pace_span_ns(&d->params, r);
+    m->svc_min = hist_min(t->service);
+    m->svc_max = hist_max(t->service);
+    hist_sum(t->service, &sum);
+    m->svc_sum = sum;
+    m->svc_nbuckets = (uint32_t)hist_export(t->service, m->svc_idx, m->svc_cnt, PROTO_MAX_BUCKETS);
+}
+
 static void result_to_msg(const daemon_t *d, proto_result_t *m)
 {
     const run_result_t *r = &d->result;
@@ -190,6 +234,10 @@ static void result_to_msg(const daemon_t *d, proto_result_t *m)
     m->wall_ns = r->wall_ns;
     m->user_ns = r->user_ns;
     m->sys_ns = r->sys_ns;
+    if (d->strategy == NULL) { /* a command: no requests of ours to count */
+        m->exit_code = (uint32_t)d->exit_code;
+        return;
+    }
     m->ok = t->count[REQ_OK];
     for (int i = 0; i < PROTO_FAIL__COUNT; i++)
         m->failed[i] = t->count[i + 1];
@@ -201,6 +249,7 @@ static void result_to_msg(const daemon_t *d, proto_result_t *m)
     m->lat_sum = sum;
     m->nbuckets =
         (uint32_t)hist_export(t->latency, m->bucket_idx, m->bucket_cnt, PROTO_MAX_BUCKETS);
+    if (d->params.rate > 0 && t->service && t->lateness) pace_to_msg(d, m);
 }
 
 static void on_run_done(daemon_t *d)
@@ -213,7 +262,7 @@ static void on_run_done(daemon_t *d)
         logf_("run %u of benchmark %u aborted", d->step.run, d->step.bench);
     } else if (d->run_rc != 0) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "%s %s: %s",
-                   d->strategy->name, "could not run", d->result.err);
+                   d->strategy ? d->strategy->name : "command", "could not run", d->result.err);
     } else {
         memset(&d->out, 0, sizeof d->out);
         result_to_msg(d, &d->out.u.result);
@@ -288,10 +337,23 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
     char names[256], err[PROBE_ERR_LEN];
 
     for (uint32_t i = 0; i < p->nbench; i++)
-        if (strategy_find(p->bench[i].strategy) == NULL) {
+        if (p->bench[i].command[0] && !d->cfg->allow_exec) {
+            send_error(
+                d, d->route, d->routelen, d->session, PROTO_ERR_EXEC_DENIED,
+                "benchmark %u of the plan is a command, and this agent runs none: start it with "
+                "--allow-exec",
+                i + 1);
+            return;
+        } else if (!p->bench[i].command[0] && strategy_find(p->bench[i].strategy) == NULL) {
             catalog_names(names, sizeof names);
             send_error(d, d->route, d->routelen, d->session, PROTO_ERR_STRATEGY,
                        "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
+            return;
+        }
+    for (uint32_t i = 0; i < p->nbench; i++)
+        if (proto_bench_check(&p->bench[i], err, sizeof err) != 0) {
+            send_error(d, d->route, d->routelen, d->session, PROTO_ERR_BAD_MESSAGE,
+                       "benchmark %u: %s", i, err);
             return;
         }
     if (!allowed(d->cfg, p->target_host, (int)p->target_port)) {
@@ -339,7 +401,19 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     d->params.connections = b->connections;
     d->params.in_flight = b->connections;
     d->params.timeout_ms = d->plan.timeout_ms;
-    d->strategy = strategy_find(b->strategy);
+    d->strategy = b->command[0] ? NULL : strategy_find(b->strategy);
+    d->exec = (exec_params_t){.command = b->command,
+                              .no_shell = (int)b->no_shell,
+                              .show_output = (int)b->show_output,
+                              .host = d->plan.target_host,
+                              .port = (int)d->plan.target_port,
+                              .iteration = s->run,
+                              .warmup = (int)s->warmup,
+                              .timeout_ns = b->cmd_timeout_ms * 1000000ull};
+    d->exit_code = 0;
+    /* open loop: the plan gives this agent's share of the fleet's rate */
+    d->params.rate = (double)b->rate_milli / 1000.0;
+    d->params.duration_s = (double)b->duration_ms / 1000.0;
     if (run_params_finish(&d->params, err) != 0) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "prepare: %s", err);
         return;
@@ -399,7 +473,6 @@ static void on_stats_req(daemon_t *d, uint32_t phase)
     free(after);
     send_peer(d, PROTO_STATS);
 }
-
 
 static void on_go(daemon_t *d, const proto_step_t *s)
 {

@@ -4,18 +4,22 @@
 #include "opt.h"
 #include "proto.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 static const char k_usage[] =
-    "Usage: coordinator [OPTIONS]\n"
+    "Usage: coordinator [OPTIONS] [COMMAND...]\n"
     "       coordinator keygen PREFIX   write PREFIX.key (secret, 0600) and PREFIX.pub\n"
     "\n"
     "Runs the benchmark matrix on agents over ZeroMQ and aggregates the runs\n"
     "into hyperfine-compatible results. With no --agents an agent is started on\n"
     "loopback; with no --target a target-server is started on loopback, so\n"
     "`coordinator --matrix all` alone runs the whole experiment on this machine.\n"
+    "Each COMMAND is run as a whole process on every agent, as hyperfine runs it\n"
+    "(agents started with --allow-exec only); with commands, --matrix strategies\n"
+    "run beside them only when --matrix is given.\n"
     "\n"
     "Options:\n"
     "  --agents HOST[:PORT][,...]  agents to drive (default port 5555)\n"
@@ -46,6 +50,11 @@ static const char k_usage[] =
     "  --liveness MS               an agent silent this long is lost (default 5000,\n"
     "                              at least 3 heartbeats)\n"
     "  --timeout MS                per-request timeout on the agents (default 10000)\n"
+    "  --rate R                    open loop: R requests per second for the whole fleet,\n"
+    "                              shared among the agents (R/K each, started in\n"
+    "                              lockstep), on a fixed schedule; latency counts from\n"
+    "                              each request's due time (needs --duration, excludes -r)\n"
+    "  --duration S                with --rate: seconds of schedule per run\n"
     "  --run-timeout S             an agent without its result this long after the go\n"
     "                              is lost for that run (default: 2 x the requests'\n"
     "                              waves x --timeout + --liveness, at most 24 h)\n"
@@ -53,6 +62,10 @@ static const char k_usage[] =
     "  --export-markdown FILE      hyperfine's markdown table\n"
     "  --export-csv FILE           hyperfine's CSV\n"
     "  --report FILE.html          a self-contained HTML page with charts\n"
+    "  --export-hdr FILE           each benchmark's latency (with --rate: corrected) as\n"
+    "                              HdrHistogram's percentile distribution, in ms; with\n"
+    "                              several benchmarks, one file each: FILE's name with\n"
+    "                              .N-STRATEGY before its extension\n"
     "  --journal FILE              every finished run, synced to disk before it counts\n"
     "                              (default: the JSON export's name + .journal)\n"
     "  --resume FILE               finish the matrix a journal started (no other options)\n"
@@ -61,6 +74,21 @@ static const char k_usage[] =
     "  --server-threads N          embedded target-server's event loops (default: cores)\n"
     "  -h, --help                  this text\n"
     "  -V, --version               version\n"
+    "\n"
+    "Commands (hyperfine's options for them):\n"
+    "  -n, --command-name NAME     the next command's name (with -L: once, or once\n"
+    "                              per benchmark; {NAME}s are substituted)\n"
+    "  -L, --parameter-list NAME V1,V2,...  one benchmark per value (several -L: the\n"
+    "                              cartesian product), {NAME} substituted in commands\n"
+    "  -i, --ignore-failure        record a non-zero exit code instead of stopping\n"
+    "                              that benchmark\n"
+    "  --show-output               the commands' output on the agents' terminals\n"
+    "                              (default: discarded)\n"
+    "  -N, --shell=none            split each command on blanks and exec it directly\n"
+    "                              (default: sh -c COMMAND)\n"
+    "  A command gets BENCHMARK_SERVER_HOST, BENCHMARK_SERVER_PORT (the target),\n"
+    "  FLEETBENCH_ITERATION (the run's number, warmups first) and\n"
+    "  FLEETBENCH_WARMUP (1 in a warmup run) in its environment.\n"
     "\n"
     "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
     "failed; 3 an agent was lost or a result refused; 4 target unreachable; 5\n"
@@ -91,7 +119,12 @@ enum {
     O_AGENTS_FILE,
     O_ORDER,
     O_SEED,
-    O_RUN_TIMEOUT
+    O_RUN_TIMEOUT,
+    O_SHOW_OUTPUT,
+    O_SHELL,
+    O_RATE,
+    O_DURATION,
+    O_HDR
 };
 
 static const struct option k_opts[] = {
@@ -113,6 +146,9 @@ static const struct option k_opts[] = {
     {"liveness", required_argument, NULL, O_LIVE},
     {"timeout", required_argument, NULL, O_TIMEOUT},
     {"run-timeout", required_argument, NULL, O_RUN_TIMEOUT},
+    {"rate", required_argument, NULL, O_RATE},
+    {"duration", required_argument, NULL, O_DURATION},
+    {"export-hdr", required_argument, NULL, O_HDR},
     {"export-json", required_argument, NULL, O_JSON},
     {"export-markdown", required_argument, NULL, O_MD},
     {"export-csv", required_argument, NULL, O_CSV},
@@ -122,6 +158,11 @@ static const struct option k_opts[] = {
     {"resume", required_argument, NULL, O_RESUME},
     {"key", required_argument, NULL, O_KEY},
     {"known-agents", required_argument, NULL, O_KNOWN},
+    {"command-name", required_argument, NULL, 'n'},
+    {"parameter-list", required_argument, NULL, 'L'},
+    {"ignore-failure", no_argument, NULL, 'i'},
+    {"show-output", no_argument, NULL, O_SHOW_OUTPUT},
+    {"shell", required_argument, NULL, O_SHELL},
     {"proto-version", required_argument, NULL, O_PROTO}, /* tests only */
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -137,22 +178,14 @@ static const opt_hint_t k_hints[] = {
     {"--max-runs", "not supported: " RUNS_HINT},
     {"-p", "hyperfine's --prepare is not supported: each run starts with no open connection"},
     {"--prepare", "not supported: each run starts with no open connection"},
-    {"-s", "hyperfine's --setup is not supported: there is no shell command to run"},
-    {"--setup", "not supported: there is no shell command to run"},
+    {"-s", "hyperfine's --setup is not supported: no command runs before each benchmark"},
+    {"--setup", "not supported: no command runs before each benchmark"},
     {"--style", "not supported: a live progress line on a TTY, plain lines otherwise"},
     {"-u",
      "hyperfine's --time-unit is not supported: each time is shown in the unit that suits it"},
     {"--time-unit", "not supported: each time is shown in the unit that suits it"},
-    {"-N", "hyperfine's --shell=none is not supported: fleetbench runs no shell"},
-    {"--shell", "not supported: fleetbench runs no shell"},
-    {"-n", "hyperfine's --command-name is not supported: a benchmark is named by its parameters"},
-    {"--command-name", "not supported: a benchmark is named by its parameters"},
-    {"-i", "hyperfine's --ignore-failure is not supported: failed requests are counted, exit 2"},
-    {"--ignore-failure", "not supported: failed requests are counted and the exit code is 2"},
-    {"-P", "hyperfine's --parameter-scan is not supported: give lists, e.g. -r 100,1000,10000"},
-    {"--parameter-scan", "not supported: give lists, e.g. -r 100,1000,10000"},
-    {"-L", "hyperfine's --parameter-list is not supported: give lists, e.g. -r 100,1000,10000"},
-    {"--parameter-list", "not supported: give lists, e.g. -r 100,1000,10000"},
+    {"-P", "hyperfine's --parameter-scan is not supported: give lists, e.g. -L N 1,2,3"},
+    {"--parameter-scan", "not supported: give lists, e.g. -L N 1,2,3 or -r 100,1000"},
     {NULL, NULL},
 };
 
@@ -298,6 +331,15 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
     case O_MD: o->export_md = arg; return 0;
     case O_CSV: o->export_csv = arg; return 0;
     case O_REPORT: o->report = arg; return 0;
+    case O_RATE: return opt_double("--rate", arg, 0.001, 10000000, &o->rate, err);
+    case O_DURATION: return opt_double("--duration", arg, 0.001, 86400, &o->duration_s, err);
+    case O_HDR:
+        if (arg[0] == '\0') {
+            snprintf(err, OPT_ERR_LEN, "--export-hdr: needs a file name");
+            return -1;
+        }
+        o->export_hdr = arg;
+        return 0;
     case O_JOURNAL: o->journal = arg; return 0;
     case O_RESUME: o->resume = arg; return 0;
     case O_KEY: o->key_path = arg; return 0;
@@ -307,8 +349,57 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
         if (parse_u("--proto-version", arg, 0, UINT32_MAX, &v, err) != 0) return -1;
         proto_set_version(v);
         return 0;
+    case 'n':
+        if (o->nnames == CMDLINE_MAX_COMMANDS) {
+            snprintf(err, OPT_ERR_LEN, "--command-name: more than %d", CMDLINE_MAX_COMMANDS);
+            return -1;
+        }
+        o->names[o->nnames++] = arg;
+        return 0;
+    case 'L':
+        if (o->nparams == MATRIX_MAX_PARAMS) {
+            snprintf(err, OPT_ERR_LEN, "--parameter-list: more than %d", MATRIX_MAX_PARAMS);
+            return -1;
+        }
+        if (arg[0] == '\0' || strpbrk(arg, "{}")) {
+            snprintf(err, OPT_ERR_LEN, "--parameter-list: '%s' is not a parameter name", arg);
+            return -1;
+        }
+        for (size_t i = 0; i < o->nparams; i++)
+            if (strcmp(o->param_name[i], arg) == 0) {
+                snprintf(err, OPT_ERR_LEN, "Duplicate parameter names: %s", arg);
+                return -1;
+            }
+        o->param_name[o->nparams] = arg; /* its values are the next argument */
+        o->param_values[o->nparams++] = NULL;
+        return 0;
+    case 'i': o->ignore_failure = 1; return 0;
+    case 'N': o->no_shell = 1; return 0;
+    case O_SHOW_OUTPUT: o->show_output = 1; return 0;
+    case O_SHELL:
+        if (parse_choice("--shell", arg, "sh", "none", &o->no_shell, err) != 0) return -1;
+        return 0;
     }
     return -1;
+}
+
+/* A positional argument: the values of the -L just given, or a command. */
+static int positional(cmdline_t *o, const char *arg, char *err)
+{
+    if (o->nparams && o->param_values[o->nparams - 1] == NULL) {
+        o->param_values[o->nparams - 1] = arg;
+        return 0;
+    }
+    if (o->ncommands == CMDLINE_MAX_COMMANDS) {
+        snprintf(err, OPT_ERR_LEN, "more than %d commands", CMDLINE_MAX_COMMANDS);
+        return -1;
+    }
+    if (arg[0] == '\0') {
+        snprintf(err, OPT_ERR_LEN, "an empty command");
+        return -1;
+    }
+    o->commands[o->ncommands++] = arg;
+    return 0;
 }
 
 static void cmdline_defaults(cmdline_t *o)
@@ -326,15 +417,82 @@ static void cmdline_defaults(cmdline_t *o)
     o->export_json = "results.json";
 }
 
+/* --rate and --duration: every agent's share of the rate, and requests
+ * per agent as proto_bench_paced_requests counts them (agents check). */
+static int finish_rate(cmdline_t *o, int requests_set, char *err)
+{
+    size_t k = o->nagents ? o->nagents : 1; /* 0: one embedded agent */
+    proto_bench_t b = {0};
+
+    if (o->rate == 0 && o->duration_s == 0) return 0;
+    if (o->rate == 0) {
+        snprintf(err, OPT_ERR_LEN, "--duration needs --rate (it sets an open-loop run's length)");
+        return -1;
+    }
+    if (o->duration_s == 0) {
+        snprintf(err, OPT_ERR_LEN, "--rate needs --duration S (each run's schedule)");
+        return -1;
+    }
+    if (requests_set) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--requests and --rate exclude each other (with --rate, requests = rate x "
+                 "duration)");
+        return -1;
+    }
+    if (o->mode == MODE_SERIAL) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--rate needs --mode lockstep: the agents share the rate, all at once");
+        return -1;
+    }
+    if (o->ncommands > 0) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--rate paces the strategies' requests; a command (COMMAND...) runs on no "
+                 "schedule");
+        return -1;
+    }
+    b.rate_milli = (uint64_t)llround(o->rate * 1000.0 / (double)k);
+    b.duration_ms = (uint64_t)llround(o->duration_s * 1000.0);
+    if (b.rate_milli == 0 || b.duration_ms == 0) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--rate %g over %zu agents is below 0.001 request per second each, or "
+                 "--duration %g below 1 ms",
+                 o->rate, k, o->duration_s);
+        return -1;
+    }
+    if (proto_bench_paced_requests(&b) > PROTO_MAX_REQUESTS) {
+        snprintf(err, OPT_ERR_LEN,
+                 "--rate %g x --duration %g is %llu requests per agent (%zu agents), more than "
+                 "%d",
+                 o->rate, o->duration_s, (unsigned long long)proto_bench_paced_requests(&b), k,
+                 PROTO_MAX_REQUESTS);
+        return -1;
+    }
+    o->rate_milli = b.rate_milli;
+    o->duration_ms = b.duration_ms;
+    o->requests = (matrix_list_t){{proto_bench_paced_requests(&b)}, 1};
+    return 0;
+}
+
 int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
 {
-    int c, others = 0, resumes = 0;
+    int c, others = 0, resumes = 0, requests_set = 0;
 
     cmdline_defaults(o);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hVr:c:w:", k_opts, NULL)) != -1) {
+    /* "-": positional arguments come in order, as 1, so that -L NAME takes
+     * the argument after it and commands may stand among the options */
+    while ((c = getopt_long(argc, argv, "-:hVr:c:w:n:L:iN", k_opts, NULL)) != -1) {
+        if (c != 1 && o->nparams && o->param_values[o->nparams - 1] == NULL) {
+            snprintf(err, OPT_ERR_LEN, "--parameter-list %s: a list of values must follow",
+                     o->param_name[o->nparams - 1]);
+            return CMDLINE_ERROR;
+        }
         switch (c) {
+        case 1:
+            if (positional(o, optarg, err) != 0) return CMDLINE_ERROR;
+            others++;
+            break;
         case 'h': fputs(k_usage, out); return CMDLINE_EXIT;
         case 'V':
             fprintf(out, "coordinator %s (protocol %u)\n", FB_VERSION, PROTO_VERSION);
@@ -343,14 +501,29 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
         case '?': opt_getopt_error(&k_cli, c, argv, err); return CMDLINE_ERROR;
         default:
             if (parse_one(o, c, optarg, err) != 0) return CMDLINE_ERROR;
+            requests_set |= c == 'r';
             if (c == O_RESUME)
                 resumes++;
             else
                 others++;
+            if (c == O_MATRIX) o->matrix_set = 1;
         }
     }
-    if (optind < argc) {
-        opt_unexpected(&k_cli, argv[optind], err);
+    for (; optind < argc; optind++, others++) /* after "--" */
+        if (positional(o, argv[optind], err) != 0) return CMDLINE_ERROR;
+    if (o->nparams && o->param_values[o->nparams - 1] == NULL) {
+        snprintf(err, OPT_ERR_LEN, "--parameter-list %s: a list of values must follow",
+                 o->param_name[o->nparams - 1]);
+        return CMDLINE_ERROR;
+    }
+    if (o->ncommands == 0 &&
+        (o->nnames || o->nparams || o->ignore_failure || o->show_output || o->no_shell)) {
+        snprintf(err, OPT_ERR_LEN, "%s without a command to apply it to",
+                 o->nnames           ? "--command-name"
+                 : o->nparams        ? "--parameter-list"
+                 : o->ignore_failure ? "--ignore-failure"
+                 : o->show_output    ? "--show-output"
+                                     : "--shell=none");
         return CMDLINE_ERROR;
     }
     /* counted as parsed: wherever it stands, in whatever spelling */
@@ -363,6 +536,7 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
         return CMDLINE_ERROR;
     }
     if (o->resume == NULL && load_agents_file(o, err) != 0) return CMDLINE_ERROR;
+    if (o->resume == NULL && finish_rate(o, requests_set, err) != 0) return CMDLINE_ERROR;
     /* a late heartbeat or two must not lose a healthy agent */
     if ((uint64_t)o->liveness_ms < (uint64_t)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms) {
         snprintf(err, OPT_ERR_LEN,

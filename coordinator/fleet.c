@@ -447,6 +447,7 @@ static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e, uint6
         [PROTO_ERR_BAD_MESSAGE] = FB_EXIT_PROTOCOL,    [PROTO_ERR_VERSION] = FB_EXIT_PROTOCOL,
         [PROTO_ERR_STRATEGY] = FB_EXIT_USAGE,          [PROTO_ERR_TARGET_DENIED] = FB_EXIT_USAGE,
         [PROTO_ERR_UNREACHABLE] = FB_EXIT_UNREACHABLE, [PROTO_ERR_INTERNAL] = FB_EXIT_USAGE,
+        [PROTO_ERR_EXEC_DENIED] = FB_EXIT_USAGE,
     };
 
     switch (e->code) {
@@ -479,6 +480,8 @@ static void on_result(fleet_t *f, fleet_agent_t *a, const proto_result_t *res, u
     __int128 lo = (__int128)a->go_sent + off - slack, hi = (__int128)now + off + slack;
 
     e.requests = a->step.bench < plan->nbench ? plan->bench[a->step.bench].requests : 0;
+    e.command = a->step.bench < plan->nbench && plan->bench[a->step.bench].command[0];
+    e.duration_ns = a->step.bench < plan->nbench ? plan->bench[a->step.bench].duration_ms * MS : 0;
     e.start_lo = lo < 0 ? 0 : (uint64_t)lo;
     e.end_hi = hi > (__int128)UINT64_MAX ? UINT64_MAX : hi < 0 ? 0 : (uint64_t)hi;
     a->result_at = now;

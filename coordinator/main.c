@@ -3,11 +3,13 @@
 #include "curve.h"
 #include "embed.h"
 #include "export.h"
+#include "export_hdr.h"
 #include "fleet.h"
 #include "journal.h"
 #include "matrix.h"
 #include "opt.h"
 #include "cmdline.h"
+#include "commands.h"
 #include "outfile.h"
 #include "runner.h"
 #include "summary.h"
@@ -51,7 +53,8 @@ static int start_embedded(cmdline_t *o, embed_proc_t *server, embed_proc_t *agen
 {
     char threads[16];
     char *srv_args[] = {"--host", "127.0.0.1", "--port", "0", NULL, NULL, NULL};
-    char *agent_args[] = {"--listen", "127.0.0.1:0", NULL};
+    /* our own agent, on loopback: it runs the commands we were given */
+    char *agent_args[] = {"--listen", "127.0.0.1:0", o->ncommands ? "--allow-exec" : NULL, NULL};
 
     if (o->target_host[0] == '\0') {
         if (o->server_threads) {
@@ -206,6 +209,24 @@ static int check_outputs(const cmdline_t *o, char *err)
     return 0;
 }
 
+/* --export-hdr's files, one per benchmark, checked as check_outputs does. */
+static int check_hdr(const cmdline_t *o, const matrix_t *m, char *err)
+{
+    char name[OUTFILE_PATH_LEN], why[OUTFILE_ERR_LEN];
+
+    for (size_t i = 0; o->export_hdr && i < m->n; i++) {
+        if (export_hdr_path(name, sizeof name, o->export_hdr, i, m->n, m->e[i].strategy) != 0) {
+            snprintf(err, FLEET_ERR_LEN, "--export-hdr %.300s: name too long", o->export_hdr);
+            return -1;
+        }
+        if (outfile_check(name, why) != 0) {
+            snprintf(err, FLEET_ERR_LEN, "--export-hdr %s", why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* A new journal, or the runs of the one being resumed replayed into the set. */
 static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv, char *err)
 {
@@ -263,14 +284,17 @@ int main(int argc, char **argv)
     }
     default_journal(&o);
     if (check_target_reachable(&o, err) != 0 ||
-        matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0 ||
-        check_outputs(&o, err) != 0) {
+        ((o.matrix_set || o.ncommands == 0) &&
+         matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0) ||
+        commands_expand(&m, &o, FB_ERR_BUF(err)) != 0 || commands_fit(&m, FB_ERR_BUF(err)) != 0 ||
+        check_outputs(&o, err) != 0 || check_hdr(&o, &m, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         journal_close(&journal);
         journal_load_free(&jl);
         matrix_free(&m);
         return 1;
     }
+    if (o.rate > 0) matrix_name_rate(&m, o.rate, o.duration_s);
     pick_seed(&o);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

@@ -1,12 +1,15 @@
 #include "runner.h"
 
 #include "export.h"
+#include "export_hdr.h"
 #include "clock.h"
 #include "order.h"
 #include "outfile.h"
 #include "summary.h"
+#include "vet.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +35,8 @@ static void hosts_from_facts(runner_t *r)
     }
 }
 
+static uint64_t run_timeout_ns(const runner_t *r, size_t idx);
+
 /* The plan every agent gets, now and when it comes back after a loss. */
 static int set_plan(runner_t *r)
 {
@@ -45,9 +50,22 @@ static int set_plan(runner_t *r)
     for (size_t i = 0; i < r->matrix->n; i++) {
         const matrix_entry_t *e = &r->matrix->e[i];
         snprintf(p->bench[i].strategy, sizeof p->bench[i].strategy, "%s", e->strategy);
+        if (e->is_command) {
+            uint64_t t = run_timeout_ns(r, i) / MS, live = r->opts->liveness_ms;
+            snprintf(p->bench[i].command, sizeof p->bench[i].command, "%s", e->exec);
+            p->bench[i].no_shell = (uint32_t)r->opts->no_shell;
+            p->bench[i].show_output = (uint32_t)r->opts->show_output;
+            /* killed on the agent a liveness before we give up on it, so the
+             * result of a command that hangs still comes in */
+            p->bench[i].cmd_timeout_ms = t - (live < t / 2 ? live : t / 2);
+        }
         p->bench[i].requests = e->requests;
         p->bench[i].chunk = e->chunk;
         p->bench[i].connections = e->connections;
+        if (!e->is_command) { /* each agent's share of --rate; 0: closed loop */
+            p->bench[i].rate_milli = r->opts->rate_milli;
+            p->bench[i].duration_ms = r->opts->duration_ms;
+        }
     }
     fleet_set_plan(r->fleet, p);
     free(p);
@@ -56,6 +74,7 @@ static int set_plan(runner_t *r)
 
 uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms)
 {
+    if (e->is_command) return RUNNER_CMD_TIMEOUT_MS + liveness_ms;
     uint64_t conc = e->uses_chunk ? e->chunk : e->uses_connections ? e->connections : e->requests;
     uint64_t waves, t;
 
@@ -66,6 +85,13 @@ uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, uns
     return t < RUNNER_RUN_TIMEOUT_MAX_MS ? t : RUNNER_RUN_TIMEOUT_MAX_MS;
 }
 
+uint64_t runner_rate_timeout_ms(uint64_t duration_ms, unsigned timeout_ms, unsigned liveness_ms)
+{
+    uint64_t t = 2 * (duration_ms + timeout_ms) + liveness_ms;
+
+    return t < RUNNER_RUN_TIMEOUT_MAX_MS ? t : RUNNER_RUN_TIMEOUT_MAX_MS;
+}
+
 /* How long agents get for a run of benchmark idx: --run-timeout, or what
  * the plan says the slowest honest run can take. */
 static uint64_t run_timeout_ns(const runner_t *r, size_t idx)
@@ -73,6 +99,8 @@ static uint64_t run_timeout_ns(const runner_t *r, size_t idx)
     const cmdline_t *o = r->opts;
 
     if (o->run_timeout_s) return (uint64_t)o->run_timeout_s * 1000 * MS;
+    if (o->rate > 0)
+        return runner_rate_timeout_ms(o->duration_ms, o->timeout_ms, o->liveness_ms) * MS;
     return runner_run_timeout_ms(&r->matrix->e[idx], o->timeout_ms, o->liveness_ms) * MS;
 }
 
@@ -87,6 +115,23 @@ static uint64_t go_lead(const fleet_t *f)
     uint64_t lead = fleet_live(f) > 1 ? GO_LEAD_PER_AGENT_NS * fleet_live(f) : 0;
 
     return lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS;
+}
+
+/* An open-loop run's extras from one agent's (vetted) result. */
+static void collect_pace(runner_t *r, const proto_result_t *res, bench_agent_run_t *ar)
+{
+    uint64_t sent = res->ok - res->expired; /* vetted: expired <= the timeouts */
+
+    for (int c = 0; c < CAUSE__COUNT; c++)
+        sent += res->failed[c];
+    ar->paced = 1;
+    ar->never_sent = res->expired;
+    /* as agent run's record: sent and finished per second of the span */
+    ar->achieved = res->span_ns ? (double)sent / ((double)res->span_ns / 1e9) : 0;
+    ar->late_p50_s = (double)res->late_p50 / 1e9;
+    ar->late_p99_s = (double)res->late_p99 / 1e9;
+    ar->late_max_s = (double)res->late_max / 1e9;
+    if (vet_service(res, r->agent_service) == 0) hist_merge(r->run_service, r->agent_service);
 }
 
 /* The agents' results of one run, as the bench record wants them: an agent
@@ -110,6 +155,8 @@ static void collect(runner_t *r, bench_agent_run_t *out)
             ar->failed[c] = res->failed[c];
         ar->bytes = res->bytes;
         ar->connections = res->connections;
+        ar->exit_code = (int)res->exit_code;
+        if (r->opts->rate > 0) collect_pace(r, res, ar);
         /* starts on our clock: exact when the agent shares it, else estimated */
         start[i] = fleet_start_ns(f, i);
         if (start[i] < first) first = start[i];
@@ -201,6 +248,35 @@ static uint64_t load_ns(const runner_t *r, const bench_agent_run_t *agents)
     return (uint64_t)(t * 1e9);
 }
 
+/* Without -i, a command that exits non-zero stops its benchmark, with
+ * hyperfine's message; the run is not kept. */
+static bool command_failed(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm)
+{
+    fleet_t *f = r->fleet;
+    unsigned k = warm ? run : run - r->opts->warmup;
+    char when[64];
+
+    if (!b->params.is_command || r->opts->ignore_failure) return false;
+    for (size_t i = 0; i < f->n; i++) {
+        const proto_result_t *res = fleet_result(f, i);
+        if (res == NULL || res->exit_code == 0) continue;
+        if (k == 0)
+            snprintf(when, sizeof when, "the first %s run", warm ? "warmup" : "benchmark");
+        else
+            snprintf(when, sizeof when, "%s iteration %u", warm ? "warmup" : "benchmark", k);
+        progress_end(&r->progress);
+        fprintf(stderr,
+                "coordinator: benchmark %u (%s), agent %s: Command terminated with non-zero exit "
+                "code %u in %s. Use the '-i'/'--ignore-failure' option if you want to ignore "
+                "this. Alternatively, use the '--show-output' option to debug what went wrong.\n",
+                bench + 1, b->command, f->a[i].name, res->exit_code, when);
+        r->stopped[bench] = 1;
+        r->cmd_failed = 1;
+        return true;
+    }
+    return false;
+}
+
 /* One warmup or timed run on every agent that can take part: those planned
  * at the run boundary. An agent that comes back during the run waits for
  * the next one. */
@@ -227,18 +303,23 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
             if (fleet_prepare(f, i, &step) != 0 || fleet_go(f, i, 0, timeout) != 0) return -1;
         r->go_fanout_s = NAN;
     }
+    if (command_failed(r, b, bench, run, warm)) return 0;
     if (warm) return 0;
     if (view_end(r, reader, &target) != 0) return -1;
     hist_reset(r->run_latency);
+    hist_reset(r->run_service);
     collect(r, agents);
     target.load_ns = target.seen ? load_ns(r, agents) : 0;
     /* on disk first: a run counts once a crash can no longer lose it */
-    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, &target, err) != 0) {
+    if (journal_append(r->journal, bench, agents, f->n, r->run_latency,
+                       r->opts->rate > 0 ? r->run_service : NULL, &target, err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err);
         return -1;
     }
     hist_merge(b->latency, r->run_latency);
-    if (bench_add_run(b, agents) != 0) return -1;
+    if (bench_add_run(b, agents) != 0 ||
+        bench_set_run_hists(b, r->run_latency, r->opts->rate > 0 ? r->run_service : NULL) != 0)
+        return -1;
     bench_set_target(b, &target);
     b->runs[b->nruns - 1].go_fanout_s = r->go_fanout_s;
     return 0;
@@ -254,11 +335,19 @@ static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
         bench_t *b;
         memset(&params, 0, sizeof params);
         snprintf(params.strategy, sizeof params.strategy, "%s", e->strategy);
+        params.is_command = e->is_command;
+        params.nparams = e->nparams;
+        for (size_t k = 0; k < e->nparams; k++) {
+            snprintf(params.param_name[k], BENCH_STR, "%s", e->param_name[k]);
+            snprintf(params.param_value[k], BENCH_STR, "%s", e->param_value[k]);
+        }
         params.requests = e->requests;
         params.chunk = e->chunk;
         params.connections = e->connections;
         params.uses_chunk = e->uses_chunk;
         params.uses_connections = e->uses_connections;
+        params.rate = r->opts->rate;
+        params.duration_s = r->opts->duration_s;
         b = bench_new(e->command, &params, nagents);
         if (b == NULL || bench_set_add(r->set, b) != 0) return NULL;
     }
@@ -266,7 +355,8 @@ static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
 }
 
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const bench_target_t *target, char *err)
+                  const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                  char *err)
 {
     runner_t *r = runner;
     size_t want = r->opts->nagents ? r->opts->nagents : 1; /* 0: one embedded agent */
@@ -284,8 +374,13 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
         snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu out of order or one too many", bench);
         return -1;
     }
+    if ((r->opts->rate > 0) != (service != NULL)) {
+        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu %s a service-time histogram", bench,
+                 service ? "has" : "lacks");
+        return -1;
+    }
     hist_merge(b->latency, latency);
-    if (bench_add_run(b, agents) != 0) return -1;
+    if (bench_add_run(b, agents) != 0 || bench_set_run_hists(b, latency, service) != 0) return -1;
     if (target != NULL) {
         bench_set_target(b, target);
         r->set->target_view = 1;
@@ -320,6 +415,12 @@ int runner_export(const runner_t *r, bool final)
         }
     }
     bench_set_view_close(&view);
+    /* one file per benchmark, numbered as the summary numbers them */
+    if (o->export_hdr && (final || !outfile_in_place(o->export_hdr)) &&
+        export_hdr(o->export_hdr, r->set, err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -360,6 +461,7 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
     while (rc == 0 && order_next(&ord, &st)) {
         bench_t *b = r->set->benches[st.bench];
         if (st.warm ? b->nruns >= runs : b->nruns > st.run) continue;
+        if (r->stopped[st.bench]) continue; /* a command failed there (no -i) */
         progress_bench(&r->progress, st.bench, b->command, st.warm, st.warm ? st.run : done,
                        progress_estimate(b));
         rc = one_run(r, b, st.bench, st.warm ? st.run : warmup + st.run, st.warm, agents);
@@ -381,6 +483,7 @@ static int final_code(const runner_t *r)
     int code = 0;
 
     if (r->fleet->lost > 0 || r->fleet->refused > 0) return 3;
+    if (r->cmd_failed) code = FB_EXIT_FAILED;
     for (size_t i = 0; i < r->set->nbench; i++)
         for (size_t k = 0; k < r->set->benches[i]->nruns; k++)
             if (r->set->benches[i]->runs[k].exit_code > code)
@@ -395,8 +498,14 @@ int runner_run(runner_t *r)
     size_t printed = 0;
     int rc = 0;
 
-    if (agents == NULL || (r->run_latency = hist_new()) == NULL) {
+    r->stopped = calloc(r->matrix->n ? r->matrix->n : 1, sizeof *r->stopped);
+    if (agents == NULL || r->stopped == NULL || (r->run_latency = hist_new()) == NULL ||
+        (r->run_service = hist_new()) == NULL || (r->agent_service = hist_new()) == NULL) {
         free(agents);
+        free(r->stopped);
+        r->stopped = NULL;
+        hist_free(&r->run_latency);
+        hist_free(&r->run_service);
         return 1;
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
@@ -412,7 +521,11 @@ done:
     fleet_end(f, f->fatal || *f->stop,
               *f->stop ? "coordinator interrupted" : "coordinator stopped the matrix");
     free(agents);
+    free(r->stopped);
+    r->stopped = NULL;
     hist_free(&r->run_latency);
+    hist_free(&r->run_service);
+    hist_free(&r->agent_service);
     if (*f->stop) return 130;
     if (f->fatal) return f->fatal;
     return rc != 0 ? 1 : final_code(r);

@@ -25,11 +25,15 @@ typedef struct {
     int color;
     journal_t *journal;  /* every finished run goes here first */
     hist_t *run_latency; /* scratch: one run's merged histogram */
+    hist_t *run_service; /* scratch: its service time (rate mode), and one agent's */
+    hist_t *agent_service;
     progress_t progress; /* the live line on a TTY while a benchmark runs */
     uint64_t connect_ns; /* fleet_now() before the connects: handshake time */
     double go_fanout_s;  /* the last lockstep GO's first to last send */
     int no_view;         /* the target has no GET /stats, or stopped answering it */
     unsigned view_fails; /* reads of it that failed in a row */
+    char *stopped;       /* per benchmark: a command exited non-zero (no -i) */
+    int cmd_failed;      /* some did: exit 2 */
 } runner_t;
 
 /* A run's timeout when --run-timeout does not set one: every request timing
@@ -37,12 +41,18 @@ typedef struct {
  * requests over the concurrency (--chunk for threads-recreate and
  * threads-reuse, --connections for async-*, every request for threads-map). */
 #define RUNNER_RUN_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
+/* A command's, plus a liveness: fleetbench cannot know how long it runs */
+#define RUNNER_CMD_TIMEOUT_MS (600ull * 1000)
 uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
+/* Rate mode: the schedule and a last request's --timeout, twice over, plus
+ * a liveness; at most 24 h. */
+uint64_t runner_rate_timeout_ms(uint64_t duration_ms, unsigned timeout_ms, unsigned liveness_ms);
 
 /* Adds a run read back from a journal to the set (creating its benchmark
  * from the matrix): the journal_load_t callback for --resume. */
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const bench_target_t *target, char *err);
+                  const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                  char *err);
 /* Writes every export asked for (outfile.h: regular files atomically);
  * before the final one, those written in place are left for the end. -1
  * after printing why. */

@@ -10,12 +10,13 @@
 /* ---- the field tables ---------------------------------------------------- */
 
 typedef enum {
-    F_U32,     /* unsigned integer, stored as uint32_t */
-    F_U64,     /* unsigned integer, stored as uint64_t */
-    F_STR,     /* text, stored NUL-terminated in char[size] */
-    F_U64S,    /* array of exactly size unsigned integers (uint64_t[size]) */
-    F_BENCHES, /* plan's benchmark list: array of maps (k_bench) */
-    F_BUCKETS, /* result's histogram: flat array idx0, cnt0, idx1, cnt1, ... */
+    F_U32,         /* unsigned integer, stored as uint32_t */
+    F_U64,         /* unsigned integer, stored as uint64_t */
+    F_STR,         /* text, stored NUL-terminated in char[size] */
+    F_U64S,        /* array of exactly size unsigned integers (uint64_t[size]) */
+    F_BENCHES,     /* plan's benchmark list: array of maps (k_bench) */
+    F_BUCKETS,     /* result's histogram: flat array idx0, cnt0, idx1, cnt1, ... */
+    F_SVC_BUCKETS, /* result's service-time histogram, the same way */
 } fkind_t;
 
 typedef struct {
@@ -24,23 +25,37 @@ typedef struct {
     size_t off;  /* offset in the struct the table describes */
     size_t size; /* F_STR: buffer size; F_U64S: element count */
     uint64_t min, max;
+    int opt; /* may be left out: absent reads as 0 or "", and 0 or "" is not sent */
 } field_t;
 
 #define U32(k, s, f, lo, hi)                                                                       \
     {                                                                                              \
-        k, F_U32, offsetof(s, f), 0, lo, hi                                                        \
+        k, F_U32, offsetof(s, f), 0, lo, hi, 0                                                     \
     }
 #define U64(k, s, f, lo, hi)                                                                       \
     {                                                                                              \
-        k, F_U64, offsetof(s, f), 0, lo, hi                                                        \
+        k, F_U64, offsetof(s, f), 0, lo, hi, 0                                                     \
     }
 #define STR(k, s, f, minlen)                                                                       \
     {                                                                                              \
-        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0                                   \
+        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0, 0                                \
+    }
+/* Optional fields (since version 3): a peer leaves them out when they are 0 or "". */
+#define OPT_U32(k, s, f, lo, hi)                                                                   \
+    {                                                                                              \
+        k, F_U32, offsetof(s, f), 0, lo, hi, 1                                                     \
+    }
+#define OPT_U64(k, s, f, lo, hi)                                                                   \
+    {                                                                                              \
+        k, F_U64, offsetof(s, f), 0, lo, hi, 1                                                     \
+    }
+#define OPT_STR(k, s, f)                                                                           \
+    {                                                                                              \
+        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), 0, 0, 1                                     \
     }
 #define END                                                                                        \
     {                                                                                              \
-        NULL, 0, 0, 0, 0, 0                                                                        \
+        NULL, 0, 0, 0, 0, 0, 0                                                                     \
     }
 
 static const field_t k_hello[] = {
@@ -58,11 +73,20 @@ static const field_t k_welcome[] = {
     U32("cores", proto_welcome_t, cores, 1, 65536), END,
 };
 
+/* A benchmark is a strategy or a command: exactly one of the two is given
+ * (bench_check). */
 static const field_t k_bench[] = {
-    STR("strategy", proto_bench_t, strategy, 1),
+    OPT_STR("strategy", proto_bench_t, strategy),
     U64("requests", proto_bench_t, requests, 1, PROTO_MAX_REQUESTS),
     U64("chunk", proto_bench_t, chunk, 1, PROTO_MAX_REQUESTS),
     U64("connections", proto_bench_t, connections, 1, PROTO_MAX_CONNECTIONS),
+    OPT_STR("command", proto_bench_t, command),
+    OPT_U32("no_shell", proto_bench_t, no_shell, 0, 1),
+    OPT_U32("show_output", proto_bench_t, show_output, 0, 1),
+    OPT_U64("cmd_timeout_ms", proto_bench_t, cmd_timeout_ms, 0, 24ull * 3600 * 1000),
+    /* open loop only (--rate); a closed-loop benchmark leaves them out */
+    OPT_U64("rate_milli", proto_bench_t, rate_milli, 0, PROTO_MAX_RATE_MILLI),
+    OPT_U64("duration_ms", proto_bench_t, duration_ms, 0, PROTO_MAX_DURATION_MS),
     END,
 };
 
@@ -70,7 +94,7 @@ static const field_t k_plan[] = {
     STR("target_host", proto_plan_t, target_host, 1),
     U32("target_port", proto_plan_t, target_port, 1, 65535),
     U32("timeout_ms", proto_plan_t, timeout_ms, 1, 3600000),
-    {"benches", F_BENCHES, offsetof(proto_plan_t, bench), 0, 1, PROTO_MAX_BENCH},
+    {"benches", F_BENCHES, offsetof(proto_plan_t, bench), 0, 1, PROTO_MAX_BENCH, 0},
     END,
 };
 
@@ -91,13 +115,25 @@ static const field_t k_result[] = {
     U64("user_ns", proto_result_t, user_ns, 0, UINT64_MAX),
     U64("sys_ns", proto_result_t, sys_ns, 0, UINT64_MAX),
     U64("ok", proto_result_t, ok, 0, PROTO_MAX_REQUESTS),
-    {"failed", F_U64S, offsetof(proto_result_t, failed), PROTO_FAIL__COUNT, 0, PROTO_MAX_REQUESTS},
+    {"failed", F_U64S, offsetof(proto_result_t, failed), PROTO_FAIL__COUNT, 0, PROTO_MAX_REQUESTS,
+     0},
     U64("bytes", proto_result_t, bytes, 0, UINT64_MAX),
     U64("connections", proto_result_t, connections, 0, UINT64_MAX),
     U64("lat_min", proto_result_t, lat_min, 0, UINT64_MAX),
     U64("lat_max", proto_result_t, lat_max, 0, UINT64_MAX),
     U64("lat_sum", proto_result_t, lat_sum, 0, UINT64_MAX),
-    {"buckets", F_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS},
+    {"buckets", F_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 0},
+    OPT_U32("exit_code", proto_result_t, exit_code, 0, 255),
+    /* open loop only (--rate); a closed-loop result leaves them out */
+    OPT_U64("expired", proto_result_t, expired, 0, PROTO_MAX_REQUESTS),
+    OPT_U64("late_p50", proto_result_t, late_p50, 0, UINT64_MAX),
+    OPT_U64("late_p99", proto_result_t, late_p99, 0, UINT64_MAX),
+    OPT_U64("late_max", proto_result_t, late_max, 0, UINT64_MAX),
+    OPT_U64("span_ns", proto_result_t, span_ns, 0, UINT64_MAX),
+    OPT_U64("svc_min", proto_result_t, svc_min, 0, UINT64_MAX),
+    OPT_U64("svc_max", proto_result_t, svc_max, 0, UINT64_MAX),
+    OPT_U64("svc_sum", proto_result_t, svc_sum, 0, UINT64_MAX),
+    {"svc_buckets", F_SVC_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 1},
     END,
 };
 
@@ -107,7 +143,7 @@ static const field_t k_stats[] = {
     U32("phase", proto_stats_t, phase, 0, 1),
     U32("status", proto_stats_t, status, 0, PROTO_VIEW__COUNT - 1),
     U64("requests", proto_stats_t, requests, 0, UINT64_MAX),
-    {"codes", F_U64S, offsetof(proto_stats_t, codes), 5, 0, UINT64_MAX},
+    {"codes", F_U64S, offsetof(proto_stats_t, codes), 5, 0, UINT64_MAX, 0},
     U64("dropped", proto_stats_t, dropped, 0, UINT64_MAX),
     U64("connections", proto_stats_t, connections, 0, UINT64_MAX),
     U64("cpu_ns", proto_stats_t, cpu_ns, 0, UINT64_MAX),
@@ -153,11 +189,43 @@ static const struct {
     [PROTO_STATS] = {"stats", k_stats, sizeof(proto_stats_t)},
 };
 
+uint64_t proto_bench_paced_requests(const proto_bench_t *b)
+{
+    /* integers, so coordinator and agent agree to the request: at most
+     * 10^10 x 8.64 x 10^7, far below 2^64 */
+    uint64_t n = (b->rate_milli * b->duration_ms + 999999) / 1000000;
+
+    return n ? n : 1;
+}
+
+int proto_bench_check(const proto_bench_t *b, char *err, size_t len)
+{
+    if (b->rate_milli == 0 && b->duration_ms == 0) return 0;
+    if (b->command[0]) {
+        snprintf(err, len, "a command runs on no schedule (rate_milli, duration_ms)");
+        return -1;
+    }
+    if (b->rate_milli == 0 || b->duration_ms == 0) {
+        snprintf(err, len, "rate_milli %llu and duration_ms %llu: both or neither",
+                 (unsigned long long)b->rate_milli, (unsigned long long)b->duration_ms);
+        return -1;
+    }
+    if (b->requests != proto_bench_paced_requests(b)) {
+        snprintf(err, len, "%llu requests, but rate x duration is %llu",
+                 (unsigned long long)b->requests,
+                 (unsigned long long)proto_bench_paced_requests(b));
+        return -1;
+    }
+    return 0;
+}
+
 void proto_result_copy(proto_result_t *dst, const proto_result_t *src)
 {
     memcpy(dst, src, offsetof(proto_result_t, bucket_idx));
     memcpy(dst->bucket_idx, src->bucket_idx, src->nbuckets * sizeof *src->bucket_idx);
     memcpy(dst->bucket_cnt, src->bucket_cnt, src->nbuckets * sizeof *src->bucket_cnt);
+    memcpy(dst->svc_idx, src->svc_idx, src->svc_nbuckets * sizeof *src->svc_idx);
+    memcpy(dst->svc_cnt, src->svc_cnt, src->svc_nbuckets * sizeof *src->svc_cnt);
 }
 
 static uint32_t g_version = PROTO_VERSION;
@@ -188,6 +256,7 @@ const char *proto_err_name(uint32_t code)
         [PROTO_ERR_UNREACHABLE] = "target unreachable",
         [PROTO_ERR_STATE] = "unexpected message",
         [PROTO_ERR_INTERNAL] = "agent failure",
+        [PROTO_ERR_EXEC_DENIED] = "commands not allowed",
     };
     return code > 0 && code < PROTO_ERR__MAX ? names[code] : "unknown error";
 }
@@ -350,13 +419,18 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, ch
             if (pack_fields(pk, k_bench, (const char *)&plan->bench[i], err) != 0) return -1;
         return 0;
     }
-    case F_BUCKETS: {
+    case F_BUCKETS:
+    case F_SVC_BUCKETS: {
         const proto_result_t *r = (const proto_result_t *)base;
-        if (r->nbuckets > f->max) return range_err(f, r->nbuckets, err);
-        msgpack_pack_array(pk, 2 * (size_t)r->nbuckets);
-        for (i = 0; i < r->nbuckets; i++) {
-            msgpack_pack_uint32(pk, r->bucket_idx[i]);
-            msgpack_pack_uint64(pk, r->bucket_cnt[i]);
+        bool svc = f->kind == F_SVC_BUCKETS;
+        uint32_t n = svc ? r->svc_nbuckets : r->nbuckets;
+        const uint32_t *idx = svc ? r->svc_idx : r->bucket_idx;
+        const uint64_t *cnt = svc ? r->svc_cnt : r->bucket_cnt;
+        if (n > f->max) return range_err(f, n, err);
+        msgpack_pack_array(pk, 2 * (size_t)n);
+        for (i = 0; i < n; i++) {
+            msgpack_pack_uint32(pk, idx[i]);
+            msgpack_pack_uint64(pk, cnt[i]);
         }
         return 0;
     }
@@ -364,10 +438,45 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, ch
     return -1;
 }
 
+/* An optional field at its default is left out. */
+static bool skipped(const field_t *f, const char *base)
+{
+    const void *at = base + f->off;
+
+    if (!f->opt) return false;
+    switch (f->kind) {
+    case F_U32: return *(const uint32_t *)at == 0;
+    case F_U64: return *(const uint64_t *)at == 0;
+    case F_STR: return *(const char *)at == '\0';
+    case F_SVC_BUCKETS: return ((const proto_result_t *)base)->svc_nbuckets == 0;
+    default: return false;
+    }
+}
+
+static size_t nsent(const field_t *fields, const char *base)
+{
+    size_t n = 0;
+    for (const field_t *f = fields; f->key; f++)
+        n += !skipped(f, base);
+    return n;
+}
+
+/* A benchmark runs a strategy or a command, never both nor neither. */
+static int bench_check(const proto_bench_t *b, char *err)
+{
+    if ((b->strategy[0] == '\0') == (b->command[0] == '\0')) {
+        snprintf(err, PROTO_ERR_LEN, "a benchmark needs exactly one of 'strategy' and 'command'");
+        return PROTO_EFIELD;
+    }
+    return 0;
+}
+
 static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, char *err)
 {
-    msgpack_pack_map(pk, nfields(fields));
+    if (fields == k_bench && bench_check((const proto_bench_t *)base, err) != 0) return -1;
+    msgpack_pack_map(pk, nsent(fields, base));
     for (const field_t *f = fields; f->key; f++) {
+        if (skipped(f, base)) continue;
         pack_key(pk, f->key);
         if (pack_field(pk, f, base, err) != 0) return -1;
     }
@@ -387,7 +496,7 @@ int proto_encode(const proto_msg_t *m, char **buf, size_t *len, char *err)
     fields = k_types[m->type].fields;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3 + nfields(fields));
+    msgpack_pack_map(&pk, 3 + nsent(fields, (const char *)&m->u));
     pack_key(&pk, "v");
     msgpack_pack_uint32(&pk, m->version);
     pack_key(&pk, "t");
@@ -395,6 +504,7 @@ int proto_encode(const proto_msg_t *m, char **buf, size_t *len, char *err)
     pack_key(&pk, "s");
     msgpack_pack_uint64(&pk, m->session);
     for (const field_t *f = fields; f->key; f++) {
+        if (skipped(f, (const char *)&m->u)) continue;
         pack_key(&pk, f->key);
         if (pack_field(&pk, f, (const char *)&m->u, err) != 0) goto fail;
     }
@@ -522,23 +632,29 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, c
         plan->nbench = o->via.array.size;
         for (i = 0; i < plan->nbench; i++) {
             int rc = unpack_fields(&o->via.array.ptr[i], k_bench, (char *)&plan->bench[i], err);
+            if (rc == 0) rc = bench_check(&plan->bench[i], err);
             if (rc != 0) return rc;
         }
         return 0;
     }
-    case F_BUCKETS: {
+    case F_BUCKETS:
+    case F_SVC_BUCKETS: {
         proto_result_t *r = (proto_result_t *)base;
-        const field_t fi = {"buckets", F_U32, 0, 0, 0, UINT32_MAX};
-        const field_t fc = {"buckets", F_U64, 0, 0, 1, UINT64_MAX};
+        bool svc = f->kind == F_SVC_BUCKETS;
+        uint32_t *idx = svc ? r->svc_idx : r->bucket_idx;
+        uint64_t *cnt = svc ? r->svc_cnt : r->bucket_cnt;
+        const field_t fi = {f->key, F_U32, 0, 0, 0, UINT32_MAX, 0};
+        const field_t fc = {f->key, F_U64, 0, 0, 1, UINT64_MAX, 0};
+        uint32_t n;
         if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size % 2 != 0 ||
             o->via.array.size / 2 > f->max)
             return field_err(f, "not an even array of at most 8192 pairs", err);
-        r->nbuckets = o->via.array.size / 2;
-        for (i = 0; i < r->nbuckets; i++) {
+        n = o->via.array.size / 2;
+        *(svc ? &r->svc_nbuckets : &r->nbuckets) = n;
+        for (i = 0; i < n; i++) {
             if (get_uint(&o->via.array.ptr[2 * i], &fi, &v, err) != 0) return PROTO_EFIELD;
-            r->bucket_idx[i] = (uint32_t)v;
-            if (get_uint(&o->via.array.ptr[2 * i + 1], &fc, &r->bucket_cnt[i], err) != 0)
-                return PROTO_EFIELD;
+            idx[i] = (uint32_t)v;
+            if (get_uint(&o->via.array.ptr[2 * i + 1], &fc, &cnt[i], err) != 0) return PROTO_EFIELD;
         }
         return 0;
     }
@@ -569,16 +685,16 @@ static int unpack_fields(const msgpack_object *map, const field_t *fields, char 
         }
     }
     for (j = 0; j < n; j++)
-        if (!(seen & (1ull << j))) return field_err(&fields[j], "missing", err);
+        if (!(seen & (1ull << j)) && !fields[j].opt) return field_err(&fields[j], "missing", err);
     return 0;
 }
 
 /* Reads "v", "t" and "s" from the top-level map. */
 static int unpack_header(const msgpack_object *map, proto_msg_t *out, char *err)
 {
-    static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX};
-    static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX}; /* range: after "v" */
-    static const field_t fs = {"s", F_U64, 0, 0, 0, UINT64_MAX};
+    static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX, 0};
+    static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX, 0}; /* range: after "v" */
+    static const field_t fs = {"s", F_U64, 0, 0, 0, UINT64_MAX, 0};
     const field_t *hdr[3] = {&fv, &ft, &fs};
     uint64_t val[3] = {0, 0, 0};
     bool got[3] = {false, false, false};

@@ -35,6 +35,10 @@ fb_integration_part(test_durability Partition 300)
 # Comparisons: run order against a drifting target, the target's own view,
 # interrupted exports read as hyperfine's scripts read them.
 fb_integration(test_compare 600)
+# Commands on agents (--allow-exec): a shell command and the seed's Python
+# client on two agents in lockstep, mixed with strategies, -L, -i, refusals.
+fb_integration(test_commands 300)
+
 # Exports on odd paths, journals torn, locked and on a full disk; the full
 # tmpfs needs root (a part of its own, skipped otherwise).
 fb_integration(test_files 300 EXCLUDE JournalTests.test_full_disk_tmpfs)
@@ -46,6 +50,11 @@ fb_integration_part(test_checks KeyFileTests.test_ipv6_known_agents 120)
 fb_integration(test_faults 400)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      integration.test_compare PROPERTIES LABELS "integration;tsan")
+
+# Rate mode through the coordinator (about 15 s): the rate shared and held
+# by two agents, the JSON blocks, --export-hdr, --resume, a frozen target.
+fb_integration(test_coordinator_rate 180)
+set_tests_properties(integration.test_coordinator_rate PROPERTIES LABELS "integration;tsan")
 
 # --agents-file with real agents (IPv4, IPv6, keys), the agent limit, and
 # bench/simfleet against the real coordinator.

@@ -390,6 +390,8 @@ static void agent_lost(fleet_t *f, fleet_agent_t *a, const char *fmt, ...)
         fleet_fatal(f, FB_EXIT_LOST, "agent %s lost (--on-agent-loss abort)", a->name);
 }
 
+static void read_monitor(fleet_t *f);
+
 /* Encoded bytes to agent a: its routing id, then the message. */
 static void send_raw(fleet_t *f, fleet_agent_t *a, const char *buf, size_t len, proto_type_t t)
 {
@@ -398,10 +400,13 @@ static void send_raw(fleet_t *f, fleet_agent_t *a, const char *buf, size_t len, 
     agent_id((size_t)(a - f->a), id);
     if (zmq_send(f->router, id, ID_LEN, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(f->router, buf, len, ZMQ_DONTWAIT) < 0) {
-        /* a full queue to a dead agent, or a connection libzmq gave up: it is
-         * lost already, or now */
-        if (a->phase != PEER_LOST)
-            agent_lost(f, a, "sending %s: %s", proto_type_name(t), zmq_strerror(errno));
+        int e = errno;
+        /* no connection: libzmq gave it up after a failed handshake (the
+         * monitor says so: exit 5, not a loss) or a protocol error */
+        if (e == EHOSTUNREACH) read_monitor(f);
+        /* else a full queue to a dead agent: it is lost already, or now */
+        if (a->phase != PEER_LOST && !f->fatal)
+            agent_lost(f, a, "sending %s: %s", proto_type_name(t), zmq_strerror(e));
         return;
     }
     a->last_sent = fleet_now();
@@ -669,22 +674,25 @@ static const fleet_agent_t *agent_at(const fleet_t *f, const char *addr)
 
 /* A failed handshake: a key refused on either side, or one side speaking
  * CURVE and the other not. Retrying cannot help: exit 5. */
-static void on_monitor(fleet_t *f)
+static bool on_monitor(fleet_t *f)
 {
     zmq_msg_t ev, addr;
     uint16_t id = 0;
     char where[320] = "?", name[340];
     const fleet_agent_t *a;
+    int got;
 
     zmq_msg_init(&ev);
     zmq_msg_init(&addr);
-    if (zmq_msg_recv(&ev, f->mon, ZMQ_DONTWAIT) >= 2 && zmq_msg_recv(&addr, f->mon, 0) >= 0) {
+    got = zmq_msg_recv(&ev, f->mon, ZMQ_DONTWAIT);
+    if (got >= 2 && zmq_msg_recv(&addr, f->mon, 0) >= 0) {
         memcpy(&id, zmq_msg_data(&ev), sizeof id);
         snprintf(where, sizeof where, "%.*s", (int)min_u64(zmq_msg_size(&addr), 300),
                  (const char *)zmq_msg_data(&addr));
     }
     zmq_msg_close(&ev);
     zmq_msg_close(&addr);
+    if (got < 0) return false;
     a = agent_at(f, where);
     if (a != NULL)
         snprintf(name, sizeof name, "%s", a->name);
@@ -698,6 +706,15 @@ static void on_monitor(fleet_t *f)
                     "agent %s: secure handshake failed: its key is not the one known-agents "
                     "lists, or only one side uses keys",
                     name);
+    return true;
+}
+
+/* Every handshake event queued: before a loss is blamed on silence, as a
+ * failed handshake also ends the connection. */
+static void read_monitor(fleet_t *f)
+{
+    while (!f->fatal && on_monitor(f)) {
+    }
 }
 
 /* We were stopped for `gap` ns (SIGSTOP, a suspended VM, a slow disk under
@@ -767,7 +784,7 @@ static int serve_once(fleet_t *f, uint64_t until)
     woke = fleet_now();
     if (woke - f->last_look > ((uint64_t)timeout_ms + STALL_MS) * MS)
         stalled(f, woke - f->last_look - (uint64_t)timeout_ms * MS, woke);
-    if (items[1].revents & ZMQ_POLLIN) on_monitor(f);
+    if (items[1].revents & ZMQ_POLLIN) read_monitor(f);
     if (items[0].revents & ZMQ_POLLIN) serve_messages(f);
     serve_due(f);
     f->last_look = fleet_now();
@@ -808,6 +825,8 @@ int fleet_greet(fleet_t *f, const char *name)
         send_hello(f, a);
     }
     if (serve(f, none_waiting, 0) != 0) return -1;
+    read_monitor(f); /* a refused key is why, if it is */
+    if (f->fatal) return -1;
     if (fleet_live(f) == 0) {
         fleet_fatal(f, FB_EXIT_LOST, "no agent welcomed this session");
         return -1;
@@ -861,6 +880,7 @@ int fleet_next_run(fleet_t *f)
         if (send_all(f, SIZE_MAX, PEER_WELCOMED, PEER_PLANNING, due, f->plan) != 0) return -1;
     }
     if (serve(f, none_waiting, 0) != 0) return -1;
+    read_monitor(f);
     if (f->count[PEER_IDLE] == 0) {
         fleet_fatal(f, FB_EXIT_LOST, "every agent is lost");
         return -1;

@@ -5,7 +5,11 @@ row can be driven from outside, and the faults it exists for.
   process) against a real agent: a busy answer is no sign of life, a
   coordinator that greets again gets its agent back even mid-run, a
   reconnect keeps the session, a prepared run waits for its GO only so
-  long, the coordinator's name is cleaned before it is logged.
+  long, the coordinator's name is cleaned before it is logged; plans a
+  coordinator of ours never sends (a command too long, with control
+  characters or not UTF-8, a rate without a duration, too high or
+  disagreeing with the requests, a rate on a command) are each refused
+  with error 1 and why, the agent serving on.
 * The coordinator's view: a real coordinator against rogue agents
   (rogue_agent.py) that lie in their results (each lie refused by name,
   exit 3, the JSON valid and without the lie), send bad UTF-8, never send

@@ -1,8 +1,8 @@
 /* err_compat: the transition of coordinator/cmdline.c and main.c to fb_err_t
  * (docs/errors.md). CMakeLists.txt force-includes this header into those two
- * files only: they still hold char buffers (main.c's FLEET_ERR_LEN, 600
- * bytes, and the names below, FB_ERR_MAX) and pass them where opt, matrix,
- * agents_file and embed now take an fb_err_t *, which FB_ERR_BUF adapts.
+ * files only: they still hold char buffers (main.c's FLEET_ERR_LEN, 600, and the
+ * names below, FB_ERR_MAX) and pass them where opt, matrix, agents_file,
+ * embed and fleet now take an fb_err_t *, which FB_ERR_BUF adapts.
  * Delete a file from the CMake list once it declares fb_err_t, and this
  * header with the last one. */
 #ifndef CO_ERR_COMPAT_H
@@ -11,10 +11,12 @@
 #include "agents_file.h"
 #include "embed.h"
 #include "fb_err.h"
+#include "fleet.h"
 #include "matrix.h"
 #include "opt.h"
 
 #define OPT_ERR_LEN FB_ERR_MAX
+#define FLEET_ERR_LEN 600 /* main.c's buffer: its messages quote a path or two */
 #define AGENTS_FILE_ERR_LEN FB_ERR_MAX
 
 #define opt_u64(flag, s, min, max, out, err) opt_u64(flag, s, min, max, out, FB_ERR_BUF(err))
@@ -31,5 +33,7 @@
     matrix_build(m, spec, requests, conc, conns, FB_ERR_BUF(err))
 #define agents_file_load(path, l, err) agents_file_load(path, l, FB_ERR_BUF(err))
 #define embed_start(p, name, args, err) embed_start(p, name, args, FB_ERR_BUF(err))
+#define fleet_init(f, hosts, ports, n, hb, live, key, known, err)                                  \
+    fleet_init(f, hosts, ports, n, hb, live, key, known, FB_ERR_BUF(err))
 
 #endif

@@ -330,7 +330,7 @@ int main(int argc, char **argv)
     r.target_port = o.target_port;
     r.color = color;
     code = runner_run(&r);
-    if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_msg);
+    if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_err.msg);
     if (code == 130) fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
     summary_compare(stdout, &set, color);
     fflush(stdout); /* before the embedded processes say goodbye on stderr */

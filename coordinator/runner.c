@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define EXPORT_EVERY_NS 1000000000ull /* interim exports: at most one a second */
+
 #define MS 1000000ull
 
 static void hosts_from_facts(runner_t *r)
@@ -446,7 +448,7 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
 {
     unsigned runs = r->opts->runs, warmup = r->opts->warmup;
     size_t total = 0, done = 0;
-    uint64_t t0 = fleet_now();
+    uint64_t t0 = fleet_now(), exported = t0;
     order_step_t st;
     order_t ord;
     int rc = 0;
@@ -469,8 +471,14 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
         r->progress.pace_s = (double)(fleet_now() - t0) / 1e9 / (double)++done;
         progress_run(&r->progress, done, progress_estimate(b));
         print_done(r, printed, 0);
-        if (st.round_end)
-            runner_export(r, false); /* as hyperfine after each benchmark: a crash keeps them */
+        /* as hyperfine after each benchmark, so a crash keeps them; between
+         * benchmarks' ends at most once per EXPORT_EVERY_NS: an export's cost
+         * grows with the runs made, and interleaved runs end a round every
+         * run (the journal is what --resume reads, written before this) */
+        if (st.round_end && (b->nruns >= runs || clock_now_ns() - exported >= EXPORT_EVERY_NS)) {
+            runner_export(r, false);
+            exported = clock_now_ns();
+        }
     }
     order_close(&ord);
     return rc;

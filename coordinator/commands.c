@@ -75,14 +75,17 @@ static int check_command(const char *c, fb_err_t *err)
         fb_err_set(err, "command '%.40s...' is longer than %d bytes", c, PROTO_CMD - 1);
         return -1;
     }
-    for (const unsigned char *p = (const unsigned char *)c; *p; p++)
-        if (*p < 0x20 || *p == 0x7f) {
-            fb_err_set(err,
-                       "command '%.40s': control characters (newlines, tabs) are not carried "
-                       "to the agents; use sh -c's ';' or a script",
-                       c);
-            return -1;
-        }
+    /* the agents refuse what their logs would show cleaned (proto.h) */
+    if (!proto_text_valid(c)) {
+        char shown[41];
+        snprintf(shown, sizeof shown, "%s", c);
+        proto_text_clean(shown); /* the message itself must not carry them */
+        fb_err_set(err,
+                   "command '%s': control characters (newlines, tabs) and bytes that are "
+                   "not UTF-8 are not carried to the agents; use sh -c's ';' or a script",
+                   shown);
+        return -1;
+    }
     return 0;
 }
 

@@ -53,6 +53,8 @@ static size_t member_size(proto_type_t t)
     case PROTO_HEARTBEAT: return sizeof(proto_heartbeat_t);
     case PROTO_ABORT: return sizeof(proto_abort_t);
     case PROTO_ERROR: return sizeof(proto_error_t);
+    case PROTO_STATS_REQ: return sizeof(proto_stats_req_t);
+    case PROTO_STATS: return sizeof(proto_stats_t);
     default: return 0;
     }
 }

@@ -1,7 +1,8 @@
 /* gen_corpus: writes the seed corpus, DIR/http/<name> and DIR/proto/<name>
  * (fuzz/run.sh --corpus; the files are committed). HTTP seeds are a control
  * byte (http_input.h) and what a client sends; proto seeds are proto_encode's
- * output, one message of each type and a few edge cases, and three lists at
+ * output, one message of each type, the optional keys of protocols 3 and 4
+ * (commands, rates, exit codes, paced results), a few edge cases, and three lists at
  * the decoder's limits that the encoder refuses to write.
  * Usage: gen_corpus DIR */
 #include "http_input.h"
@@ -283,6 +284,47 @@ static void proto_all(void)
     }
     proto("plan", m);
 
+    /* protocol 3: a command next to a strategy, with every optional key */
+    m = msg(PROTO_PLAN);
+    strcpy(m->u.plan.target_host, "127.0.0.1");
+    m->u.plan.target_port = 8080;
+    m->u.plan.timeout_ms = 5000;
+    m->u.plan.nbench = 3;
+    strcpy(m->u.plan.bench[0].command, "sleep 0.1 && echo 'done' >/dev/null");
+    m->u.plan.bench[0].show_output = 1;
+    m->u.plan.bench[0].cmd_timeout_ms = 60000;
+    strcpy(m->u.plan.bench[1].command, "/bin/true --x y");
+    m->u.plan.bench[1].no_shell = 1;
+    strcpy(m->u.plan.bench[2].strategy, "uv-multi");
+    for (int i = 0; i < 3; i++) {
+        m->u.plan.bench[i].requests = i == 2 ? 1000 : 1;
+        m->u.plan.bench[i].chunk = i == 2 ? 100 : 1;
+        m->u.plan.bench[i].connections = i == 2 ? 8 : 1;
+    }
+    proto("plan-commands", m);
+    memset(m->u.plan.bench[0].command, 'c', PROTO_CMD - 1); /* the longest command */
+    m->u.plan.nbench = 1;
+    proto("plan-command-longest", m);
+
+    /* protocol 4: open-loop benchmarks, rate x duration = requests */
+    m = msg(PROTO_PLAN);
+    strcpy(m->u.plan.target_host, "127.0.0.2");
+    m->u.plan.target_port = 8081;
+    m->u.plan.timeout_ms = 1000;
+    m->u.plan.nbench = 2;
+    strcpy(m->u.plan.bench[0].strategy, "threads-blocking");
+    strcpy(m->u.plan.bench[1].strategy, "uv-multi");
+    m->u.plan.bench[0].rate_milli = 500500; /* 500.5/s for 2 s: 1001 */
+    m->u.plan.bench[0].duration_ms = 2000;
+    m->u.plan.bench[1].rate_milli = PROTO_MAX_RATE_MILLI;
+    m->u.plan.bench[1].duration_ms = 1;
+    for (int i = 0; i < 2; i++) {
+        m->u.plan.bench[i].requests = proto_bench_paced_requests(&m->u.plan.bench[i]);
+        m->u.plan.bench[i].chunk = m->u.plan.bench[i].requests;
+        m->u.plan.bench[i].connections = 16;
+    }
+    proto("plan-rate", m);
+
     for (proto_type_t t = PROTO_PREPARE; t <= PROTO_GO; t++) {
         static const char *const names[] = {"prepare", "ready", "go"};
         if (t == PROTO_RESULT) continue;
@@ -315,6 +357,46 @@ static void proto_all(void)
         m->u.result.bucket_cnt[i] = 1 + i * i * 1000;
     }
     proto("result", m);
+
+    /* a command's result: its exit status, no requests */
+    m = msg(PROTO_RESULT);
+    m->u.result.bench = 0;
+    m->u.result.run = 1;
+    m->u.result.wall_ns = 150000000;
+    m->u.result.exit_code = 137;
+    m->u.result.ok = 1;
+    proto("result-exit-code", m);
+
+    /* an open-loop result: lateness, expiries, span and service times */
+    m = msg(PROTO_RESULT);
+    m->u.result.bench = 1;
+    m->u.result.run = 2;
+    m->u.result.start_ns = 5000000;
+    m->u.result.wall_ns = 2001000000;
+    m->u.result.ok = 990;
+    m->u.result.failed[0] = 3;
+    m->u.result.expired = 8;
+    m->u.result.late_p50 = 20000;
+    m->u.result.late_p99 = 900000;
+    m->u.result.late_max = 3000000;
+    m->u.result.span_ns = 2000000000;
+    m->u.result.lat_min = 60000;
+    m->u.result.lat_max = 5000000;
+    m->u.result.lat_sum = 990ull * 200000;
+    m->u.result.svc_min = 40000;
+    m->u.result.svc_max = 2000000;
+    m->u.result.svc_sum = 990ull * 150000;
+    m->u.result.nbuckets = 4;
+    m->u.result.svc_nbuckets = 3;
+    for (uint32_t i = 0; i < 4; i++) {
+        m->u.result.bucket_idx[i] = 200 + i * 11;
+        m->u.result.bucket_cnt[i] = 990 / 4 + (i == 0 ? 990 % 4 : 0);
+    }
+    for (uint32_t i = 0; i < 3; i++) {
+        m->u.result.svc_idx[i] = 190 + i * 13;
+        m->u.result.svc_cnt[i] = 330;
+    }
+    proto("result-paced", m);
 
     m = msg(PROTO_HEARTBEAT);
     m->u.heartbeat.seq = 42;

@@ -25,37 +25,44 @@ typedef struct {
     size_t off;  /* offset in the struct the table describes */
     size_t size; /* F_STR: buffer size; F_U64S: element count */
     uint64_t min, max;
-    int opt; /* may be left out: absent reads as 0 or "", and 0 or "" is not sent */
+    int opt;   /* may be left out: absent reads as 0 or "", and 0 or "" is not sent */
+    int exact; /* F_STR: text that is run, not shown: refused, not cleaned, unless clean */
 } field_t;
 
 #define U32(k, s, f, lo, hi)                                                                       \
     {                                                                                              \
-        k, F_U32, offsetof(s, f), 0, lo, hi, 0                                                     \
+        k, F_U32, offsetof(s, f), 0, lo, hi, 0, 0                                                  \
     }
 #define U64(k, s, f, lo, hi)                                                                       \
     {                                                                                              \
-        k, F_U64, offsetof(s, f), 0, lo, hi, 0                                                     \
+        k, F_U64, offsetof(s, f), 0, lo, hi, 0, 0                                                  \
     }
 #define STR(k, s, f, minlen)                                                                       \
     {                                                                                              \
-        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0, 0                                \
+        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0, 0, 0                             \
     }
 /* Optional fields (since version 3): a peer leaves them out when they are 0 or "". */
 #define OPT_U32(k, s, f, lo, hi)                                                                   \
     {                                                                                              \
-        k, F_U32, offsetof(s, f), 0, lo, hi, 1                                                     \
+        k, F_U32, offsetof(s, f), 0, lo, hi, 1, 0                                                  \
     }
 #define OPT_U64(k, s, f, lo, hi)                                                                   \
     {                                                                                              \
-        k, F_U64, offsetof(s, f), 0, lo, hi, 1                                                     \
+        k, F_U64, offsetof(s, f), 0, lo, hi, 1, 0                                                  \
     }
 #define OPT_STR(k, s, f)                                                                           \
     {                                                                                              \
-        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), 0, 0, 1                                     \
+        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), 0, 0, 1, 0                                  \
+    }
+/* A command: what is cleaned elsewhere is refused here, as a cleaned command
+ * would be another command. */
+#define OPT_CMD(k, s, f)                                                                           \
+    {                                                                                              \
+        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), 0, 0, 1, 1                                  \
     }
 #define END                                                                                        \
     {                                                                                              \
-        NULL, 0, 0, 0, 0, 0, 0                                                                     \
+        NULL, 0, 0, 0, 0, 0, 0, 0                                                                  \
     }
 
 static const field_t k_hello[] = {
@@ -80,7 +87,7 @@ static const field_t k_bench[] = {
     U64("requests", proto_bench_t, requests, 1, PROTO_MAX_REQUESTS),
     U64("chunk", proto_bench_t, chunk, 1, PROTO_MAX_REQUESTS),
     U64("connections", proto_bench_t, connections, 1, PROTO_MAX_CONNECTIONS),
-    OPT_STR("command", proto_bench_t, command),
+    OPT_CMD("command", proto_bench_t, command),
     OPT_U32("no_shell", proto_bench_t, no_shell, 0, 1),
     OPT_U32("show_output", proto_bench_t, show_output, 0, 1),
     OPT_U64("cmd_timeout_ms", proto_bench_t, cmd_timeout_ms, 0, 24ull * 3600 * 1000),
@@ -94,7 +101,7 @@ static const field_t k_plan[] = {
     STR("target_host", proto_plan_t, target_host, 1),
     U32("target_port", proto_plan_t, target_port, 1, 65535),
     U32("timeout_ms", proto_plan_t, timeout_ms, 1, 3600000),
-    {"benches", F_BENCHES, offsetof(proto_plan_t, bench), 0, 1, PROTO_MAX_BENCH, 0},
+    {"benches", F_BENCHES, offsetof(proto_plan_t, bench), 0, 1, PROTO_MAX_BENCH, 0, 0},
     END,
 };
 
@@ -116,13 +123,13 @@ static const field_t k_result[] = {
     U64("sys_ns", proto_result_t, sys_ns, 0, UINT64_MAX),
     U64("ok", proto_result_t, ok, 0, PROTO_MAX_REQUESTS),
     {"failed", F_U64S, offsetof(proto_result_t, failed), PROTO_FAIL__COUNT, 0, PROTO_MAX_REQUESTS,
-     0},
+     0, 0},
     U64("bytes", proto_result_t, bytes, 0, UINT64_MAX),
     U64("connections", proto_result_t, connections, 0, UINT64_MAX),
     U64("lat_min", proto_result_t, lat_min, 0, UINT64_MAX),
     U64("lat_max", proto_result_t, lat_max, 0, UINT64_MAX),
     U64("lat_sum", proto_result_t, lat_sum, 0, UINT64_MAX),
-    {"buckets", F_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 0},
+    {"buckets", F_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 0, 0},
     OPT_U32("exit_code", proto_result_t, exit_code, 0, 255),
     /* open loop only (--rate); a closed-loop result leaves them out */
     OPT_U64("expired", proto_result_t, expired, 0, PROTO_MAX_REQUESTS),
@@ -133,7 +140,7 @@ static const field_t k_result[] = {
     OPT_U64("svc_min", proto_result_t, svc_min, 0, UINT64_MAX),
     OPT_U64("svc_max", proto_result_t, svc_max, 0, UINT64_MAX),
     OPT_U64("svc_sum", proto_result_t, svc_sum, 0, UINT64_MAX),
-    {"svc_buckets", F_SVC_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 1},
+    {"svc_buckets", F_SVC_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 1, 0},
     END,
 };
 
@@ -143,7 +150,7 @@ static const field_t k_stats[] = {
     U32("phase", proto_stats_t, phase, 0, 1),
     U32("status", proto_stats_t, status, 0, PROTO_VIEW__COUNT - 1),
     U64("requests", proto_stats_t, requests, 0, UINT64_MAX),
-    {"codes", F_U64S, offsetof(proto_stats_t, codes), 5, 0, UINT64_MAX, 0},
+    {"codes", F_U64S, offsetof(proto_stats_t, codes), 5, 0, UINT64_MAX, 0, 0},
     U64("dropped", proto_stats_t, dropped, 0, UINT64_MAX),
     U64("connections", proto_stats_t, connections, 0, UINT64_MAX),
     U64("cpu_ns", proto_stats_t, cpu_ns, 0, UINT64_MAX),
@@ -373,6 +380,8 @@ static void pack_key(msgpack_packer *pk, const char *k)
     msgpack_pack_str_with_body(pk, k, strlen(k));
 }
 
+static const char k_not_clean[] = "control characters or bytes that are not UTF-8";
+
 static int range_err(const field_t *f, uint64_t v, char *err)
 {
     snprintf(err, PROTO_ERR_LEN, "field '%s': %llu is out of range (%llu..%llu)", f->key,
@@ -399,6 +408,10 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, ch
         len = strnlen(at, f->size);
         if (len == f->size || len < f->min) {
             snprintf(err, PROTO_ERR_LEN, "field '%s': text of %zu bytes does not fit", f->key, len);
+            return -1;
+        }
+        if (f->exact && !proto_text_valid(at)) {
+            snprintf(err, PROTO_ERR_LEN, "field '%s': %s", f->key, k_not_clean);
             return -1;
         }
         msgpack_pack_str_with_body(pk, at, len);
@@ -565,6 +578,16 @@ size_t proto_text_clean(char *text)
     return w;
 }
 
+bool proto_text_valid(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    uint32_t cp;
+
+    for (size_t n; *s; s += n)
+        if ((n = utf8_seq(s, &cp)) == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return false;
+    return true;
+}
+
 static bool obj_key_is(const msgpack_object *k, const char *s)
 {
     size_t n = strlen(s);
@@ -614,7 +637,10 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, c
         if (memchr(o->via.str.ptr, '\0', o->via.str.size)) return field_err(f, "has a NUL", err);
         memcpy(at, o->via.str.ptr, o->via.str.size);
         ((char *)at)[o->via.str.size] = '\0';
-        proto_text_clean(at); /* what reaches a log, a terminal or JSON is clean text */
+        if (!f->exact)
+            proto_text_clean(at); /* what reaches a log, a terminal or JSON is clean text */
+        else if (!proto_text_valid(at))
+            return field_err(f, k_not_clean, err);
         return 0;
     case F_U64S:
         if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != f->size)
@@ -643,8 +669,8 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, c
         bool svc = f->kind == F_SVC_BUCKETS;
         uint32_t *idx = svc ? r->svc_idx : r->bucket_idx;
         uint64_t *cnt = svc ? r->svc_cnt : r->bucket_cnt;
-        const field_t fi = {f->key, F_U32, 0, 0, 0, UINT32_MAX, 0};
-        const field_t fc = {f->key, F_U64, 0, 0, 1, UINT64_MAX, 0};
+        const field_t fi = {f->key, F_U32, 0, 0, 0, UINT32_MAX, 0, 0};
+        const field_t fc = {f->key, F_U64, 0, 0, 1, UINT64_MAX, 0, 0};
         uint32_t n;
         if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size % 2 != 0 ||
             o->via.array.size / 2 > f->max)
@@ -692,9 +718,9 @@ static int unpack_fields(const msgpack_object *map, const field_t *fields, char 
 /* Reads "v", "t" and "s" from the top-level map. */
 static int unpack_header(const msgpack_object *map, proto_msg_t *out, char *err)
 {
-    static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX, 0};
-    static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX, 0}; /* range: after "v" */
-    static const field_t fs = {"s", F_U64, 0, 0, 0, UINT64_MAX, 0};
+    static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX, 0, 0};
+    static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX, 0, 0}; /* range: after "v" */
+    static const field_t fs = {"s", F_U64, 0, 0, 0, UINT64_MAX, 0, 0};
     const field_t *hdr[3] = {&fv, &ft, &fs};
     uint64_t val[3] = {0, 0, 0};
     bool got[3] = {false, false, false};

@@ -12,6 +12,7 @@
 
 #include "cause.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -230,9 +231,13 @@ const char *proto_err_name(uint32_t code);
 /* Replaces, in place, every byte of s that is not part of well-formed UTF-8
  * and every control character (C0, DEL, C1) with '?', zeroing the bytes
  * freed at the end. Returns the new length. The decoder applies it to every
- * text field, so no peer can put escape sequences, forged log lines or
- * invalid UTF-8 into a log, a terminal or a JSON export. */
+ * text field but a command, so no peer can put escape sequences, forged log
+ * lines or invalid UTF-8 into a log, a terminal or a JSON export. */
 size_t proto_text_clean(char *s);
+/* True if proto_text_clean would leave s as it is. A command must be: the
+ * encoder and the decoder refuse one that is not (a cleaned command would
+ * run something else). */
+bool proto_text_valid(const char *s);
 
 /* Fills an ERROR message. */
 void proto_error_init(proto_msg_t *m, uint64_t session, proto_err_t code, const char *fmt, ...)

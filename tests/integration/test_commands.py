@@ -172,9 +172,13 @@ class RefusalTests(CommandCase):
         self.assertIn("keys", err)
 
     def test_control_characters_refused(self):
-        status, _, err = self.run_binary("coordinator", ["echo a\necho b"])
-        self.assertEqual(status, 1, err)
-        self.assertIn("control characters", err)
+        # the agents would refuse them too: a cleaned command would be another one
+        for cmd in ("echo a\necho b", "echo \u0085", os.fsdecode(b"cat caf\xe9")):
+            with self.subTest(cmd=cmd):
+                status, _, err = self.run_binary("coordinator", [cmd])
+                self.assertEqual(status, 1, err)
+                self.assertIn("control characters (newlines, tabs) and bytes that are not UTF-8",
+                              err)
 
     def test_bad_name_count(self):
         status, _, err = self.run_binary("coordinator", ["-n", "a", "-n", "b", "-n", "c",

@@ -5,7 +5,11 @@ row can be driven from outside, and the faults it exists for.
   process) against a real agent: a busy answer is no sign of life, a
   coordinator that greets again gets its agent back even mid-run, a
   reconnect keeps the session, a prepared run waits for its GO only so
-  long, the coordinator's name is cleaned before it is logged.
+  long, the coordinator's name is cleaned before it is logged; plans a
+  coordinator of ours never sends (a command too long, with control
+  characters or not UTF-8, a rate without a duration, too high or
+  disagreeing with the requests, a rate on a command) are each refused
+  with error 1 and why, the agent serving on.
 * The coordinator's view: a real coordinator against rogue agents
   (rogue_agent.py) that lie in their results (each lie refused by name,
   exit 3, the JSON valid and without the lie), send bad UTF-8, never send
@@ -46,7 +50,7 @@ COORD_TIMEOUT = 90.0
 T = dict(hello=1, welcome=2, plan=3, prepare=4, ready=5, go=6, result=7, heartbeat=8,
          abort=9, error=10, bye=11, accept=12, stats_req=13, stats=14)
 PROTO_VERSION = 4  # proto/proto.h's PROTO_VERSION
-E_BUSY, E_STATE = 3, 7
+E_BAD_MESSAGE, E_BUSY, E_STATE = 1, 3, 7
 
 
 class Run:
@@ -269,6 +273,79 @@ class AgentTable(SessionCase):
         self.assertIn("opened by evil?agent: forged line?[31m?\n", err)
         self.assertNotIn("\nagent: forged line", err)
         self.assertNotIn("\x1b", err)
+
+
+class HostilePlans(SessionCase):
+    """Plans a coordinator of ours never sends, each refused with error 1
+    and its reason, the agent serving on: the same session's next plan is
+    accepted. A command must arrive as it was sent or not at all (a
+    cleaned command would be another command)."""
+
+    def setUp(self):
+        super().setUp()
+        _, self.target_addr = self.target()
+        host = fbtest.next_host()
+        self.agent_proc, port = self.start("agent", ["--listen", f"{host}:0", "--allow-exec"],
+                                           READY_AGENT)
+        self.agent_addr = f"{host}:{port}"
+        self.c = Coord(self, self.agent_addr, 0x3001)
+        self.c.hello(live=60000)
+        self.c.expect(self, "welcome")
+
+    def send_plan(self, **bench):
+        th, tp = self.target_addr.rsplit(":", 1)
+        b = {"requests": 1, "chunk": 1, "connections": 1, **bench}
+        self.c.send("plan", target_host=th, target_port=int(tp), timeout_ms=5000, benches=[b])
+
+    def refused(self, why, **bench):
+        self.send_plan(**bench)
+        m = self.c.expect(self, "error", code=E_BAD_MESSAGE)
+        self.assertIn(why, m["message"])
+        self.send_plan(strategy="threads-reuse")  # still serving, the session too
+        self.c.expect(self, "accept")
+
+    def test_longest_command_runs(self):
+        cmd = "true #" + "x" * (1023 - 6)
+        self.send_plan(command=cmd)
+        self.c.expect(self, "accept")
+        self.c.step("prepare")
+        self.c.expect(self, "ready")
+        self.c.step("go")
+        r = self.c.expect(self, "result", timeout=10)
+        self.assertEqual(r.get("exit_code", 0), 0, r)
+
+    def test_command_too_long(self):
+        self.refused("field 'command': text too long", command="true #" + "x" * (1024 - 6))
+
+    def test_command_with_control_characters(self):
+        for cmd in ("echo a\ntouch x", "echo\tb", "echo \x1b[2J", "echo \u0085"):
+            with self.subTest(cmd=cmd):
+                self.refused("field 'command': control characters", command=cmd)
+        self.assertNotIn("touch", self.agent_proc.stderr())
+
+    def test_command_not_utf8(self):
+        self.refused("field 'command': control characters or bytes that are not UTF-8",
+                     command=b"cat caf\xe9")
+
+    def test_rate_without_duration(self):
+        self.refused("both or neither", strategy="async-for", rate_milli=1000)
+        self.refused("both or neither", strategy="async-for", duration_ms=1000)
+
+    def test_rate_too_high(self):
+        self.refused("field 'rate_milli'", strategy="async-for", rate_milli=10**10 + 1,
+                     duration_ms=1, requests=10**4)
+
+    def test_rate_and_requests_disagree(self):
+        # 1.5/s for 1 s is 2 requests (rounded up), not 1
+        self.refused("1 requests, but rate x duration is 2", strategy="async-for",
+                     rate_milli=1500, duration_ms=1000)
+        # the longest schedule at the highest rate would be 8.64e11 requests
+        self.refused("but rate x duration is 864000000000", strategy="async-for",
+                     rate_milli=10**10, duration_ms=86400000, requests=10**7)
+
+    def test_rate_on_a_command(self):
+        self.refused("a command runs on no schedule", command="true", rate_milli=1000,
+                     duration_ms=1)
 
 
 # ---- the coordinator's view, with rogue agents ---------------------------------

@@ -584,6 +584,63 @@ static void test_text_cleaned(void **s)
     }
 }
 
+/* A command is run, not shown: one that cleaning would change is refused by
+ * the decoder (a rogue coordinator's bytes) and by the encoder, never run
+ * as another command. */
+static void test_command_not_cleaned(void **s)
+{
+    static const char *const bad[] = {
+        "echo a\necho b", "printf '\t'\tx", "ls\x7f",  "echo \xc2\x85", /* U+0085, NEL */
+        "cat caf\xe9",    "echo \xe2\x80",  "\x1b[2J",
+    };
+    proto_msg_t *m = msg_new(PROTO_PLAN);
+    char *buf;
+    size_t len;
+    (void)s;
+
+    strcpy(m->u.plan.target_host, "127.0.0.1");
+    m->u.plan.target_port = 8080;
+    m->u.plan.timeout_ms = 1000;
+    m->u.plan.nbench = 1;
+    m->u.plan.bench[0].requests = m->u.plan.bench[0].chunk = m->u.plan.bench[0].connections = 1;
+    strcpy(m->u.plan.bench[0].command, "echo caf\xc3\xa9 \xe2\x80\xa6 | tr a b");
+    assert_true(proto_text_valid(m->u.plan.bench[0].command));
+    round_trip(m); /* UTF-8 beyond ASCII is carried as it is */
+    m = msg_new(PROTO_PLAN);
+    strcpy(m->u.plan.target_host, "127.0.0.1");
+    m->u.plan.target_port = m->u.plan.timeout_ms = m->u.plan.nbench = 1;
+    m->u.plan.bench[0].requests = m->u.plan.bench[0].chunk = m->u.plan.bench[0].connections = 1;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mp_t mp;
+        assert_false(proto_text_valid(bad[i]));
+        strcpy(m->u.plan.bench[0].command, bad[i]);
+        assert_int_equal(proto_encode(m, &buf, &len, err), -1);
+        assert_non_null(strstr(err, "field 'command': control characters"));
+
+        mp_init(&mp);
+        header(&mp, 4, PROTO_VERSION, PROTO_PLAN);
+        key(&mp, "target_host");
+        msgpack_pack_str_with_body(&mp.pk, "127.0.0.1", 9);
+        key(&mp, "target_port");
+        msgpack_pack_uint32(&mp.pk, 8080);
+        key(&mp, "timeout_ms");
+        msgpack_pack_uint32(&mp.pk, 1000);
+        key(&mp, "benches");
+        msgpack_pack_array(&mp.pk, 1);
+        msgpack_pack_map(&mp.pk, 4);
+        key(&mp, "command");
+        msgpack_pack_str_with_body(&mp.pk, bad[i], strlen(bad[i]));
+        key(&mp, "requests");
+        msgpack_pack_uint32(&mp.pk, 1);
+        key(&mp, "chunk");
+        msgpack_pack_uint32(&mp.pk, 1);
+        key(&mp, "connections");
+        msgpack_pack_uint32(&mp.pk, 1);
+        expect_field_error(&mp, "field 'command': control characters or bytes that are not UTF-8");
+    }
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_encoder_refuses),
         cmocka_unit_test(test_text_cleaned),
         cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_command_not_cleaned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

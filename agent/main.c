@@ -24,14 +24,14 @@ typedef struct {
 /* agent keygen PREFIX: PREFIX.key (secret, 0600) and PREFIX.pub. */
 static int cmd_keygen(int argc, char **argv)
 {
-    char err[CURVE_ERR_LEN];
+    fb_err_t err = {""};
 
     if (argc != 2 || argv[1][0] == '-') {
         fprintf(stderr, "Usage: agent keygen PREFIX   (writes PREFIX.key and PREFIX.pub)\n");
         return FB_EXIT_USAGE;
     }
-    if (curve_keygen(argv[1], err) != 0) {
-        fprintf(stderr, "agent: %s\n", err);
+    if (curve_keygen(argv[1], &err) != 0) {
+        fprintf(stderr, "agent: %s\n", err.msg);
         return FB_EXIT_USAGE;
     }
     printf("agent: wrote %s.key (secret) and %s.pub\n", argv[1], argv[1]);

@@ -106,17 +106,18 @@ static int connect_all(rb_t *r, const char *key_path, const char *known_path)
     curve_key_t secret;
     curve_known_t *known = NULL;
     size_t nknown = 0;
-    char err[CURVE_ERR_LEN], ep[300];
+    fb_err_t err = {""};
+    char ep[300];
     int one = 1, v6 = 1;
 
     r->router = zmq_socket(r->zctx, ZMQ_ROUTER);
-    if (r->router == NULL || wire_socket_setup(r->router, err) != 0 ||
+    if (r->router == NULL || wire_socket_setup(r->router, &err) != 0 ||
         zmq_setsockopt(r->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(r->router, ZMQ_IPV6, &v6, sizeof v6) != 0)
         return -1;
-    if (key_path && (curve_load_secret(key_path, &secret, err) != 0 ||
-                     curve_load_known(known_path, &known, &nknown, err) != 0)) {
-        fprintf(stderr, "routerbench: %s\n", err);
+    if (key_path && (curve_load_secret(key_path, &secret, &err) != 0 ||
+                     curve_load_known(known_path, &known, &nknown, &err) != 0)) {
+        fprintf(stderr, "routerbench: %s\n", err.msg);
         return -1;
     }
     if (zmq_socket_monitor(r->router, "inproc://rb-mon",
@@ -131,7 +132,7 @@ static int connect_all(rb_t *r, const char *key_path, const char *known_path)
         agent_id(i, id);
         if (known) {
             server = curve_known_find(known, nknown, r->a[i].host, r->a[i].port);
-            if (server == NULL || curve_client_setup(r->router, &secret, server, err) != 0) {
+            if (server == NULL || curve_client_setup(r->router, &secret, server, &err) != 0) {
                 fprintf(stderr, "routerbench: no key for %s:%d\n", r->a[i].host, r->a[i].port);
                 free(known);
                 return -1;
@@ -166,14 +167,15 @@ static int send_to(rb_t *r, size_t i, const char *buf, size_t len)
 /* Encodes r->out once and sends it to every agent. */
 static int send_all(rb_t *r, proto_type_t t)
 {
-    char err[PROTO_ERR_LEN], *buf;
+    fb_err_t err = {""};
+    char *buf;
     size_t len;
     int rc = 0;
 
     r->out->type = t;
     r->out->version = proto_version();
     r->out->session = r->session;
-    if (proto_encode(r->out, &buf, &len, err) != 0) return -1;
+    if (proto_encode(r->out, &buf, &len, &err) != 0) return -1;
     for (size_t i = 0; i < r->n && rc == 0; i++)
         rc = send_to(r, i, buf, len);
     free(buf);
@@ -186,7 +188,7 @@ static int wait_all(rb_t *r, proto_type_t want, int timeout_ms)
 {
     unsigned char id[WIRE_ID_MAX];
     size_t idlen;
-    char err[PROTO_ERR_LEN];
+    fb_err_t err = {""};
     uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 
     while (r->nwaiting > 0) {
@@ -202,7 +204,7 @@ static int wait_all(rb_t *r, proto_type_t want, int timeout_ms)
             return -1;
         }
         for (;;) {
-            int rc = wire_recv(r->router, id, &idlen, r->in, err);
+            int rc = wire_recv(r->router, id, &idlen, r->in, &err);
             size_t i;
             if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
             if (rc != PROTO_OK || idlen != ID_LEN || id[0] != 'A') continue;
@@ -230,7 +232,8 @@ static int cmp_u64(const void *a, const void *b)
  * clock), as the coordinator must for agents on other hosts. */
 static int runs(rb_t *r, unsigned nruns, unsigned warmup, bool prepare, uint64_t *fanout)
 {
-    char err[PROTO_ERR_LEN], *buf;
+    fb_err_t err = {""};
+    char *buf;
     size_t len;
 
     for (unsigned k = 0; k < warmup + nruns; k++) {
@@ -245,7 +248,7 @@ static int runs(rb_t *r, unsigned nruns, unsigned warmup, bool prepare, uint64_t
         r->out->session = r->session;
         for (size_t i = 0; i < r->n; i++) {
             r->out->u.step.clock_ns = start; /* + the agent's clock offset */
-            if (proto_encode(r->out, &buf, &len, err) != 0) return -1;
+            if (proto_encode(r->out, &buf, &len, &err) != 0) return -1;
             int rc = send_to(r, i, buf, len);
             free(buf);
             if (rc != 0) return -1;

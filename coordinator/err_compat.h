@@ -10,9 +10,11 @@
 
 #include "agents_file.h"
 #include "embed.h"
+#include "curve.h"
 #include "fb_err.h"
 #include "matrix.h"
 #include "opt.h"
+#include "wire.h"
 
 #define OPT_ERR_LEN FB_ERR_MAX
 #define AGENTS_FILE_ERR_LEN FB_ERR_MAX
@@ -31,5 +33,22 @@
     matrix_build(m, spec, requests, conc, conns, FB_ERR_BUF(err))
 #define agents_file_load(path, l, err) agents_file_load(path, l, FB_ERR_BUF(err))
 #define embed_start(p, name, args, err) embed_start(p, name, args, FB_ERR_BUF(err))
+
+#define PROTO_ERR_LEN FB_ERR_MAX
+#define CURVE_ERR_LEN FB_ERR_MAX
+#define proto_encode(m, buf, len, err) proto_encode(m, buf, len, FB_ERR_BUF(err))
+#define proto_decode(buf, len, out, err) proto_decode(buf, len, out, FB_ERR_BUF(err))
+#define wire_socket_setup(sock, err) wire_socket_setup(sock, FB_ERR_BUF(err))
+#define wire_send(sock, id, idlen, m, err) wire_send(sock, id, idlen, m, FB_ERR_BUF(err))
+#define wire_recv(sock, id, idlen, m, err) wire_recv(sock, id, idlen, m, FB_ERR_BUF(err))
+#define curve_keygen(prefix, err) curve_keygen(prefix, FB_ERR_BUF(err))
+#define curve_load_secret(path, secret, err) curve_load_secret(path, secret, FB_ERR_BUF(err))
+#define curve_load_authorized(path, keys, n, err)                                                  \
+    curve_load_authorized(path, keys, n, FB_ERR_BUF(err))
+#define curve_load_known(path, known, n, err) curve_load_known(path, known, n, FB_ERR_BUF(err))
+#define curve_server_setup(sock, secret, err) curve_server_setup(sock, secret, FB_ERR_BUF(err))
+#define curve_client_setup(sock, secret, server, err)                                              \
+    curve_client_setup(sock, secret, server, FB_ERR_BUF(err))
+#define curve_zap_init(z, zctx, keys, n, err) curve_zap_init(z, zctx, keys, n, FB_ERR_BUF(err))
 
 #endif

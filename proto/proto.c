@@ -304,16 +304,16 @@ static void pack_key(msgpack_packer *pk, const char *k)
     msgpack_pack_str_with_body(pk, k, strlen(k));
 }
 
-static int range_err(const field_t *f, uint64_t v, char *err)
+static int range_err(const field_t *f, uint64_t v, fb_err_t *err)
 {
-    snprintf(err, PROTO_ERR_LEN, "field '%s': %llu is out of range (%llu..%llu)", f->key,
-             (unsigned long long)v, (unsigned long long)f->min, (unsigned long long)f->max);
+    fb_err_set(err, "field '%s': %llu is out of range (%llu..%llu)", f->key, (unsigned long long)v,
+               (unsigned long long)f->min, (unsigned long long)f->max);
     return -1;
 }
 
-static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, char *err);
+static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, fb_err_t *err);
 
-static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, char *err)
+static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, fb_err_t *err)
 {
     const void *at = base + f->off;
     uint64_t v;
@@ -329,7 +329,7 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, ch
     case F_STR:
         len = strnlen(at, f->size);
         if (len == f->size || len < f->min) {
-            snprintf(err, PROTO_ERR_LEN, "field '%s': text of %zu bytes does not fit", f->key, len);
+            fb_err_set(err, "field '%s': text of %zu bytes does not fit", f->key, len);
             return -1;
         }
         msgpack_pack_str_with_body(pk, at, len);
@@ -364,7 +364,7 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, ch
     return -1;
 }
 
-static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, char *err)
+static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, fb_err_t *err)
 {
     msgpack_pack_map(pk, nfields(fields));
     for (const field_t *f = fields; f->key; f++) {
@@ -374,14 +374,14 @@ static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *ba
     return 0;
 }
 
-int proto_encode(const proto_msg_t *m, char **buf, size_t *len, char *err)
+int proto_encode(const proto_msg_t *m, char **buf, size_t *len, fb_err_t *err)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
     const field_t *fields;
 
     if (m->type <= 0 || m->type >= PROTO__TYPES) {
-        snprintf(err, PROTO_ERR_LEN, "no message type %d", (int)m->type);
+        fb_err_set(err, "no message type %d", (int)m->type);
         return -1;
     }
     fields = k_types[m->type].fields;
@@ -399,8 +399,8 @@ int proto_encode(const proto_msg_t *m, char **buf, size_t *len, char *err)
         if (pack_field(&pk, f, (const char *)&m->u, err) != 0) goto fail;
     }
     if (sb.size > PROTO_MAX_MSG) {
-        snprintf(err, PROTO_ERR_LEN, "%s message of %zu bytes is over the %d-byte limit",
-                 proto_type_name(m->type), sb.size, PROTO_MAX_MSG);
+        fb_err_set(err, "%s message of %zu bytes is over the %d-byte limit",
+                   proto_type_name(m->type), sb.size, PROTO_MAX_MSG);
         goto fail;
     }
     *buf = sb.data;
@@ -462,13 +462,13 @@ static bool obj_key_is(const msgpack_object *k, const char *s)
            memcmp(k->via.str.ptr, s, n) == 0;
 }
 
-static int field_err(const field_t *f, const char *why, char *err)
+static int field_err(const field_t *f, const char *why, fb_err_t *err)
 {
-    snprintf(err, PROTO_ERR_LEN, "field '%s': %s", f->key, why);
+    fb_err_set(err, "field '%s': %s", f->key, why);
     return PROTO_EFIELD;
 }
 
-static int get_uint(const msgpack_object *o, const field_t *f, uint64_t *v, char *err)
+static int get_uint(const msgpack_object *o, const field_t *f, uint64_t *v, fb_err_t *err)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return field_err(f, "not an unsigned integer", err);
@@ -480,9 +480,10 @@ static int get_uint(const msgpack_object *o, const field_t *f, uint64_t *v, char
     return 0;
 }
 
-static int unpack_fields(const msgpack_object *map, const field_t *fields, char *base, char *err);
+static int unpack_fields(const msgpack_object *map, const field_t *fields, char *base,
+                         fb_err_t *err);
 
-static int unpack_field(const msgpack_object *o, const field_t *f, char *base, char *err)
+static int unpack_field(const msgpack_object *o, const field_t *f, char *base, fb_err_t *err)
 {
     void *at = base + f->off;
     uint64_t v;
@@ -548,13 +549,14 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, c
 
 /* Fills base from a map: every listed key exactly once; others ignored, so a
  * newer peer of the same version may add optional keys. */
-static int unpack_fields(const msgpack_object *map, const field_t *fields, char *base, char *err)
+static int unpack_fields(const msgpack_object *map, const field_t *fields, char *base,
+                         fb_err_t *err)
 {
     uint64_t seen = 0;
     size_t n = nfields(fields), i, j;
 
     if (map->type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, PROTO_ERR_LEN, "expected a map");
+        fb_err_set(err, "expected a map");
         return PROTO_EFIELD;
     }
     for (i = 0; i < map->via.map.size; i++) {
@@ -574,7 +576,7 @@ static int unpack_fields(const msgpack_object *map, const field_t *fields, char 
 }
 
 /* Reads "v", "t" and "s" from the top-level map. */
-static int unpack_header(const msgpack_object *map, proto_msg_t *out, char *err)
+static int unpack_header(const msgpack_object *map, proto_msg_t *out, fb_err_t *err)
 {
     static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX};
     static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX}; /* range: after "v" */
@@ -598,14 +600,14 @@ static int unpack_header(const msgpack_object *map, proto_msg_t *out, char *err)
     out->session = val[2];
     /* another version may have other types: that is a version mismatch */
     if (out->version == proto_version() && (val[1] < 1 || val[1] >= PROTO__TYPES)) {
-        snprintf(err, PROTO_ERR_LEN, "field 't': %llu is out of range (1..%d)",
-                 (unsigned long long)val[1], PROTO__TYPES - 1);
+        fb_err_set(err, "field 't': %llu is out of range (1..%d)", (unsigned long long)val[1],
+                   PROTO__TYPES - 1);
         return PROTO_EFIELD;
     }
     return 0;
 }
 
-int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err)
+int proto_decode(const void *buf, size_t len, proto_msg_t *out, fb_err_t *err)
 {
     msgpack_unpacked up;
     size_t off = 0;
@@ -614,26 +616,24 @@ int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err)
     memset(out, 0, offsetof(proto_msg_t, u));
     memset(&out->u.error, 0, sizeof out->u.error); /* filled on some failures */
     if (len > PROTO_MAX_MSG) {
-        snprintf(err, PROTO_ERR_LEN, "message of %zu bytes is over the %d-byte limit", len,
-                 PROTO_MAX_MSG);
+        fb_err_set(err, "message of %zu bytes is over the %d-byte limit", len, PROTO_MAX_MSG);
         return PROTO_ETOOBIG;
     }
     if (len == 0 || proto_check(buf, len) != 0) {
-        snprintf(err, PROTO_ERR_LEN, "not one well-formed msgpack object");
+        fb_err_set(err, "not one well-formed msgpack object");
         return PROTO_EMALFORMED;
     }
     msgpack_unpacked_init(&up);
     if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
-        snprintf(err, PROTO_ERR_LEN, "not one well-formed msgpack object");
+        fb_err_set(err, "not one well-formed msgpack object");
         rc = PROTO_EMALFORMED;
     } else if (up.data.type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, PROTO_ERR_LEN, "message is not a map");
+        fb_err_set(err, "message is not a map");
         rc = PROTO_EMALFORMED;
     } else if ((rc = unpack_header(&up.data, out, err)) != 0) {
         /* rc set */
     } else if (out->version != proto_version()) {
-        snprintf(err, PROTO_ERR_LEN, "protocol version %u, this side speaks %u", out->version,
-                 proto_version());
+        fb_err_set(err, "protocol version %u, this side speaks %u", out->version, proto_version());
         if (out->type == PROTO_ERROR) /* its layout is the same in every version */
             unpack_fields(&up.data, k_error, (char *)&out->u.error, err);
         rc = PROTO_EVERSION;

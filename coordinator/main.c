@@ -144,15 +144,15 @@ static int keygen_main(int argc, char **argv)
 static int resume_opts(cmdline_t *o, journal_t *j, journal_load_t *jl, char *err)
 {
     const char *path = o->resume;
-    char jerr[JOURNAL_ERR_LEN];
+    fb_err_t jerr = {""};
 
     memset(jl, 0, sizeof *jl);
-    if (journal_reopen(j, path, jerr) != 0) {
-        snprintf(err, FLEET_ERR_LEN, "--resume: %s", jerr);
+    if (journal_reopen(j, path, &jerr) != 0) {
+        snprintf(err, FLEET_ERR_LEN, "--resume: %s", jerr.msg);
         return -1;
     }
-    if (journal_load(path, jl, jerr) != 0) {
-        snprintf(err, FLEET_ERR_LEN, "%s", jerr);
+    if (journal_load(path, jl, &jerr) != 0) {
+        snprintf(err, FLEET_ERR_LEN, "%s", jerr.msg);
         return -1;
     }
     if (cmdline_parse(o, jl->argc, jl->argv, stdout, err) != CMDLINE_OK) return -1;
@@ -186,7 +186,7 @@ static int check_outputs(const cmdline_t *o, char *err)
                {"--export-csv", o->export_csv},
                {"--report", o->report}};
     const size_t n = sizeof out / sizeof *out;
-    char why[OUTFILE_ERR_LEN];
+    fb_err_t why = {""};
 
     for (size_t i = 0; i < n; i++) {
         if (out[i].path == NULL) continue;
@@ -198,8 +198,8 @@ static int check_outputs(const cmdline_t *o, char *err)
                 return -1;
             }
         /* the journal is created (and locked) by open_journal */
-        if (i > 0 && outfile_check(out[i].path, why) != 0) {
-            snprintf(err, FLEET_ERR_LEN, "%s %s", out[i].flag, why);
+        if (i > 0 && outfile_check(out[i].path, &why) != 0) {
+            snprintf(err, FLEET_ERR_LEN, "%s %s", out[i].flag, why.msg);
             return -1;
         }
     }
@@ -209,7 +209,7 @@ static int check_outputs(const cmdline_t *o, char *err)
 /* A new journal, or the runs of the one being resumed replayed into the set. */
 static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv, char *err)
 {
-    char jerr[JOURNAL_ERR_LEN] = "";
+    fb_err_t jerr = {""};
     journal_load_t runs = {.on_run = runner_replay, .ctx = r};
     int rc;
 
@@ -224,14 +224,14 @@ static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char 
             snprintf(seed, sizeof seed, "--seed=%llu", (unsigned long long)o->seed);
             args[argc++] = seed; /* a later --seed wins: the one in use */
         }
-        rc = journal_create(j, o->journal, argc, args, jerr);
+        rc = journal_create(j, o->journal, argc, args, &jerr);
         free(args);
-        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "--%s", jerr); /* "--journal PATH: why" */
+        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "--%s", jerr.msg); /* "--journal PATH: why" */
     } else {
         /* a second pass for the runs; o keeps pointing into the first's argv */
-        rc = journal_load(o->resume, &runs, jerr);
+        rc = journal_load(o->resume, &runs, &jerr);
         journal_load_free(&runs);
-        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "%s", jerr);
+        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "%s", jerr.msg);
     }
     return rc;
 }

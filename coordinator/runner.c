@@ -207,7 +207,7 @@ static uint64_t load_ns(const runner_t *r, const bench_agent_run_t *agents)
 static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
                    bench_agent_run_t *agents)
 {
-    char err[JOURNAL_ERR_LEN];
+    fb_err_t err = {""};
     bench_target_t target;
     size_t reader = SIZE_MAX;
 
@@ -233,8 +233,8 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
     collect(r, agents);
     target.load_ns = target.seen ? load_ns(r, agents) : 0;
     /* on disk first: a run counts once a crash can no longer lose it */
-    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, &target, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
+    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, &target, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
         return -1;
     }
     hist_merge(b->latency, r->run_latency);
@@ -266,22 +266,22 @@ static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
 }
 
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const bench_target_t *target, char *err)
+                  const hist_t *latency, const bench_target_t *target, fb_err_t *err)
 {
     runner_t *r = runner;
     size_t want = r->opts->nagents ? r->opts->nagents : 1; /* 0: one embedded agent */
     bench_t *b;
 
     if (bench >= r->matrix->n || nagents != want) {
-        snprintf(err, JOURNAL_ERR_LEN,
-                 "run of benchmark %zu with %zu agents does not fit the "
-                 "matrix (%zu benchmarks, %zu agents)",
-                 bench, nagents, r->matrix->n, want);
+        fb_err_set(err,
+                   "run of benchmark %zu with %zu agents does not fit the "
+                   "matrix (%zu benchmarks, %zu agents)",
+                   bench, nagents, r->matrix->n, want);
         return -1;
     }
     b = bench_at(r, bench, nagents);
     if (b == NULL || b->nruns >= r->opts->runs) {
-        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu out of order or one too many", bench);
+        fb_err_set(err, "run of benchmark %zu out of order or one too many", bench);
         return -1;
     }
     hist_merge(b->latency, latency);
@@ -303,7 +303,7 @@ int runner_export(const runner_t *r, bool final)
               {o->export_md, EXPORT_MARKDOWN},
               {o->export_csv, EXPORT_CSV},
               {o->report, EXPORT_HTML}};
-    char err[EXPORT_ERR_LEN];
+    fb_err_t err = {""};
     bench_set_t view; /* a benchmark with no measured run is left out */
     int rc = 0;
 
@@ -314,8 +314,8 @@ int runner_export(const runner_t *r, bool final)
     for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
         /* a device or FIFO would get one copy per round: the last only */
         if (ex[i].path == NULL || (!final && outfile_in_place(ex[i].path))) continue;
-        if (export_write(ex[i].path, ex[i].fmt, &view, err) != 0) {
-            fprintf(stderr, "coordinator: %s\n", err);
+        if (export_write(ex[i].path, ex[i].fmt, &view, &err) != 0) {
+            fprintf(stderr, "coordinator: %s\n", err.msg);
             rc = -1;
         }
     }

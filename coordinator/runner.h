@@ -42,7 +42,7 @@ uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, uns
 /* Adds a run read back from a journal to the set (creating its benchmark
  * from the matrix): the journal_load_t callback for --resume. */
 int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const bench_target_t *target, char *err);
+                  const hist_t *latency, const bench_target_t *target, fb_err_t *err);
 /* Writes every export asked for (outfile.h: regular files atomically);
  * before the final one, those written in place are left for the end. -1
  * after printing why. */

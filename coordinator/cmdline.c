@@ -157,22 +157,22 @@ static const opt_hint_t k_hints[] = {
 };
 
 /* Port 0 means "any free port" to a listener; nothing can be reached there. */
-static int no_port_zero(const char *flag, const char *arg, int port, char *err)
+static int no_port_zero(const char *flag, const char *arg, int port, fb_err_t *err)
 {
     if (port != 0) return 0;
-    snprintf(err, OPT_ERR_LEN, "%s: '%s': port 0 cannot be connected to", flag, arg);
+    fb_err_set(err, "%s: '%s': port 0 cannot be connected to", flag, arg);
     return -1;
 }
 
 /* The same agent twice would be measured twice and load the target twice. */
-static int listed_twice(const cmdline_t *o, const char *tok, char *err)
+static int listed_twice(const cmdline_t *o, const char *tok, fb_err_t *err)
 {
     size_t n = o->nagents;
 
     for (size_t i = 0; i < n; i++)
         if (o->agent_port[i] == o->agent_port[n] &&
             strcasecmp(o->agent_host[i], o->agent_host[n]) == 0) {
-            snprintf(err, OPT_ERR_LEN, "--agents: '%s' is listed twice", tok);
+            fb_err_set(err, "--agents: '%s' is listed twice", tok);
             return -1;
         }
     return 0;
@@ -180,22 +180,22 @@ static int listed_twice(const cmdline_t *o, const char *tok, char *err)
 
 static const opt_cli_t k_cli = {"coordinator --help", k_opts, k_hints};
 
-static int parse_agents(cmdline_t *o, const char *list, char *err)
+static int parse_agents(cmdline_t *o, const char *list, fb_err_t *err)
 {
     char *buf = strdup(list), *tok, *save = NULL;
     int rc = 0;
 
     if (buf == NULL) {
-        snprintf(err, OPT_ERR_LEN, "--agents: out of memory");
+        fb_err_set(err, "--agents: out of memory");
         return -1;
     }
     o->nagents = 0;
     for (tok = strtok_r(buf, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
         if (o->nagents == CMDLINE_MAX_AGENTS) {
-            snprintf(err, OPT_ERR_LEN,
-                     "--agents: more than %d agents (the most one coordinator "
-                     "drives)",
-                     CMDLINE_MAX_AGENTS);
+            fb_err_set(err,
+                       "--agents: more than %d agents (the most one coordinator "
+                       "drives)",
+                       CMDLINE_MAX_AGENTS);
             rc = -1;
         } else if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
                                 &o->agent_port[o->nagents], err) != 0 ||
@@ -208,39 +208,38 @@ static int parse_agents(cmdline_t *o, const char *list, char *err)
     }
     free(buf);
     if (rc == 0 && o->nagents == 0) {
-        snprintf(err, OPT_ERR_LEN, "--agents: empty list");
+        fb_err_set(err, "--agents: empty list");
         rc = -1;
     }
     return rc;
 }
 
 /* --agents-file: its agents follow --agents' (read once every option is in). */
-static int load_agents_file(cmdline_t *o, char *err)
+static int load_agents_file(cmdline_t *o, fb_err_t *err)
 {
-    char ferr[AGENTS_FILE_ERR_LEN];
     agents_file_list_t l = {o->agent_host, o->agent_port, &o->nagents, CMDLINE_MAX_AGENTS, 5555};
 
-    if (o->agents_file == NULL || agents_file_load(o->agents_file, &l, ferr) == 0) return 0;
-    snprintf(err, OPT_ERR_LEN, "--agents-file %.*s", OPT_ERR_LEN - 20, ferr);
+    if (o->agents_file == NULL || agents_file_load(o->agents_file, &l, err) == 0) return 0;
+    fb_err_prefix(err, "--agents-file ");
     return -1;
 }
 
 static int parse_choice(const char *flag, const char *arg, const char *a, const char *b, int *out,
-                        char *err)
+                        fb_err_t *err)
 {
     if (strcmp(arg, a) == 0)
         *out = 0;
     else if (strcmp(arg, b) == 0)
         *out = 1;
     else {
-        snprintf(err, OPT_ERR_LEN, "%s: '%s' is neither %s nor %s", flag, arg, a, b);
+        fb_err_set(err, "%s: '%s' is neither %s nor %s", flag, arg, a, b);
         return -1;
     }
     return 0;
 }
 
 static int parse_u(const char *flag, const char *arg, uint64_t lo, uint64_t hi, unsigned *out,
-                   char *err)
+                   fb_err_t *err)
 {
     uint64_t v;
 
@@ -249,7 +248,7 @@ static int parse_u(const char *flag, const char *arg, uint64_t lo, uint64_t hi, 
     return 0;
 }
 
-static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
+static int parse_one(cmdline_t *o, int c, const char *arg, fb_err_t *err)
 {
     int choice;
     unsigned v;
@@ -264,7 +263,7 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
         return no_port_zero("--target", arg, o->target_port, err);
     case O_MATRIX:
         if (strlen(arg) >= sizeof o->matrix_spec) {
-            snprintf(err, OPT_ERR_LEN, "--matrix: too long");
+            fb_err_set(err, "--matrix: too long");
             return -1;
         }
         strcpy(o->matrix_spec, arg);
@@ -283,7 +282,7 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
         return 0;
     case O_ORDER:
         if (order_parse(arg, &o->order) == 0) return 0;
-        snprintf(err, OPT_ERR_LEN, "--order: '%s' is not interleave, shuffle or sequential", arg);
+        fb_err_set(err, "--order: '%s' is not interleave, shuffle or sequential", arg);
         return -1;
     case O_SEED: o->seed_set = 1; return opt_u64("--seed", arg, 0, INT64_MAX, &o->seed, err);
     case O_LOSS:
@@ -326,7 +325,7 @@ static void cmdline_defaults(cmdline_t *o)
     o->export_json = "results.json";
 }
 
-int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
+int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
 {
     int c, others = 0, resumes = 0;
 
@@ -355,20 +354,19 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
     }
     /* counted as parsed: wherever it stands, in whatever spelling */
     if (resumes > 1 || (resumes && others)) {
-        snprintf(err, OPT_ERR_LEN, "--resume takes no other options: the journal has them");
+        fb_err_set(err, "--resume takes no other options: the journal has them");
         return CMDLINE_ERROR;
     }
     if ((o->key_path == NULL) != (o->known_path == NULL)) {
-        snprintf(err, OPT_ERR_LEN, "--key and --known-agents go together");
+        fb_err_set(err, "--key and --known-agents go together");
         return CMDLINE_ERROR;
     }
     if (o->resume == NULL && load_agents_file(o, err) != 0) return CMDLINE_ERROR;
     /* a late heartbeat or two must not lose a healthy agent */
     if ((uint64_t)o->liveness_ms < (uint64_t)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--liveness %u must be at least %d times --heartbeat %u (at least %llu)",
-                 o->liveness_ms, CMDLINE_LIVENESS_BEATS, o->heartbeat_ms,
-                 (unsigned long long)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms);
+        fb_err_set(err, "--liveness %u must be at least %d times --heartbeat %u (at least %llu)",
+                   o->liveness_ms, CMDLINE_LIVENESS_BEATS, o->heartbeat_ms,
+                   (unsigned long long)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms);
         return CMDLINE_ERROR;
     }
     return CMDLINE_OK;

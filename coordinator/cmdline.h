@@ -2,6 +2,7 @@
 #ifndef CO_CMDLINE_H
 #define CO_CMDLINE_H
 
+#include "fb_err.h"
 #include "matrix.h"
 #include "order.h"
 
@@ -45,6 +46,6 @@ enum { CMDLINE_OK, CMDLINE_EXIT, CMDLINE_ERROR };
 
 /* CMDLINE_EXIT after --help/--version on out (exit 0); CMDLINE_ERROR with err
  * naming the flag (exit 1). */
-int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err);
+int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err);
 
 #endif

@@ -9,6 +9,7 @@
 #define CO_ERR_COMPAT_H
 
 #include "agents_file.h"
+#include "cmdline.h"
 #include "embed.h"
 #include "curve.h"
 #include "fb_err.h"
@@ -31,6 +32,7 @@
     matrix_list_parse(l, flag, s, min, max, FB_ERR_BUF(err))
 #define matrix_build(m, spec, requests, conc, conns, err)                                          \
     matrix_build(m, spec, requests, conc, conns, FB_ERR_BUF(err))
+#define cmdline_parse(o, argc, argv, out, err) cmdline_parse(o, argc, argv, out, FB_ERR_BUF(err))
 #define agents_file_load(path, l, err) agents_file_load(path, l, FB_ERR_BUF(err))
 #define embed_start(p, name, args, err) embed_start(p, name, args, FB_ERR_BUF(err))
 

@@ -3,6 +3,8 @@
 #include "curve.h"
 #include "embed.h"
 #include "export.h"
+#include "fb_err.h"
+#include "fb_exit.h"
 #include "fleet.h"
 #include "journal.h"
 #include "matrix.h"
@@ -31,23 +33,23 @@ static void on_signal(int sig)
 
 /* The embedded target-server listens on this machine's loopback: an agent
  * on another host would fail every request against it. */
-static int check_target_reachable(const cmdline_t *o, char *err)
+static int check_target_reachable(const cmdline_t *o, fb_err_t *err)
 {
     if (o->target_host[0] != '\0') return 0;
     for (size_t i = 0; i < o->nagents; i++)
         if (!opt_is_loopback(o->agent_host[i])) {
-            snprintf(err, FLEET_ERR_LEN,
-                     "--agents %.64s: remote agents need --target HOST:PORT, a target-server "
-                     "they can reach; the one started without --target listens on 127.0.0.1 "
-                     "here, out of their reach",
-                     o->agent_host[i]);
+            fb_err_set(err,
+                       "--agents %.64s: remote agents need --target HOST:PORT, a target-server "
+                       "they can reach; the one started without --target listens on 127.0.0.1 "
+                       "here, out of their reach",
+                       o->agent_host[i]);
             return -1;
         }
     return 0;
 }
 
 /* Starts what --target and --agents did not name, on loopback. */
-static int start_embedded(cmdline_t *o, embed_proc_t *server, embed_proc_t *agent, char *err)
+static int start_embedded(cmdline_t *o, embed_proc_t *server, embed_proc_t *agent, fb_err_t *err)
 {
     char threads[16];
     char *srv_args[] = {"--host", "127.0.0.1", "--port", "0", NULL, NULL, NULL};
@@ -105,7 +107,7 @@ static void pick_seed(cmdline_t *o)
 /* Descriptors for n agents: a TCP connection and three libzmq mailboxes
  * (the DEALER and its monitor's two PAIRs) each, and some to spare. The soft
  * limit (often 1024) is raised to the hard one, as agent run does. */
-static int raise_nofile(size_t n, char *err)
+static int raise_nofile(size_t n, fb_err_t *err)
 {
     rlim_t need = 4 * (rlim_t)n + 64;
     struct rlimit rl;
@@ -114,9 +116,9 @@ static int raise_nofile(size_t n, char *err)
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
-        snprintf(err, FLEET_ERR_LEN,
-                 "%zu agents need about %llu file descriptors; the limit is %llu (ulimit -n)", n,
-                 (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+        fb_err_set(err,
+                   "%zu agents need about %llu file descriptors; the limit is %llu (ulimit -n)", n,
+                   (unsigned long long)need, (unsigned long long)rl.rlim_cur);
         return -1;
     }
     return 0;
@@ -125,36 +127,32 @@ static int raise_nofile(size_t n, char *err)
 /* coordinator keygen PREFIX */
 static int keygen_main(int argc, char **argv)
 {
-    char err[CURVE_ERR_LEN];
+    fb_err_t err = {""};
 
     if (argc != 3 || argv[2][0] == '-') {
         fprintf(stderr, "Usage: coordinator keygen PREFIX   (writes PREFIX.key and PREFIX.pub)\n");
-        return 1;
+        return FB_EXIT_USAGE;
     }
-    if (curve_keygen(argv[2], err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
-        return 1;
+    if (curve_keygen(argv[2], &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
+        return FB_EXIT_USAGE;
     }
     printf("coordinator: wrote %s.key (secret) and %s.pub\n", argv[2], argv[2]);
-    return 0;
+    return FB_EXIT_OK;
 }
 
 /* --resume FILE: the journal locked and its torn tail cut, then the
  * options it was started with. */
-static int resume_opts(cmdline_t *o, journal_t *j, journal_load_t *jl, char *err)
+static int resume_opts(cmdline_t *o, journal_t *j, journal_load_t *jl, fb_err_t *err)
 {
     const char *path = o->resume;
-    fb_err_t jerr = {""};
 
     memset(jl, 0, sizeof *jl);
-    if (journal_reopen(j, path, &jerr) != 0) {
-        snprintf(err, FLEET_ERR_LEN, "--resume: %s", jerr.msg);
+    if (journal_reopen(j, path, err) != 0) {
+        fb_err_prefix(err, "--resume: ");
         return -1;
     }
-    if (journal_load(path, jl, &jerr) != 0) {
-        snprintf(err, FLEET_ERR_LEN, "%s", jerr.msg);
-        return -1;
-    }
+    if (journal_load(path, jl, err) != 0) return -1;
     if (cmdline_parse(o, jl->argc, jl->argv, stdout, err) != CMDLINE_OK) return -1;
     o->journal = path;
     o->resume = path;
@@ -176,7 +174,7 @@ static void default_journal(cmdline_t *o)
 
 /* Every file the run ends with is checked now, not after an hour of runs:
  * writable, and no two of them (the journal included) the same file. */
-static int check_outputs(const cmdline_t *o, char *err)
+static int check_outputs(const cmdline_t *o, fb_err_t *err)
 {
     const struct {
         const char *flag, *path;
@@ -186,20 +184,18 @@ static int check_outputs(const cmdline_t *o, char *err)
                {"--export-csv", o->export_csv},
                {"--report", o->report}};
     const size_t n = sizeof out / sizeof *out;
-    fb_err_t why = {""};
 
     for (size_t i = 0; i < n; i++) {
         if (out[i].path == NULL) continue;
         for (size_t k = 0; k < i; k++)
             if (out[k].path && outfile_same(out[k].path, out[i].path)) {
-                snprintf(err, FLEET_ERR_LEN, "%s %.300s is the file %s names too%s", out[i].flag,
-                         out[i].path, out[k].flag,
-                         k == 0 ? ": the export would overwrite the journal" : "");
+                fb_err_set(err, "%s %.300s is the file %s names too%s", out[i].flag, out[i].path,
+                           out[k].flag, k == 0 ? ": the export would overwrite the journal" : "");
                 return -1;
             }
         /* the journal is created (and locked) by open_journal */
-        if (i > 0 && outfile_check(out[i].path, &why) != 0) {
-            snprintf(err, FLEET_ERR_LEN, "%s %s", out[i].flag, why.msg);
+        if (i > 0 && outfile_check(out[i].path, err) != 0) {
+            fb_err_prefix(err, "%s ", out[i].flag);
             return -1;
         }
     }
@@ -207,16 +203,16 @@ static int check_outputs(const cmdline_t *o, char *err)
 }
 
 /* A new journal, or the runs of the one being resumed replayed into the set. */
-static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv, char *err)
+static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv,
+                        fb_err_t *err)
 {
-    fb_err_t jerr = {""};
     journal_load_t runs = {.on_run = runner_replay, .ctx = r};
     int rc;
 
     if (o->resume == NULL) {
         char seed[32], **args = malloc(((size_t)argc + 1) * sizeof *args);
         if (args == NULL) {
-            snprintf(err, FLEET_ERR_LEN, "out of memory");
+            fb_err_set(err, "out of memory");
             return -1;
         }
         memcpy(args, argv, (size_t)argc * sizeof *argv);
@@ -224,14 +220,13 @@ static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char 
             snprintf(seed, sizeof seed, "--seed=%llu", (unsigned long long)o->seed);
             args[argc++] = seed; /* a later --seed wins: the one in use */
         }
-        rc = journal_create(j, o->journal, argc, args, &jerr);
+        rc = journal_create(j, o->journal, argc, args, err);
         free(args);
-        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "--%s", jerr.msg); /* "--journal PATH: why" */
+        if (rc != 0) fb_err_prefix(err, "--"); /* "--journal PATH: why" */
     } else {
         /* a second pass for the runs; o keeps pointing into the first's argv */
-        rc = journal_load(o->resume, &runs, &jerr);
+        rc = journal_load(o->resume, &runs, err);
         journal_load_free(&runs);
-        if (rc != 0) snprintf(err, FLEET_ERR_LEN, "%s", jerr.msg);
     }
     return rc;
 }
@@ -239,7 +234,8 @@ static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char 
 int main(int argc, char **argv)
 {
     static cmdline_t o;
-    char err[FLEET_ERR_LEN] = "";
+    fb_err_t err = {""};
+    char ferr[FLEET_ERR_LEN] = ""; /* fleet.c's, until it holds an fb_err_t */
     embed_proc_t server = {0}, agent = {0};
     struct sigaction sa = {.sa_handler = on_signal};
     matrix_t m = {0};
@@ -248,28 +244,29 @@ int main(int argc, char **argv)
     runner_t r = {0};
     journal_t journal = {.fd = -1};
     journal_load_t jl = {0};
-    int code = 1, color;
+    fb_exit_t code = FB_EXIT_USAGE;
+    int color;
 
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) return keygen_main(argc, argv);
-    switch (cmdline_parse(&o, argc, argv, stdout, err)) {
-    case CMDLINE_EXIT: return 0;
-    case CMDLINE_ERROR: fprintf(stderr, "coordinator: %s\n", err); return 1;
+    switch (cmdline_parse(&o, argc, argv, stdout, &err)) {
+    case CMDLINE_EXIT: return FB_EXIT_OK;
+    case CMDLINE_ERROR: fprintf(stderr, "coordinator: %s\n", err.msg); return FB_EXIT_USAGE;
     }
-    if (o.resume && resume_opts(&o, &journal, &jl, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
+    if (o.resume && resume_opts(&o, &journal, &jl, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
         journal_close(&journal);
         journal_load_free(&jl);
-        return 1;
+        return FB_EXIT_USAGE;
     }
     default_journal(&o);
-    if (check_target_reachable(&o, err) != 0 ||
-        matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, err) != 0 ||
-        check_outputs(&o, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
+    if (check_target_reachable(&o, &err) != 0 ||
+        matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, &err) != 0 ||
+        check_outputs(&o, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
         journal_close(&journal);
         journal_load_free(&jl);
         matrix_free(&m);
-        return 1;
+        return FB_EXIT_USAGE;
     }
     pick_seed(&o);
     sigaction(SIGINT, &sa, NULL);
@@ -279,23 +276,23 @@ int main(int argc, char **argv)
     memset(&f, 0, sizeof f);
     r = (runner_t){
         .opts = &o, .matrix = &m, .fleet = &f, .set = &set, .out = stdout, .journal = &journal};
-    if (open_journal(&r, &o, &journal, argc, argv, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
+    if (open_journal(&r, &o, &journal, argc, argv, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
         goto out;
     }
-    if (start_embedded(&o, &server, &agent, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
+    if (start_embedded(&o, &server, &agent, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
         goto out;
     }
-    if (raise_nofile(o.nagents, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
+    if (raise_nofile(o.nagents, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
         goto out;
     }
     r.connect_ns = fleet_now();
     if (fleet_init(&f, o.agent_host, o.agent_port, o.nagents, o.heartbeat_ms, o.liveness_ms,
-                   o.key_path, o.known_path, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
-        code = f.fatal ? f.fatal : 1;
+                   o.key_path, o.known_path, ferr) != 0) {
+        fprintf(stderr, "coordinator: %s\n", ferr);
+        code = f.fatal ? (fb_exit_t)f.fatal : FB_EXIT_USAGE;
         goto out;
     }
     f.stop = &g_stop;
@@ -307,10 +304,11 @@ int main(int argc, char **argv)
     r.color = color;
     code = runner_run(&r);
     if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_msg);
-    if (code == 130) fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
+    if (code == FB_EXIT_INTERRUPTED)
+        fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
     summary_compare(stdout, &set, color);
     fflush(stdout); /* before the embedded processes say goodbye on stderr */
-    if (runner_export(&r, true) != 0 && code == 0) code = 1;
+    if (runner_export(&r, true) != 0 && code == FB_EXIT_OK) code = FB_EXIT_USAGE;
 out:
     journal_close(&journal);
     journal_load_free(&jl);

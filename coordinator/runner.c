@@ -374,21 +374,21 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
     return rc;
 }
 
-/* The worst thing that happened: a lost agent (3) outranks failed requests (2),
- * as README.md's exit-code table orders them. */
-static int final_code(const runner_t *r)
+/* The worst thing that happened: a lost agent outranks failed requests, as
+ * fb_exit.h orders them. */
+static fb_exit_t final_code(const runner_t *r)
 {
-    int code = 0;
+    fb_exit_t code = FB_EXIT_OK;
 
-    if (r->fleet->lost > 0 || r->fleet->refused > 0) return 3;
+    if (r->fleet->lost > 0 || r->fleet->refused > 0) return FB_EXIT_LOST;
     for (size_t i = 0; i < r->set->nbench; i++)
         for (size_t k = 0; k < r->set->benches[i]->nruns; k++)
-            if (r->set->benches[i]->runs[k].exit_code > code)
-                code = r->set->benches[i]->runs[k].exit_code;
+            if (r->set->benches[i]->runs[k].exit_code > (int)code)
+                code = (fb_exit_t)r->set->benches[i]->runs[k].exit_code;
     return code;
 }
 
-int runner_run(runner_t *r)
+fb_exit_t runner_run(runner_t *r)
 {
     fleet_t *f = r->fleet;
     bench_agent_run_t *agents = calloc(f->n, sizeof *agents);
@@ -397,7 +397,7 @@ int runner_run(runner_t *r)
 
     if (agents == NULL || (r->run_latency = hist_new()) == NULL) {
         free(agents);
-        return 1;
+        return FB_EXIT_USAGE;
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
     if (set_plan(r) != 0 || fleet_greet(f, "coordinator") != 0) goto done;
@@ -413,7 +413,7 @@ done:
               *f->stop ? "coordinator interrupted" : "coordinator stopped the matrix");
     free(agents);
     hist_free(&r->run_latency);
-    if (*f->stop) return 130;
-    if (f->fatal) return f->fatal;
-    return rc != 0 ? 1 : final_code(r);
+    if (*f->stop) return FB_EXIT_INTERRUPTED;
+    if (f->fatal) return (fb_exit_t)f->fatal;
+    return rc != 0 ? FB_EXIT_USAGE : final_code(r);
 }

@@ -6,6 +6,8 @@
 #define CO_RUNNER_H
 
 #include "bench.h"
+#include "fb_err.h"
+#include "fb_exit.h"
 #include "fleet.h"
 #include "journal.h"
 #include "matrix.h"
@@ -50,6 +52,6 @@ int runner_export(const runner_t *r, bool final);
 
 /* Runs everything. Returns the exit code (README.md's table); what finished is in the
  * set whatever happened. */
-int runner_run(runner_t *r);
+fb_exit_t runner_run(runner_t *r);
 
 #endif

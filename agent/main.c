@@ -81,8 +81,8 @@ static void version(void)
 static int daemon_main(int argc, char **argv)
 {
     daemon_config_t *cfg = calloc(1, sizeof *cfg);
-    fb_err_t err;
-    int code = FB_EXIT_USAGE;
+    fb_err_t err = {""};
+    fb_exit_t code = FB_EXIT_USAGE;
 
     if (cfg == NULL) return FB_EXIT_USAGE;
     if (daemon_parse(cfg, argc, argv, &err) != DAEMON_OK) {

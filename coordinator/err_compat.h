@@ -9,11 +9,22 @@
 
 #include "curve.h"
 #include "fb_err.h"
+#include "vet.h"
 #include "wire.h"
 
 /* Takes an fb_err_t * as it is, or a char buffer of at least FB_ERR_MAX
  * bytes as one. Anything else does not compile. */
 #define FB_ERR_BUF(e) _Generic((e), fb_err_t * : (e), char * : (fb_err_t *)(void *)(e))
+
+/* fleet.c's why[VET_WHY_LEN] is smaller than an fb_err_t: copied, cut. */
+#define VET_WHY_LEN 200
+#define vet_result(e, res, lat, why)                                                               \
+    __extension__({                                                                                \
+        fb_err_t why_;                                                                             \
+        int rc_ = (vet_result)(e, res, lat, &why_);                                                \
+        if (rc_ != 0) snprintf(why, VET_WHY_LEN, "%.199s", why_.msg);                              \
+        rc_;                                                                                       \
+    })
 
 #define PROTO_ERR_LEN FB_ERR_MAX
 #define CURVE_ERR_LEN FB_ERR_MAX

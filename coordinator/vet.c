@@ -5,25 +5,25 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-static int refuse(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char *why, const char *fmt, ...)
+static int refuse(fb_err_t *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(fb_err_t *why, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(why, VET_WHY_LEN, fmt, ap);
+    fb_err_vset(why, fmt, ap);
     va_end(ap);
     return -1;
 }
 
-static int vet_step(const vet_expect_t *e, const proto_result_t *r, char *why)
+static int vet_step(const vet_expect_t *e, const proto_result_t *r, fb_err_t *why)
 {
     if (r->bench == e->step.bench && r->run == e->step.run && r->warmup == e->step.warmup) return 0;
     return refuse(why, "it is run %" PRIu32 "%s of benchmark %" PRIu32 ", not the one asked",
                   r->run, r->warmup ? " (warmup)" : "", r->bench);
 }
 
-static int vet_counts(const vet_expect_t *e, const proto_result_t *r, char *why)
+static int vet_counts(const vet_expect_t *e, const proto_result_t *r, fb_err_t *why)
 {
     uint64_t failed = 0;
 
@@ -42,7 +42,7 @@ static int vet_counts(const vet_expect_t *e, const proto_result_t *r, char *why)
     return 0;
 }
 
-static int vet_times(const vet_expect_t *e, const proto_result_t *r, char *why)
+static int vet_times(const vet_expect_t *e, const proto_result_t *r, fb_err_t *why)
 {
     uint64_t cpu, cap, end;
 
@@ -68,7 +68,7 @@ static int vet_times(const vet_expect_t *e, const proto_result_t *r, char *why)
 
 /* The histogram, rebuilt: indices in order and in range, counts adding up
  * to the requests without wrapping, min/max/sum consistent with them. */
-static int vet_latency(const vet_expect_t *e, const proto_result_t *r, hist_t *lat, char *why)
+static int vet_latency(const vet_expect_t *e, const proto_result_t *r, hist_t *lat, fb_err_t *why)
 {
     uint64_t total = 0;
 
@@ -92,7 +92,7 @@ static int vet_latency(const vet_expect_t *e, const proto_result_t *r, hist_t *l
     return 0;
 }
 
-int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, char *why)
+int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, fb_err_t *why)
 {
     if (vet_step(e, res, why) != 0 || vet_counts(e, res, why) != 0 || vet_times(e, res, why) != 0 ||
         vet_latency(e, res, lat, why) != 0)

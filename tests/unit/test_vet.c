@@ -49,15 +49,15 @@ static proto_result_t *honest(void)
 static void check(proto_result_t *r, const char *want)
 {
     hist_t *lat = hist_new();
-    char why[VET_WHY_LEN] = "";
-    int rc = vet_result(&k_expect, r, lat, why);
+    fb_err_t why = {""};
+    int rc = vet_result(&k_expect, r, lat, &why);
 
     if (want == NULL) {
-        if (rc != 0) fail_msg("refused an honest result: %s", why);
+        if (rc != 0) fail_msg("refused an honest result: %s", why.msg);
         assert_int_equal(hist_count(lat), REQ);
     } else {
         if (rc == 0) fail_msg("accepted a result that should fail with '%s'", want);
-        if (strstr(why, want) == NULL) fail_msg("reason '%s' does not say '%s'", why, want);
+        if (strstr(why.msg, want) == NULL) fail_msg("reason '%s' does not say '%s'", why.msg, want);
     }
     hist_free(&lat);
     free(r);

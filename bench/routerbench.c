@@ -14,6 +14,7 @@
  * process, the libzmq I/O thread included, over the R runs only) and the GO
  * fan-out, so bench/fleet.sh can set them beside the real coordinator's. */
 #include "curve.h"
+#include "fb_exit.h"
 #include "opt.h"
 #include "proto.h"
 #include "wire.h"
@@ -296,7 +297,8 @@ int main(int argc, char **argv)
     rb_t r = {0};
     bool prepare = true;
     char target_host[256] = "127.0.0.1";
-    int c, rc = 1, target_port = 9; /* simfleet makes no request */
+    fb_exit_t rc = FB_EXIT_USAGE;
+    int c, target_port = 9; /* simfleet makes no request */
 
     while ((c = getopt_long(argc, argv, "f:n:", k_opts, NULL)) != -1) {
         switch (c) {
@@ -304,7 +306,7 @@ int main(int argc, char **argv)
         case 'n':
             if (opt_u64("--runs", optarg, 1, 1000000, &nruns, &err) != 0) {
                 fprintf(stderr, "routerbench: %s\n", err.msg);
-                return 1;
+                return FB_EXIT_USAGE;
             }
             break;
         case 'k': key = optarg; break;
@@ -314,19 +316,19 @@ int main(int argc, char **argv)
             if (opt_hostport("--target", optarg, -1, target_host, sizeof target_host, &target_port,
                              &err) != 0) {
                 fprintf(stderr, "routerbench: %s\n", err.msg);
-                return 1;
+                return FB_EXIT_USAGE;
             }
             break;
         default:
             fprintf(stderr,
                     "Usage: routerbench --agents-file FILE [--runs R] "
                     "[--key FILE --known-agents FILE] [--no-prepare] [--target HOST:PORT]\n");
-            return 1;
+            return FB_EXIT_USAGE;
         }
     }
     if (file == NULL || (key == NULL) != (known == NULL) || load_agents(&r, file) != 0) {
         fprintf(stderr, "routerbench: --agents-file FILE (HOST:PORT lines) is needed\n");
-        return 1;
+        return FB_EXIT_USAGE;
     }
     r.session = now_ns();
     r.in = malloc(sizeof *r.in);
@@ -347,7 +349,7 @@ int main(int argc, char **argv)
                    r.n, (unsigned long long)nruns, cpu * 1e6 / ((double)(nruns + 5) * (double)r.n),
                    cpu * 1e3 / (double)(nruns + 5), wall * 1e3 / (double)(nruns + 5),
                    (double)fanout[nruns / 2] / 1e3, (double)fanout[nruns - 1] / 1e3);
-            rc = 0;
+            rc = FB_EXIT_OK;
         }
     }
     if (r.router) {

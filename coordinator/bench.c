@@ -85,7 +85,7 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents)
     memcpy(r->agents, agents, b->nagents * sizeof *r->agents);
     memset(&r->target, 0, sizeof r->target);
     run_derive(r, b->nagents);
-    r->go_fanout_s = NAN; /* the runner sets it */
+    r->go_fanout_s = NAN; /* drive.c sets it */
     b->nruns++;
     return 0;
 }

@@ -32,7 +32,7 @@ typedef struct {
     int seed_set;
     cmdline_loss_t on_loss;
     unsigned heartbeat_ms, liveness_ms, timeout_ms;
-    unsigned run_timeout_s; /* --run-timeout; 0: derived from each benchmark (runner.h) */
+    unsigned run_timeout_s; /* --run-timeout; 0: derived from each benchmark (drive.h) */
     const char *export_json, *export_md, *export_csv;
     const char *report;      /* --report FILE.html: report.h's page */
     const char *journal;     /* NULL: beside the JSON export */

@@ -1,5 +1,5 @@
 /* coordinator: runs the benchmark matrix on agents and aggregates it.
- * See cmdline.c for the command line, runner.c for the protocol steps. */
+ * See cmdline.c for the command line, drive.c for the protocol steps. */
 #include "curve.h"
 #include "embed.h"
 #include "export.h"
@@ -11,7 +11,7 @@
 #include "opt.h"
 #include "cmdline.h"
 #include "outfile.h"
-#include "runner.h"
+#include "drive.h"
 #include "summary.h"
 
 #include <signal.h>
@@ -203,10 +203,10 @@ static int check_outputs(const cmdline_t *o, fb_err_t *err)
 }
 
 /* A new journal, or the runs of the one being resumed replayed into the set. */
-static int open_journal(runner_t *r, cmdline_t *o, journal_t *j, int argc, char **argv,
+static int open_journal(drive_t *r, cmdline_t *o, journal_t *j, int argc, char **argv,
                         fb_err_t *err)
 {
-    journal_load_t runs = {.on_run = runner_replay, .ctx = r};
+    journal_load_t runs = {.on_run = drive_replay, .ctx = r};
     int rc;
 
     if (o->resume == NULL) {
@@ -241,7 +241,7 @@ int main(int argc, char **argv)
     matrix_t m = {0};
     fleet_t f;
     bench_set_t set;
-    runner_t r = {0};
+    drive_t r = {0};
     journal_t journal = {.fd = -1};
     journal_load_t jl = {0};
     fb_exit_t code = FB_EXIT_USAGE;
@@ -274,7 +274,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     bench_set_init(&set);
     memset(&f, 0, sizeof f);
-    r = (runner_t){
+    r = (drive_t){
         .opts = &o, .matrix = &m, .fleet = &f, .set = &set, .out = stdout, .journal = &journal};
     if (open_journal(&r, &o, &journal, argc, argv, &err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err.msg);
@@ -302,13 +302,13 @@ int main(int argc, char **argv)
     r.target_host = o.target_host;
     r.target_port = o.target_port;
     r.color = color;
-    code = runner_run(&r);
+    code = drive_matrix(&r);
     if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_msg);
     if (code == FB_EXIT_INTERRUPTED)
         fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
     summary_compare(stdout, &set, color);
     fflush(stdout); /* before the embedded processes say goodbye on stderr */
-    if (runner_export(&r, true) != 0 && code == FB_EXIT_OK) code = FB_EXIT_USAGE;
+    if (drive_export(&r, true) != 0 && code == FB_EXIT_OK) code = FB_EXIT_USAGE;
 out:
     journal_close(&journal);
     journal_load_free(&jl);

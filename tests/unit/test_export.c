@@ -481,7 +481,7 @@ static void test_json_agents(void **state)
     assert_int_equal(bench_add_run(b, a), 0);
     a[0].lost = 1;
     assert_int_equal(bench_add_run(b, a), 0);
-    b->runs[0].go_fanout_s = 0.25; /* the runner's; run 2's is unknown (NAN) */
+    b->runs[0].go_fanout_s = 0.25; /* drive.c's; run 2's is unknown (NAN) */
     text = render(export_json, &s);
     root = json_loads(text, 0, NULL);
     assert_non_null(root);

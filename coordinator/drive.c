@@ -1,4 +1,4 @@
-#include "runner.h"
+#include "drive.h"
 
 #include "export.h"
 #include "clock.h"
@@ -13,7 +13,7 @@
 
 #define MS 1000000ull
 
-static void hosts_from_facts(runner_t *r)
+static void hosts_from_facts(drive_t *r)
 {
     for (size_t i = 0; i < r->fleet->n; i++) {
         const fleet_agent_t *a = &r->fleet->a[i];
@@ -33,7 +33,7 @@ static void hosts_from_facts(runner_t *r)
 }
 
 /* The plan every agent gets, now and when it comes back after a loss. */
-static int set_plan(runner_t *r)
+static int set_plan(drive_t *r)
 {
     proto_plan_t *p = calloc(1, sizeof *p);
 
@@ -54,7 +54,7 @@ static int set_plan(runner_t *r)
     return 0;
 }
 
-uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms)
+uint64_t drive_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms)
 {
     uint64_t conc = e->uses_chunk ? e->chunk : e->uses_connections ? e->connections : e->requests;
     uint64_t waves, t;
@@ -63,17 +63,17 @@ uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, uns
     waves = conc ? (e->requests + conc - 1) / conc : 1;
     /* every request timing out, twice over for the CPU around them */
     t = 2 * waves * (uint64_t)timeout_ms + liveness_ms;
-    return t < RUNNER_RUN_TIMEOUT_MAX_MS ? t : RUNNER_RUN_TIMEOUT_MAX_MS;
+    return t < DRIVE_RUN_TIMEOUT_MAX_MS ? t : DRIVE_RUN_TIMEOUT_MAX_MS;
 }
 
 /* How long agents get for a run of benchmark idx: --run-timeout, or what
  * the plan says the slowest honest run can take. */
-static uint64_t run_timeout_ns(const runner_t *r, size_t idx)
+static uint64_t run_timeout_ns(const drive_t *r, size_t idx)
 {
     const cmdline_t *o = r->opts;
 
     if (o->run_timeout_s) return (uint64_t)o->run_timeout_s * 1000 * MS;
-    return runner_run_timeout_ms(&r->matrix->e[idx], o->timeout_ms, o->liveness_ms) * MS;
+    return drive_run_timeout_ms(&r->matrix->e[idx], o->timeout_ms, o->liveness_ms) * MS;
 }
 
 /* Lockstep: GO names a start time a little ahead, on each agent's clock, so
@@ -91,7 +91,7 @@ static uint64_t go_lead(const fleet_t *f)
 
 /* The agents' results of one run, as the bench record wants them: an agent
  * without an accepted result (lost, refused, not part of the run) is lost. */
-static void collect(runner_t *r, bench_agent_run_t *out)
+static void collect(drive_t *r, bench_agent_run_t *out)
 {
     fleet_t *f = r->fleet;
     int64_t first = INT64_MAX, start[f->n];
@@ -126,7 +126,7 @@ static void collect(runner_t *r, bench_agent_run_t *out)
 
 /* Asks agent i to read the target's counters (phase PROTO_VIEW_*); its
  * answer lands in f->a[i].stats. -1 on a fatal error or a stop. */
-static int view_ask(runner_t *r, size_t i, uint32_t phase)
+static int view_ask(drive_t *r, size_t i, uint32_t phase)
 {
     fleet_t *f = r->fleet;
 
@@ -136,7 +136,7 @@ static int view_ask(runner_t *r, size_t i, uint32_t phase)
 /* Before a timed run: the first live agent reads the target's counters;
  * *reader is that agent, or SIZE_MAX when there will be no view of the run.
  * A target without GET /stats is measured as any other, without it. */
-static int view_begin(runner_t *r, size_t *reader)
+static int view_begin(drive_t *r, size_t *reader)
 {
     fleet_t *f = r->fleet;
     const proto_stats_t *s;
@@ -161,7 +161,7 @@ static int view_begin(runner_t *r, size_t *reader)
 }
 
 /* After every result of the run is in: the difference, into *t. */
-static int view_end(runner_t *r, size_t reader, bench_target_t *t)
+static int view_end(drive_t *r, size_t reader, bench_target_t *t)
 {
     fleet_t *f = r->fleet;
     const proto_stats_t *s = &f->a[reader < f->n ? reader : 0].stats;
@@ -187,7 +187,7 @@ static int view_end(runner_t *r, size_t reader, bench_target_t *t)
 
 /* How long the agents loaded the target in a run: the makespan in
  * lockstep, every agent's time one after another in serial. */
-static uint64_t load_ns(const runner_t *r, const bench_agent_run_t *agents)
+static uint64_t load_ns(const drive_t *r, const bench_agent_run_t *agents)
 {
     double t = 0;
 
@@ -204,7 +204,7 @@ static uint64_t load_ns(const runner_t *r, const bench_agent_run_t *agents)
 /* One warmup or timed run on every agent that can take part: those planned
  * at the run boundary. An agent that comes back during the run waits for
  * the next one. */
-static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
+static int one_run(drive_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
                    bench_agent_run_t *agents)
 {
     fb_err_t err = {""};
@@ -246,7 +246,7 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
 
 /* benches[idx]; the set holds every benchmark of the matrix, in matrix
  * order, made from its entry when first asked for (runs come in any order). */
-static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
+static bench_t *bench_at(drive_t *r, size_t idx, size_t nagents)
 {
     while (r->set->nbench <= idx) {
         const matrix_entry_t *e = &r->matrix->e[r->set->nbench];
@@ -265,10 +265,10 @@ static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
     return r->set->benches[idx];
 }
 
-int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const bench_target_t *target, fb_err_t *err)
+int drive_replay(void *drive, size_t bench, const bench_agent_run_t *agents, size_t nagents,
+                 const hist_t *latency, const bench_target_t *target, fb_err_t *err)
 {
-    runner_t *r = runner;
+    drive_t *r = drive;
     size_t want = r->opts->nagents ? r->opts->nagents : 1; /* 0: one embedded agent */
     bench_t *b;
 
@@ -293,7 +293,7 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
     return 0;
 }
 
-int runner_export(const runner_t *r, bool final)
+int drive_export(const drive_t *r, bool final)
 {
     const cmdline_t *o = r->opts;
     const struct {
@@ -326,7 +326,7 @@ int runner_export(const runner_t *r, bool final)
 /* The blocks of the benchmarks done, in matrix order whatever the run
  * order: from *printed on, up to the first one not done (all when `all`:
  * the matrix ended early). */
-static void print_done(runner_t *r, size_t *printed, int all)
+static void print_done(drive_t *r, size_t *printed, int all)
 {
     for (; *printed < r->set->nbench; (*printed)++) {
         size_t i = *printed;
@@ -341,7 +341,7 @@ static void print_done(runner_t *r, size_t *printed, int all)
 /* Walks the order's steps; a step whose run the journal already holds is
  * skipped (a benchmark's timed runs come in their own order, so its first
  * nruns are done), and so are the warmups of a benchmark with nothing left. */
-static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
+static int run_order(drive_t *r, bench_agent_run_t *agents, size_t *printed)
 {
     unsigned runs = r->opts->runs, warmup = r->opts->warmup;
     size_t total = 0, done = 0;
@@ -368,7 +368,7 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
         progress_run(&r->progress, done, progress_estimate(b));
         print_done(r, printed, 0);
         if (st.round_end)
-            runner_export(r, false); /* as hyperfine after each benchmark: a crash keeps them */
+            drive_export(r, false); /* as hyperfine after each benchmark: a crash keeps them */
     }
     order_close(&ord);
     return rc;
@@ -376,7 +376,7 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
 
 /* The worst thing that happened: a lost agent outranks failed requests, as
  * fb_exit.h orders them. */
-static fb_exit_t final_code(const runner_t *r)
+static fb_exit_t final_code(const drive_t *r)
 {
     fb_exit_t code = FB_EXIT_OK;
 
@@ -388,7 +388,7 @@ static fb_exit_t final_code(const runner_t *r)
     return code;
 }
 
-fb_exit_t runner_run(runner_t *r)
+fb_exit_t drive_matrix(drive_t *r)
 {
     fleet_t *f = r->fleet;
     bench_agent_run_t *agents = calloc(f->n, sizeof *agents);

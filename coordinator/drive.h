@@ -1,9 +1,9 @@
-/* runner: drives the matrix through the fleet — plan, then for every
+/* drive: drives the matrix through the fleet — plan, then for every
  * benchmark its warmup and timed runs, lockstep (prepare, all ready, one go)
  * or serial (one agent after another) — and records what the agents measured
  * in a bench_set. */
-#ifndef CO_RUNNER_H
-#define CO_RUNNER_H
+#ifndef CO_DRIVE_H
+#define CO_DRIVE_H
 
 #include "bench.h"
 #include "fb_err.h"
@@ -32,26 +32,26 @@ typedef struct {
     double go_fanout_s;  /* the last lockstep GO's first to last send */
     int no_view;         /* the target has no GET /stats, or stopped answering it */
     unsigned view_fails; /* reads of it that failed in a row */
-} runner_t;
+} drive_t;
 
 /* A run's timeout when --run-timeout does not set one: every request timing
  * out, twice over, plus a liveness; at most 24 h. Waves of requests: the
  * requests over the concurrency (--chunk for threads-recreate and
  * threads-reuse, --connections for async-*, every request for threads-map). */
-#define RUNNER_RUN_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
-uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
+#define DRIVE_RUN_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
+uint64_t drive_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
 
 /* Adds a run read back from a journal to the set (creating its benchmark
  * from the matrix): the journal_load_t callback for --resume. */
-int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const bench_target_t *target, fb_err_t *err);
+int drive_replay(void *drive, size_t bench, const bench_agent_run_t *agents, size_t nagents,
+                 const hist_t *latency, const bench_target_t *target, fb_err_t *err);
 /* Writes every export asked for (outfile.h: regular files atomically);
  * before the final one, those written in place are left for the end. -1
  * after printing why. */
-int runner_export(const runner_t *r, bool final);
+int drive_export(const drive_t *r, bool final);
 
 /* Runs everything. Returns the exit code (README.md's table); what finished is in the
  * set whatever happened. */
-fb_exit_t runner_run(runner_t *r);
+fb_exit_t drive_matrix(drive_t *r);
 
 #endif

@@ -345,7 +345,7 @@ static int run_order(drive_t *r, bench_agent_run_t *agents, size_t *printed)
 {
     unsigned runs = r->opts->runs, warmup = r->opts->warmup;
     size_t total = 0, done = 0;
-    uint64_t t0 = fleet_now();
+    uint64_t t0 = clock_now_ns();
     order_step_t st;
     order_t ord;
     int rc = 0;
@@ -364,7 +364,7 @@ static int run_order(drive_t *r, bench_agent_run_t *agents, size_t *printed)
                        progress_estimate(b));
         rc = one_run(r, b, st.bench, st.warm ? st.run : warmup + st.run, st.warm, agents);
         if (rc != 0 || st.warm) continue;
-        r->progress.pace_s = (double)(fleet_now() - t0) / 1e9 / (double)++done;
+        r->progress.pace_s = (double)(clock_now_ns() - t0) / 1e9 / (double)++done;
         progress_run(&r->progress, done, progress_estimate(b));
         print_done(r, printed, 0);
         if (st.round_end)
@@ -401,7 +401,7 @@ fb_exit_t drive_matrix(drive_t *r)
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
     if (set_plan(r) != 0 || fleet_greet(f, "coordinator") != 0) goto done;
-    r->set->handshake_s = (double)(fleet_now() - r->connect_ns) / 1e9;
+    r->set->handshake_s = (double)(clock_now_ns() - r->connect_ns) / 1e9;
     hosts_from_facts(r);
     if (fleet_next_run(f) != 0) goto done; /* the plan: refusals end the matrix before it starts */
     rc = run_order(r, agents, &printed);

@@ -28,7 +28,7 @@ typedef struct {
     journal_t *journal;  /* every finished run goes here first */
     hist_t *run_latency; /* scratch: one run's merged histogram */
     progress_t progress; /* the live line on a TTY while a benchmark runs */
-    uint64_t connect_ns; /* fleet_now() before the connects: handshake time */
+    uint64_t connect_ns; /* clock_now_ns() before the connects: handshake time */
     double go_fanout_s;  /* the last lockstep GO's first to last send */
     int no_view;         /* the target has no GET /stats, or stopped answering it */
     unsigned view_fails; /* reads of it that failed in a row */

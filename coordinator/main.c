@@ -1,5 +1,6 @@
 /* coordinator: runs the benchmark matrix on agents and aggregates it.
  * See cmdline.c for the command line, drive.c for the protocol steps. */
+#include "clock.h"
 #include "curve.h"
 #include "embed.h"
 #include "export.h"
@@ -288,7 +289,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "coordinator: %s\n", err.msg);
         goto out;
     }
-    r.connect_ns = fleet_now();
+    r.connect_ns = clock_now_ns();
     if (fleet_init(&f, o.agent_host, o.agent_port, o.nagents, o.heartbeat_ms, o.liveness_ms,
                    o.key_path, o.known_path, ferr) != 0) {
         fprintf(stderr, "coordinator: %s\n", ferr);

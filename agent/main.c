@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <uv.h>
 
 typedef struct {
@@ -88,11 +87,6 @@ static int daemon_main(int argc, char **argv)
     if (daemon_parse(cfg, argc, argv, &err) != DAEMON_OK) {
         fprintf(stderr, "agent: %s\n", err.msg);
     } else {
-        struct rlimit rl; /* a run's connections, as agent run: soft limit up to the hard */
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
         signal(SIGPIPE, SIG_IGN);
         /* before any thread starts: curl's global init is not thread-safe */
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

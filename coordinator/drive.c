@@ -207,7 +207,6 @@ static uint64_t load_ns(const drive_t *r, const bench_agent_run_t *agents)
 static int one_run(drive_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
                    bench_agent_run_t *agents)
 {
-    fb_err_t err = {""};
     bench_target_t target;
     size_t reader = SIZE_MAX;
 
@@ -233,12 +232,13 @@ static int one_run(drive_t *r, bench_t *b, uint32_t bench, uint32_t run, int war
     collect(r, agents);
     target.load_ns = target.seen ? load_ns(r, agents) : 0;
     /* on disk first: a run counts once a crash can no longer lose it */
-    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, &target, &err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err.msg);
+    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, &target, &r->err) != 0)
+        return -1;
+    hist_merge(b->latency, r->run_latency);
+    if (bench_add_run(b, agents) != 0) {
+        fb_err_set(&r->err, "out of memory");
         return -1;
     }
-    hist_merge(b->latency, r->run_latency);
-    if (bench_add_run(b, agents) != 0) return -1;
     bench_set_target(b, &target);
     b->runs[b->nruns - 1].go_fanout_s = r->go_fanout_s;
     return 0;
@@ -351,8 +351,10 @@ static int run_order(drive_t *r, bench_agent_run_t *agents, size_t *printed)
     int rc = 0;
 
     if (bench_at(r, r->matrix->n - 1, r->fleet->n) == NULL ||
-        order_init(&ord, r->matrix->n, warmup, runs, r->opts->order, r->opts->seed) != 0)
+        order_init(&ord, r->matrix->n, warmup, runs, r->opts->order, r->opts->seed) != 0) {
+        fb_err_set(&r->err, "out of memory");
         return -1;
+    }
     for (size_t i = 0; i < r->set->nbench; i++)
         total += runs - r->set->benches[i]->nruns;
     r->progress.total = total;
@@ -397,6 +399,7 @@ fb_exit_t drive_matrix(drive_t *r)
 
     if (agents == NULL || (r->run_latency = hist_new()) == NULL) {
         free(agents);
+        fb_err_set(&r->err, "out of memory");
         return FB_EXIT_USAGE;
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);

@@ -32,6 +32,7 @@ typedef struct {
     double go_fanout_s;  /* the last lockstep GO's first to last send */
     int no_view;         /* the target has no GET /stats, or stopped answering it */
     unsigned view_fails; /* reads of it that failed in a row */
+    fb_err_t err;        /* why drive_matrix stopped, unless the fleet's fatal or a stop */
 } drive_t;
 
 /* A run's timeout when --run-timeout does not set one: every request timing
@@ -51,7 +52,7 @@ int drive_replay(void *drive, size_t bench, const bench_agent_run_t *agents, siz
 int drive_export(const drive_t *r, bool final);
 
 /* Runs everything. Returns the exit code (README.md's table); what finished is in the
- * set whatever happened. */
+ * set whatever happened. A failure of its own (the journal, memory) is in r->err. */
 fb_exit_t drive_matrix(drive_t *r);
 
 #endif

@@ -304,6 +304,7 @@ int main(int argc, char **argv)
     r.target_port = o.target_port;
     r.color = color;
     code = drive_matrix(&r);
+    if (r.err.msg[0] != '\0') fprintf(stderr, "coordinator: %s\n", r.err.msg);
     if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_msg);
     if (code == FB_EXIT_INTERRUPTED)
         fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");

@@ -2,6 +2,7 @@
  * See cmdline.c for the command line, drive.c for the protocol steps. */
 #include "clock.h"
 #include "curve.h"
+#include "drive.h"
 #include "embed.h"
 #include "export.h"
 #include "fb_err.h"
@@ -12,7 +13,6 @@
 #include "opt.h"
 #include "cmdline.h"
 #include "outfile.h"
-#include "drive.h"
 #include "summary.h"
 
 #include <signal.h>

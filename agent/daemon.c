@@ -163,8 +163,9 @@ static void run_release(daemon_t *d)
     pthread_mutex_unlock(&d->mu);
 }
 
-/* Stops the run in progress (strategies check the flag between requests and
- * curl's progress callback ends transfers); its result is thrown away. */
+/* Stops the run in progress: strategies start no request once the flag is
+ * set, so it ends within the requests in flight (their --timeout at worst);
+ * its result is thrown away. */
 static void run_abort(daemon_t *d)
 {
     if (d->run == RUN_NONE || d->run == RUN_DRAINING) return;

@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "curve.h"
+#include "exec.h"
 #include "facts.h"
 #include "probe.h"
 #include "run.h"
@@ -51,7 +52,9 @@ typedef struct {
     run_state_t run;
     uint64_t prepared_at; /* a prepared run waits for its GO this long at most */
     proto_step_t step;
-    const strategy_t *strategy;
+    const strategy_t *strategy; /* NULL: the benchmark is a command */
+    exec_params_t exec;         /* a command's run */
+    int exit_code;              /* its exit code */
     run_params_t params;
     run_result_t result;
     int run_rc;
@@ -140,6 +143,23 @@ static void wait_until(uint64_t at)
     }
 }
 
+/* A command's run, into d->result's times and d->exit_code. */
+static int run_command(daemon_t *d)
+{
+    exec_result_t x;
+
+    if (exec_run(&d->exec, run_aborted, &x, &d->result.error) != 0) return -1;
+    d->result.start_ns = x.start_ns;
+    d->result.wall_ns = x.wall_ns;
+    d->result.user_ns = x.user_ns;
+    d->result.sys_ns = x.sys_ns;
+    d->exit_code = x.exit_code;
+    if (x.timed_out)
+        logf_("run %u of benchmark %u: command killed after its timeout of %llu ms", d->step.run,
+              d->step.bench, (unsigned long long)(d->exec.timeout_ns / 1000000));
+    return 0;
+}
+
 /* One abort flag for the daemon and the strategies: run_aborted(). */
 static void *run_main(void *arg)
 {
@@ -150,7 +170,10 @@ static void *run_main(void *arg)
         pthread_cond_wait(&d->cv, &d->mu);
     pthread_mutex_unlock(&d->mu);
     wait_until(d->start_at);
-    if (!run_aborted()) d->run_rc = run_execute(d->strategy, &d->params, &d->result);
+    if (!run_aborted() && d->strategy)
+        d->run_rc = run_execute(d->strategy, &d->params, &d->result);
+    else if (!run_aborted())
+        d->run_rc = run_command(d);
     zmq_send(d->done_tx, "", 0, 0);
     return NULL;
 }
@@ -191,6 +214,10 @@ static void result_to_msg(const daemon_t *d, proto_result_t *m)
     m->wall_ns = r->wall_ns;
     m->user_ns = r->user_ns;
     m->sys_ns = r->sys_ns;
+    if (d->strategy == NULL) { /* a command: no requests of ours to count */
+        m->exit_code = (uint32_t)d->exit_code;
+        return;
+    }
     m->ok = t->count[REQ_OK];
     for (int i = 0; i < PROTO_FAIL__COUNT; i++)
         m->failed[i] = t->count[i + 1];
@@ -214,7 +241,8 @@ static void on_run_done(daemon_t *d)
         logf_("run %u of benchmark %u aborted", d->step.run, d->step.bench);
     } else if (d->run_rc != 0) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "%s %s: %s",
-                   d->strategy->name, "could not run", d->result.error.msg);
+                   d->strategy ? d->strategy->name : "command", "could not run",
+                   d->result.error.msg);
     } else {
         memset(&d->out, 0, sizeof d->out);
         result_to_msg(d, &d->out.u.result);
@@ -290,7 +318,14 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
     fb_err_t err = {""};
 
     for (uint32_t i = 0; i < p->nbench; i++)
-        if (strategy_find(p->bench[i].strategy) == NULL) {
+        if (p->bench[i].command[0] && !d->cfg->allow_exec) {
+            send_error(
+                d, d->route, d->routelen, d->session, PROTO_ERR_EXEC_DENIED,
+                "benchmark %u of the plan is a command, and this agent runs none: start it with "
+                "--allow-exec",
+                i + 1);
+            return;
+        } else if (!p->bench[i].command[0] && strategy_find(p->bench[i].strategy) == NULL) {
             catalog_names(names, sizeof names);
             send_error(d, d->route, d->routelen, d->session, PROTO_ERR_STRATEGY,
                        "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
@@ -341,7 +376,16 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     d->params.connections = b->connections;
     d->params.in_flight = b->connections;
     d->params.timeout_ms = d->plan.timeout_ms;
-    d->strategy = strategy_find(b->strategy);
+    d->strategy = b->command[0] ? NULL : strategy_find(b->strategy);
+    d->exec = (exec_params_t){.command = b->command,
+                              .no_shell = (int)b->no_shell,
+                              .show_output = (int)b->show_output,
+                              .host = d->plan.target_host,
+                              .port = (int)d->plan.target_port,
+                              .iteration = s->run,
+                              .warmup = (int)s->warmup,
+                              .timeout_ns = b->cmd_timeout_ms * 1000000ull};
+    d->exit_code = 0;
     if (run_params_finish(&d->params, &err) != 0) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "prepare: %s",
                    err.msg);

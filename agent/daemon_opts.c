@@ -14,6 +14,8 @@ static const char k_usage[] =
     "  --authorized-keys FILE   coordinator public keys let in, one per line\n"
     "  --insecure               allow a non-loopback --listen without keys\n"
     "  --allow-target LIST      HOST[:PORT][,...]: the only targets this agent loads\n"
+    "  --allow-exec             run the commands a coordinator's plan holds, as this\n"
+    "                           agent's user (off loopback: only with keys)\n"
     "\n"
     "The agent serves one coordinator session at a time; it answers heartbeats\n"
     "even while a run is timed, sends nothing else while timing, and goes back\n"
@@ -25,7 +27,7 @@ void daemon_usage(FILE *out)
     fputs(k_usage, out);
 }
 
-enum { O_LISTEN = 256, O_INSECURE, O_ALLOW, O_PROTO, O_KEY, O_AUTH };
+enum { O_LISTEN = 256, O_INSECURE, O_ALLOW, O_PROTO, O_KEY, O_AUTH, O_EXEC };
 
 static const struct option k_opts[] = {
     {"listen", required_argument, NULL, O_LISTEN},
@@ -33,6 +35,7 @@ static const struct option k_opts[] = {
     {"key", required_argument, NULL, O_KEY},
     {"authorized-keys", required_argument, NULL, O_AUTH},
     {"allow-target", required_argument, NULL, O_ALLOW},
+    {"allow-exec", no_argument, NULL, O_EXEC},
     {"proto-version", required_argument, NULL, O_PROTO}, /* tests only: speak another version */
     {NULL, 0, NULL, 0},
 };
@@ -75,6 +78,7 @@ static int parse_one(daemon_config_t *cfg, int c, const char *arg, fb_err_t *err
     case O_LISTEN:
         return opt_hostport("--listen", arg, 5555, cfg->host, sizeof cfg->host, &cfg->port, err);
     case O_INSECURE: cfg->insecure = 1; return 0;
+    case O_EXEC: cfg->allow_exec = 1; return 0;
     case O_KEY: cfg->key_path = arg; return 0;
     case O_AUTH: cfg->authorized_path = arg; return 0;
     case O_ALLOW: return parse_allow(cfg, arg, err);
@@ -115,6 +119,15 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, fb_err_t *err)
         fb_err_set(err,
                    "--listen %s: without keys an agent listens only on loopback "
                    "(pass --insecure to override)",
+                   cfg->host);
+        return DAEMON_ERROR;
+    }
+    /* whoever holds an authorized key may run any command as our user: off
+     * loopback, that someone must at least be known (--insecure is not enough) */
+    if (cfg->allow_exec && !opt_is_loopback(cfg->host) && cfg->key_path == NULL) {
+        fb_err_set(err,
+                   "--allow-exec with --listen %s: off loopback an agent runs commands only "
+                   "with keys (--key and --authorized-keys)",
                    cfg->host);
         return DAEMON_ERROR;
     }

@@ -100,3 +100,21 @@ EOF
 echo "agent: $(ldd "$AGENT" | wc -l) shared objects; target-server: $(ldd "$SERVER" | wc -l)"
 LD_DEBUG=statistics "$AGENT" --version 2>&1 >/dev/null |
   sed -n 's/.*\(total startup time in dynamic loader: .*\)/agent --version: \1/p; s/.*\(number of relocations: .*\)/agent --version: \1/p' | head -2
+
+# Instructions rather than time (valgrind's callgrind, when installed): the
+# agent's start-up against target-server's, and the dynamic loader's share.
+if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+  irs() { # program args...: total instructions, then those in ld.so
+    valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$@" >/dev/null 2>&1
+    callgrind_annotate --inclusive=no "$work/cg.out" 2>/dev/null | awk '
+      /PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
+      /ld-linux/ { gsub(",", "", $1); ld += $1 }
+      END { print total + 0, ld + 0 }'
+  }
+  read -r a_ir a_ld < <(irs "$AGENT" --version)
+  read -r s_ir _ < <(irs "$SERVER" --version)
+  awk -v a="$a_ir" -v l="$a_ld" -v s="$s_ir" 'BEGIN {
+    printf "instructions, agent --version / target-server --version: %.1fx (%d vs %d); ", a / s, a, s
+    printf "the dynamic loader: %.0f %% of the agent'"'"'s\n", 100 * l / a }'
+fi
+

@@ -56,6 +56,9 @@ static void run_derive(bench_run_t *r, size_t nagents)
         for (int c = 0; c < CAUSE__COUNT; c++)
             failed |= a->failed[c] != 0;
     }
+    r->proc_exit = 0;
+    for (size_t i = 0; i < nagents && r->proc_exit == 0; i++)
+        if (!r->agents[i].lost) r->proc_exit = r->agents[i].exit_code;
     r->measured = live > 0;
     r->exit_code = lost ? FB_EXIT_LOST : failed ? FB_EXIT_FAILED : FB_EXIT_OK;
     if (live == 0) {
@@ -125,6 +128,7 @@ static void add_target(bench_stats_t *s, const bench_t *b)
         busy_max += (double)t->busy_max_ns;
         cpu += (double)t->cpu_ns;
         if (r->exit_code == FB_EXIT_LOST) continue; /* a lost agent's requests: unknown */
+        if (b->params.is_command) continue;         /* a command's requests are its own */
         for (size_t a = 0; a < b->nagents; a++) {
             asked += r->agents[a].ok;
             for (int c = 0; c < CAUSE__COUNT; c++)
@@ -247,12 +251,15 @@ fail:
 }
 
 /* "-r 100, concurrency 100, 2 agents"; a subset of the fleet is named. */
-static void group_label(bench_group_t *g, const bench_set_t *s, const char *runset, size_t nagents)
+static void group_label(bench_group_t *g, const bench_set_t *s, const char *runset, size_t nagents,
+                        int any_command)
 {
     size_t n = strlen(g->label);
 
-    n += (size_t)snprintf(g->label + n, sizeof g->label - n,
-                          "-r %" PRIu64 ", concurrency %" PRIu64 ", ", g->requests, g->concurrency);
+    if (!any_command)
+        n += (size_t)snprintf(g->label + n, sizeof g->label - n,
+                              "-r %" PRIu64 ", concurrency %" PRIu64 ", ", g->requests,
+                              g->concurrency);
     if (g->agents == 0) {
         snprintf(g->label + n, sizeof g->label - n, "agents varied between runs");
         return;
@@ -273,12 +280,18 @@ static void group_label(bench_group_t *g, const bench_set_t *s, const char *runs
 }
 
 /* Puts each measured benchmark in its group: the first earlier one with
- * the same requests, concurrency and agents' key, or a new one. */
+ * the same requests, concurrency and agents' key, or a new one. With a
+ * command in the set, as in hyperfine, only the agents count: fleetbench
+ * cannot know how much work a command does (making it comparable, e.g.
+ * with -L, is the user's part). */
 static int group_all(bench_table_t *t, const bench_set_t *s)
 {
     size_t n = s->nbench;
     char **keys = calloc(n ? n : 1, sizeof *keys);
-    int rc = keys ? 0 : -1;
+    int rc = keys ? 0 : -1, any_command = 0;
+
+    for (size_t i = 0; i < n; i++)
+        any_command |= s->benches[i]->params.is_command;
 
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const bench_t *b = s->benches[i];
@@ -293,9 +306,9 @@ static int group_all(bench_table_t *t, const bench_set_t *s)
         for (g = 0; g < t->ngroups; g++) {
             const bench_group_t *x = &t->groups[g];
             const bench_t *m = s->benches[x->fastest];
-            if (x->requests == b->params.requests &&
-                x->concurrency == bench_concurrency(&b->params) && m->nagents == b->nagents &&
-                strcmp(keys[x->fastest], keys[i]) == 0)
+            if ((any_command || (x->requests == b->params.requests &&
+                                 x->concurrency == bench_concurrency(&b->params))) &&
+                m->nagents == b->nagents && strcmp(keys[x->fastest], keys[i]) == 0)
                 break;
         }
         if (g == t->ngroups) {
@@ -305,7 +318,7 @@ static int group_all(bench_table_t *t, const bench_set_t *s)
             x->requests = b->params.requests;
             x->concurrency = bench_concurrency(&b->params);
             x->agents = agents;
-            group_label(x, s, runset, b->nagents);
+            group_label(x, s, runset, b->nagents, any_command);
         }
         t->group[i] = g;
         t->groups[g].n++;

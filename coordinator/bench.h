@@ -25,6 +25,7 @@ typedef struct { /* one agent's part of one run */
     double start_offset_s; /* start relative to the earliest agent (lockstep skew);
                               0 for every agent in serial mode */
     int lost;              /* the agent was lost: nothing above is a measurement */
+    int exit_code;         /* a command's process exit code (128 + signal) */
 } bench_agent_run_t;
 
 /* The target's own count of one timed run: its GET /stats, read by one
@@ -44,6 +45,7 @@ typedef struct {
     double user_s;             /* mean over those agents of each one's CPU time, so one */
     double sys_s;              /* agent reads like the one process hyperfine times */
     int exit_code;             /* FB_EXIT_OK, _FAILED or _LOST (which beats FAILED) */
+    int proc_exit;             /* a command's: the first agent's non-zero exit code, or 0 */
     double skew_s;             /* latest minus earliest start */
     double go_fanout_s;        /* lockstep: first to last GO sent; NAN if not measured */
     int measured;              /* at least one agent was not lost; else time_s is NAN */
@@ -57,6 +59,11 @@ typedef struct {
     /* chunk means something only to the threads strategies, connections only
      * to the async ones (as matrix_entry_t says) */
     int uses_chunk, uses_connections;
+    /* a command run as a whole process: no requests of the agents' own;
+     * its -L values, as hyperfine's "parameters" */
+    int is_command;
+    size_t nparams;
+    char param_name[8][BENCH_STR], param_value[8][BENCH_STR];
 } bench_params_t;
 
 typedef struct {

@@ -9,13 +9,16 @@
 #include <strings.h>
 
 static const char k_usage[] =
-    "Usage: coordinator [OPTIONS]\n"
+    "Usage: coordinator [OPTIONS] [COMMAND...]\n"
     "       coordinator keygen PREFIX   write PREFIX.key (secret, 0600) and PREFIX.pub\n"
     "\n"
     "Runs the benchmark matrix on agents over ZeroMQ and aggregates the runs\n"
     "into hyperfine-compatible results. With no --agents an agent is started on\n"
     "loopback; with no --target a target-server is started on loopback, so\n"
     "`coordinator --matrix all` alone runs the whole experiment on this machine.\n"
+    "Each COMMAND is run as a whole process on every agent, as hyperfine runs it\n"
+    "(agents started with --allow-exec only); with commands, --matrix strategies\n"
+    "run beside them only when --matrix is given.\n"
     "\n"
     "Options:\n"
     "  --agents HOST[:PORT][,...]  agents to drive (default port 5555)\n"
@@ -62,6 +65,21 @@ static const char k_usage[] =
     "  -h, --help                  this text\n"
     "  -V, --version               version\n"
     "\n"
+    "Commands (hyperfine's options for them):\n"
+    "  -n, --command-name NAME     the next command's name (with -L: once, or once\n"
+    "                              per benchmark; {NAME}s are substituted)\n"
+    "  -L, --parameter-list NAME V1,V2,...  one benchmark per value (several -L: the\n"
+    "                              cartesian product), {NAME} substituted in commands\n"
+    "  -i, --ignore-failure        record a non-zero exit code instead of stopping\n"
+    "                              that benchmark\n"
+    "  --show-output               the commands' output on the agents' terminals\n"
+    "                              (default: discarded)\n"
+    "  -N, --shell=none            split each command on blanks and exec it directly\n"
+    "                              (default: sh -c COMMAND)\n"
+    "  A command gets BENCHMARK_SERVER_HOST, BENCHMARK_SERVER_PORT (the target),\n"
+    "  FLEETBENCH_ITERATION (the run's number, warmups first) and\n"
+    "  FLEETBENCH_WARMUP (1 in a warmup run) in its environment.\n"
+    "\n"
     "Exit codes: 0 success; 1 usage or configuration error; 2 some requests\n"
     "failed; 3 an agent was lost or a result refused; 4 target unreachable; 5\n"
     "protocol, version or authentication error; 130 interrupted (finished runs\n"
@@ -91,7 +109,9 @@ enum {
     O_AGENTS_FILE,
     O_ORDER,
     O_SEED,
-    O_RUN_TIMEOUT
+    O_RUN_TIMEOUT,
+    O_SHOW_OUTPUT,
+    O_SHELL
 };
 
 static const struct option k_opts[] = {
@@ -122,6 +142,11 @@ static const struct option k_opts[] = {
     {"resume", required_argument, NULL, O_RESUME},
     {"key", required_argument, NULL, O_KEY},
     {"known-agents", required_argument, NULL, O_KNOWN},
+    {"command-name", required_argument, NULL, 'n'},
+    {"parameter-list", required_argument, NULL, 'L'},
+    {"ignore-failure", no_argument, NULL, 'i'},
+    {"show-output", no_argument, NULL, O_SHOW_OUTPUT},
+    {"shell", required_argument, NULL, O_SHELL},
     {"proto-version", required_argument, NULL, O_PROTO}, /* tests only */
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -137,22 +162,14 @@ static const opt_hint_t k_hints[] = {
     {"--max-runs", "not supported: " RUNS_HINT},
     {"-p", "hyperfine's --prepare is not supported: each run starts with no open connection"},
     {"--prepare", "not supported: each run starts with no open connection"},
-    {"-s", "hyperfine's --setup is not supported: there is no shell command to run"},
-    {"--setup", "not supported: there is no shell command to run"},
+    {"-s", "hyperfine's --setup is not supported: no command runs before each benchmark"},
+    {"--setup", "not supported: no command runs before each benchmark"},
     {"--style", "not supported: a live progress line on a TTY, plain lines otherwise"},
     {"-u",
      "hyperfine's --time-unit is not supported: each time is shown in the unit that suits it"},
     {"--time-unit", "not supported: each time is shown in the unit that suits it"},
-    {"-N", "hyperfine's --shell=none is not supported: fleetbench runs no shell"},
-    {"--shell", "not supported: fleetbench runs no shell"},
-    {"-n", "hyperfine's --command-name is not supported: a benchmark is named by its parameters"},
-    {"--command-name", "not supported: a benchmark is named by its parameters"},
-    {"-i", "hyperfine's --ignore-failure is not supported: failed requests are counted, exit 2"},
-    {"--ignore-failure", "not supported: failed requests are counted and the exit code is 2"},
-    {"-P", "hyperfine's --parameter-scan is not supported: give lists, e.g. -r 100,1000,10000"},
-    {"--parameter-scan", "not supported: give lists, e.g. -r 100,1000,10000"},
-    {"-L", "hyperfine's --parameter-list is not supported: give lists, e.g. -r 100,1000,10000"},
-    {"--parameter-list", "not supported: give lists, e.g. -r 100,1000,10000"},
+    {"-P", "hyperfine's --parameter-scan is not supported: give lists, e.g. -L N 1,2,3"},
+    {"--parameter-scan", "not supported: give lists, e.g. -L N 1,2,3 or -r 100,1000"},
     {NULL, NULL},
 };
 
@@ -306,8 +323,57 @@ static int parse_one(cmdline_t *o, int c, const char *arg, fb_err_t *err)
         if (parse_u("--proto-version", arg, 0, UINT32_MAX, &v, err) != 0) return -1;
         proto_set_version(v);
         return 0;
+    case 'n':
+        if (o->nnames == CMDLINE_MAX_COMMANDS) {
+            fb_err_set(err, "--command-name: more than %d", CMDLINE_MAX_COMMANDS);
+            return -1;
+        }
+        o->names[o->nnames++] = arg;
+        return 0;
+    case 'L':
+        if (o->nparams == MATRIX_MAX_PARAMS) {
+            fb_err_set(err, "--parameter-list: more than %d", MATRIX_MAX_PARAMS);
+            return -1;
+        }
+        if (arg[0] == '\0' || strpbrk(arg, "{}")) {
+            fb_err_set(err, "--parameter-list: '%s' is not a parameter name", arg);
+            return -1;
+        }
+        for (size_t i = 0; i < o->nparams; i++)
+            if (strcmp(o->param_name[i], arg) == 0) {
+                fb_err_set(err, "Duplicate parameter names: %s", arg);
+                return -1;
+            }
+        o->param_name[o->nparams] = arg; /* its values are the next argument */
+        o->param_values[o->nparams++] = NULL;
+        return 0;
+    case 'i': o->ignore_failure = 1; return 0;
+    case 'N': o->no_shell = 1; return 0;
+    case O_SHOW_OUTPUT: o->show_output = 1; return 0;
+    case O_SHELL:
+        if (parse_choice("--shell", arg, "sh", "none", &o->no_shell, err) != 0) return -1;
+        return 0;
     }
     return -1;
+}
+
+/* A positional argument: the values of the -L just given, or a command. */
+static int positional(cmdline_t *o, const char *arg, fb_err_t *err)
+{
+    if (o->nparams && o->param_values[o->nparams - 1] == NULL) {
+        o->param_values[o->nparams - 1] = arg;
+        return 0;
+    }
+    if (o->ncommands == CMDLINE_MAX_COMMANDS) {
+        fb_err_set(err, "more than %d commands", CMDLINE_MAX_COMMANDS);
+        return -1;
+    }
+    if (arg[0] == '\0') {
+        fb_err_set(err, "an empty command");
+        return -1;
+    }
+    o->commands[o->ncommands++] = arg;
+    return 0;
 }
 
 static void cmdline_defaults(cmdline_t *o)
@@ -332,8 +398,19 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
     cmdline_defaults(o);
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":hVr:c:w:", k_opts, NULL)) != -1) {
+    /* "-": positional arguments come in order, as 1, so that -L NAME takes
+     * the argument after it and commands may stand among the options */
+    while ((c = getopt_long(argc, argv, "-:hVr:c:w:n:L:iN", k_opts, NULL)) != -1) {
+        if (c != 1 && o->nparams && o->param_values[o->nparams - 1] == NULL) {
+            fb_err_set(err, "--parameter-list %s: a list of values must follow",
+                       o->param_name[o->nparams - 1]);
+            return CMDLINE_ERROR;
+        }
         switch (c) {
+        case 1:
+            if (positional(o, optarg, err) != 0) return CMDLINE_ERROR;
+            others++;
+            break;
         case 'h': fputs(k_usage, out); return CMDLINE_EXIT;
         case 'V':
             fprintf(out, "coordinator %s (protocol %u)\n", FB_VERSION, PROTO_VERSION);
@@ -346,10 +423,24 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
                 resumes++;
             else
                 others++;
+            if (c == O_MATRIX) o->matrix_set = 1;
         }
     }
-    if (optind < argc) {
-        opt_unexpected(&k_cli, argv[optind], err);
+    for (; optind < argc; optind++, others++) /* after "--" */
+        if (positional(o, argv[optind], err) != 0) return CMDLINE_ERROR;
+    if (o->nparams && o->param_values[o->nparams - 1] == NULL) {
+        fb_err_set(err, "--parameter-list %s: a list of values must follow",
+                   o->param_name[o->nparams - 1]);
+        return CMDLINE_ERROR;
+    }
+    if (o->ncommands == 0 &&
+        (o->nnames || o->nparams || o->ignore_failure || o->show_output || o->no_shell)) {
+        fb_err_set(err, "%s without a command to apply it to",
+                   o->nnames           ? "--command-name"
+                   : o->nparams        ? "--parameter-list"
+                   : o->ignore_failure ? "--ignore-failure"
+                   : o->show_output    ? "--show-output"
+                                       : "--shell=none");
         return CMDLINE_ERROR;
     }
     /* counted as parsed: wherever it stands, in whatever spelling */

@@ -13,6 +13,8 @@
 #define CMDLINE_MAX_AGENTS 1024
 #define CMDLINE_LIVENESS_BEATS 3 /* --liveness is at least this many --heartbeat */
 
+#define CMDLINE_MAX_COMMANDS 256 /* positional commands, and -n names */
+
 typedef enum { MODE_LOCKSTEP, MODE_SERIAL } cmdline_mode_t;
 typedef enum { LOSS_CONTINUE, LOSS_ABORT } cmdline_loss_t;
 
@@ -24,6 +26,16 @@ typedef struct {
     char target_host[256]; /* "": an embedded target-server */
     int target_port;
     char matrix_spec[512];
+    int matrix_set; /* --matrix given: with commands, strategies run beside them */
+    /* commands, as hyperfine takes them (coordinator/commands.c) */
+    size_t ncommands, nnames, nparams;
+    const char *commands[CMDLINE_MAX_COMMANDS];
+    const char *names[CMDLINE_MAX_COMMANDS];   /* -n, in order */
+    const char *param_name[MATRIX_MAX_PARAMS]; /* -L NAME VALUES */
+    const char *param_values[MATRIX_MAX_PARAMS];
+    int ignore_failure; /* -i: a non-zero exit is recorded, not an error */
+    int show_output;    /* the commands' output on the agents' terminals */
+    int no_shell;       /* -N, --shell=none */
     matrix_list_t requests, chunks, connections;
     unsigned warmup, runs;
     cmdline_mode_t mode;

@@ -7,6 +7,7 @@
 #include "summary.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@ static void hosts_from_facts(drive_t *r)
     }
 }
 
+static uint64_t run_timeout_ns(const drive_t *r, size_t idx);
+
 /* The plan every agent gets, now and when it comes back after a loss. */
 static int set_plan(drive_t *r)
 {
@@ -45,6 +48,15 @@ static int set_plan(drive_t *r)
     for (size_t i = 0; i < r->matrix->n; i++) {
         const matrix_entry_t *e = &r->matrix->e[i];
         snprintf(p->bench[i].strategy, sizeof p->bench[i].strategy, "%s", e->strategy);
+        if (e->is_command) {
+            uint64_t t = run_timeout_ns(r, i) / MS, live = r->opts->liveness_ms;
+            snprintf(p->bench[i].command, sizeof p->bench[i].command, "%s", e->exec);
+            p->bench[i].no_shell = (uint32_t)r->opts->no_shell;
+            p->bench[i].show_output = (uint32_t)r->opts->show_output;
+            /* killed on the agent a liveness before we give up on it, so the
+             * result of a command that hangs still comes in */
+            p->bench[i].cmd_timeout_ms = t - (live < t / 2 ? live : t / 2);
+        }
         p->bench[i].requests = e->requests;
         p->bench[i].chunk = e->chunk;
         p->bench[i].connections = e->connections;
@@ -56,6 +68,7 @@ static int set_plan(drive_t *r)
 
 uint64_t drive_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms)
 {
+    if (e->is_command) return DRIVE_CMD_TIMEOUT_MS + liveness_ms;
     uint64_t conc = e->uses_chunk ? e->chunk : e->uses_connections ? e->connections : e->requests;
     uint64_t waves, t;
 
@@ -110,6 +123,7 @@ static void collect(drive_t *r, bench_agent_run_t *out)
             ar->failed[c] = res->failed[c];
         ar->bytes = res->bytes;
         ar->connections = res->connections;
+        ar->exit_code = (int)res->exit_code;
         /* starts on our clock: exact when the agent shares it, else estimated */
         start[i] = fleet_start_ns(f, i);
         if (start[i] < first) first = start[i];
@@ -201,6 +215,35 @@ static uint64_t load_ns(const drive_t *r, const bench_agent_run_t *agents)
     return (uint64_t)(t * 1e9);
 }
 
+/* Without -i, a command that exits non-zero stops its benchmark, with
+ * hyperfine's message; the run is not kept. */
+static bool command_failed(drive_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm)
+{
+    fleet_t *f = r->fleet;
+    unsigned k = warm ? run : run - r->opts->warmup;
+    char when[64];
+
+    if (!b->params.is_command || r->opts->ignore_failure) return false;
+    for (size_t i = 0; i < f->n; i++) {
+        const proto_result_t *res = fleet_result(f, i);
+        if (res == NULL || res->exit_code == 0) continue;
+        if (k == 0)
+            snprintf(when, sizeof when, "the first %s run", warm ? "warmup" : "benchmark");
+        else
+            snprintf(when, sizeof when, "%s iteration %u", warm ? "warmup" : "benchmark", k);
+        progress_end(&r->progress);
+        fprintf(stderr,
+                "coordinator: benchmark %u (%s), agent %s: Command terminated with non-zero exit "
+                "code %u in %s. Use the '-i'/'--ignore-failure' option if you want to ignore "
+                "this. Alternatively, use the '--show-output' option to debug what went wrong.\n",
+                bench + 1, b->command, f->a[i].name, res->exit_code, when);
+        r->stopped[bench] = 1;
+        r->cmd_failed = 1;
+        return true;
+    }
+    return false;
+}
+
 /* One warmup or timed run on every agent that can take part: those planned
  * at the run boundary. An agent that comes back during the run waits for
  * the next one. */
@@ -226,6 +269,7 @@ static int one_run(drive_t *r, bench_t *b, uint32_t bench, uint32_t run, int war
             if (fleet_prepare(f, i, &step) != 0 || fleet_go(f, i, 0, timeout) != 0) return -1;
         r->go_fanout_s = NAN;
     }
+    if (command_failed(r, b, bench, run, warm)) return 0;
     if (warm) return 0;
     if (view_end(r, reader, &target) != 0) return -1;
     hist_reset(r->run_latency);
@@ -254,6 +298,12 @@ static bench_t *bench_at(drive_t *r, size_t idx, size_t nagents)
         bench_t *b;
         memset(&params, 0, sizeof params);
         snprintf(params.strategy, sizeof params.strategy, "%s", e->strategy);
+        params.is_command = e->is_command;
+        params.nparams = e->nparams;
+        for (size_t k = 0; k < e->nparams; k++) {
+            snprintf(params.param_name[k], BENCH_STR, "%s", e->param_name[k]);
+            snprintf(params.param_value[k], BENCH_STR, "%s", e->param_value[k]);
+        }
         params.requests = e->requests;
         params.chunk = e->chunk;
         params.connections = e->connections;
@@ -362,6 +412,7 @@ static int run_order(drive_t *r, bench_agent_run_t *agents, size_t *printed)
     while (rc == 0 && order_next(&ord, &st)) {
         bench_t *b = r->set->benches[st.bench];
         if (st.warm ? b->nruns >= runs : b->nruns > st.run) continue;
+        if (r->stopped[st.bench]) continue; /* a command failed there (no -i) */
         progress_bench(&r->progress, st.bench, b->command, st.warm, st.warm ? st.run : done,
                        progress_estimate(b));
         rc = one_run(r, b, st.bench, st.warm ? st.run : warmup + st.run, st.warm, agents);
@@ -383,6 +434,7 @@ static fb_exit_t final_code(const drive_t *r)
     fb_exit_t code = FB_EXIT_OK;
 
     if (r->fleet->lost > 0 || r->fleet->refused > 0) return FB_EXIT_LOST;
+    if (r->cmd_failed) code = FB_EXIT_FAILED;
     for (size_t i = 0; i < r->set->nbench; i++)
         for (size_t k = 0; k < r->set->benches[i]->nruns; k++)
             if (r->set->benches[i]->runs[k].exit_code > (int)code)
@@ -397,8 +449,11 @@ fb_exit_t drive_matrix(drive_t *r)
     size_t printed = 0;
     int rc = 0;
 
-    if (agents == NULL || (r->run_latency = hist_new()) == NULL) {
+    r->stopped = calloc(r->matrix->n ? r->matrix->n : 1, sizeof *r->stopped);
+    if (agents == NULL || r->stopped == NULL || (r->run_latency = hist_new()) == NULL) {
         free(agents);
+        free(r->stopped);
+        r->stopped = NULL;
         fb_err_set(&r->err, "out of memory");
         return FB_EXIT_USAGE;
     }
@@ -415,6 +470,8 @@ done:
     fleet_end(f, f->fatal || *f->stop,
               *f->stop ? "coordinator interrupted" : "coordinator stopped the matrix");
     free(agents);
+    free(r->stopped);
+    r->stopped = NULL;
     hist_free(&r->run_latency);
     if (*f->stop) return FB_EXIT_INTERRUPTED;
     if (f->fatal) return (fb_exit_t)f->fatal;

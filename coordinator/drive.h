@@ -33,6 +33,8 @@ typedef struct {
     int no_view;         /* the target has no GET /stats, or stopped answering it */
     unsigned view_fails; /* reads of it that failed in a row */
     fb_err_t err;        /* why drive_matrix stopped, unless the fleet's fatal or a stop */
+    char *stopped;       /* per benchmark: a command exited non-zero (no -i) */
+    int cmd_failed;      /* some did: exit 2 */
 } drive_t;
 
 /* A run's timeout when --run-timeout does not set one: every request timing
@@ -40,6 +42,8 @@ typedef struct {
  * requests over the concurrency (--chunk for threads-recreate and
  * threads-reuse, --connections for async-*, every request for threads-map). */
 #define DRIVE_RUN_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
+/* A command's, plus a liveness: fleetbench cannot know how long it runs */
+#define DRIVE_CMD_TIMEOUT_MS (600ull * 1000)
 uint64_t drive_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
 
 /* Adds a run read back from a journal to the set (creating its benchmark

@@ -20,7 +20,7 @@
 
 #include <stdio.h>
 
-#define EXPORT_MAX_PARAMS 4
+#define EXPORT_MAX_PARAMS 12 /* 4 dimensions of the strategies, 8 -L lists of commands */
 
 typedef enum {
     EXPORT_JSON,
@@ -48,8 +48,9 @@ int export_csv(FILE *out, const bench_set_t *set, fb_err_t *err);
  * names the file; every write, sync and close error is one. */
 int export_write(const char *path, export_format_t fmt, const bench_set_t *set, fb_err_t *err);
 
-/* The scanned dimensions' names, in name order (hyperfine's map order): the
- * CSV's parameter columns. Returns how many (at most EXPORT_MAX_PARAMS). */
+/* The scanned dimensions' names and the commands' -L names, in name order
+ * (hyperfine's map order): the CSV's parameter columns. Returns how many (at most
+ * EXPORT_MAX_PARAMS). */
 size_t export_param_names(const bench_set_t *set, const char **names);
 /* benches[i]'s parameters, in the same order; those that do not apply to it
  * are left out. */

@@ -48,6 +48,12 @@ static json_t *run_exit(const bench_run_t *r, size_t agent)
     return json_integer(r->exit_code);
 }
 
+/* A command's exit_codes are its process's, as hyperfine's are. */
+static json_t *run_proc_exit(const bench_run_t *r, size_t agent)
+{
+    return json_integer(r->proc_exit);
+}
+
 /* An agent lost in a run has no numbers there: null keeps the arrays aligned
  * with "times". */
 static json_t *run_fanout(const bench_run_t *r, size_t agent)
@@ -223,7 +229,8 @@ static json_t *result_json(const bench_set_t *set, const bench_table_t *t, size_
                      b->command, "mean", jnum(s->time.mean), "stddev", jnum(s->time.stddev),
                      "median", jnum(s->time.median), "user", jnum(s->user), "system",
                      jnum(s->system), "min", jnum(s->time.min), "max", jnum(s->time.max), "times",
-                     per_run(b, run_time, 0), "exit_codes", per_run(b, run_exit, 0), "parameters",
+                     per_run(b, run_time, 0), "exit_codes",
+                     per_run(b, b->params.is_command ? run_proc_exit : run_exit, 0), "parameters",
                      params, "fleetbench", extras_json(set, t, i));
 }
 

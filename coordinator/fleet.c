@@ -298,6 +298,7 @@ static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e, uint6
     static const int exit_of[PROTO_ERR__MAX] = {
         [PROTO_ERR_BAD_MESSAGE] = 5,   [PROTO_ERR_VERSION] = 5,     [PROTO_ERR_STRATEGY] = 1,
         [PROTO_ERR_TARGET_DENIED] = 1, [PROTO_ERR_UNREACHABLE] = 4, [PROTO_ERR_INTERNAL] = 1,
+        [PROTO_ERR_EXEC_DENIED] = 1,
     };
 
     switch (e->code) {
@@ -329,6 +330,7 @@ static void on_result(fleet_t *f, fleet_agent_t *a, const proto_result_t *res, u
     __int128 lo = (__int128)a->go_sent + off - slack, hi = (__int128)now + off + slack;
 
     e.requests = a->step.bench < plan->nbench ? plan->bench[a->step.bench].requests : 0;
+    e.command = a->step.bench < plan->nbench && plan->bench[a->step.bench].command[0];
     e.start_lo = lo < 0 ? 0 : (uint64_t)lo;
     e.end_hi = hi > (__int128)UINT64_MAX ? UINT64_MAX : hi < 0 ? 0 : (uint64_t)hi;
     a->result_at = now;
@@ -405,8 +407,7 @@ static void on_session_msg(fleet_t *f, fleet_agent_t *a, const proto_msg_t *m, u
     else if (m->type == PROTO_STATS && p == PEER_VIEWING) {
         a->stats = m->u.stats;
         set_phase(f, a, PEER_IDLE, 0);
-    }
-    else
+    } else
         note(a, "ignored a late or unasked %s", proto_type_name(m->type));
 }
 

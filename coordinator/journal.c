@@ -167,12 +167,20 @@ static json_t *agent_json(const bench_agent_run_t *a)
 {
     json_t *failed = json_array();
 
+    json_t *o;
+
     for (int c = 0; c < CAUSE__COUNT; c++)
         json_array_append_new(failed, json_integer((json_int_t)a->failed[c]));
-    return json_pack("{s:f, s:f, s:f, s:I, s:o, s:I, s:I, s:f, s:b}", "wall", a->wall_s, "user",
-                     a->user_s, "sys", a->sys_s, "ok", (json_int_t)a->ok, "failed", failed, "bytes",
-                     (json_int_t)a->bytes, "connections", (json_int_t)a->connections, "start",
-                     a->start_offset_s, "lost", a->lost);
+    o = json_pack("{s:f, s:f, s:f, s:I, s:o, s:I, s:I, s:f, s:b}", "wall", a->wall_s, "user",
+                  a->user_s, "sys", a->sys_s, "ok", (json_int_t)a->ok, "failed", failed, "bytes",
+                  (json_int_t)a->bytes, "connections", (json_int_t)a->connections, "start",
+                  a->start_offset_s, "lost", a->lost);
+    /* a command's exit code, when not 0 (older journals have none) */
+    if (o && a->exit_code && json_object_set_new(o, "exit", json_integer(a->exit_code)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static json_t *hist_json(const hist_t *h)
@@ -269,6 +277,11 @@ static int agent_from_json(json_t *o, bench_agent_run_t *a)
     a->bytes = (uint64_t)bytes;
     a->connections = (uint64_t)conns;
     a->lost = lost;
+    if (json_object_get(o, "exit")) {
+        json_int_t x = json_integer_value(json_object_get(o, "exit"));
+        if (!json_is_integer(json_object_get(o, "exit")) || x < 0 || x > 255) return -1;
+        a->exit_code = (int)x;
+    }
     return 0;
 }
 

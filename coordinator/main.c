@@ -12,6 +12,7 @@
 #include "matrix.h"
 #include "opt.h"
 #include "cmdline.h"
+#include "commands.h"
 #include "outfile.h"
 #include "summary.h"
 
@@ -54,7 +55,8 @@ static int start_embedded(cmdline_t *o, embed_proc_t *server, embed_proc_t *agen
 {
     char threads[16];
     char *srv_args[] = {"--host", "127.0.0.1", "--port", "0", NULL, NULL, NULL};
-    char *agent_args[] = {"--listen", "127.0.0.1:0", NULL};
+    /* our own agent, on loopback: it runs the commands we were given */
+    char *agent_args[] = {"--listen", "127.0.0.1:0", o->ncommands ? "--allow-exec" : NULL, NULL};
 
     if (o->target_host[0] == '\0') {
         if (o->server_threads) {
@@ -261,7 +263,9 @@ int main(int argc, char **argv)
     }
     default_journal(&o);
     if (check_target_reachable(&o, &err) != 0 ||
-        matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, &err) != 0 ||
+        ((o.matrix_set || o.ncommands == 0) &&
+         matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, &err) != 0) ||
+        commands_expand(&m, &o, &err) != 0 || commands_fit(&m, &err) != 0 ||
         check_outputs(&o, &err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err.msg);
         journal_close(&journal);

@@ -97,34 +97,34 @@ static void entry_fill(matrix_entry_t *e, const catalog_entry_t *s, uint64_t r, 
                  (unsigned long long)k);
 }
 
-static int entry_add(matrix_t *m, size_t *cap, fb_err_t *err)
+matrix_entry_t *matrix_append(matrix_t *m, fb_err_t *err)
 {
     if (m->n == MATRIX_MAX) {
         fb_err_set(err, "the matrix has more than %d benchmarks", MATRIX_MAX);
-        return -1;
+        return NULL;
     }
-    if (m->n == *cap) {
-        matrix_entry_t *grown = realloc(m->e, (*cap ? 2 * *cap : 16) * sizeof *m->e);
+    if (m->n == m->cap) {
+        matrix_entry_t *grown = realloc(m->e, (m->cap ? 2 * m->cap : 16) * sizeof *m->e);
         if (grown == NULL) {
             fb_err_set(err, "out of memory");
-            return -1;
+            return NULL;
         }
         m->e = grown;
-        *cap = *cap ? 2 * *cap : 16;
+        m->cap = m->cap ? 2 * m->cap : 16;
     }
-    m->n++;
-    return 0;
+    memset(&m->e[m->n], 0, sizeof m->e[m->n]);
+    return &m->e[m->n++];
 }
 
 int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
                  const matrix_list_t *conc, const matrix_list_t *conns, fb_err_t *err)
 {
-    size_t pick[64], npick = 0, cap = 0;
+    size_t pick[64], npick = 0;
     bool by_conc = conns == NULL || conns->n == 0;
     const matrix_list_t *async_list = by_conc ? conc : conns;
 
     m->e = NULL;
-    m->n = 0;
+    m->n = m->cap = 0;
     if (pick_spec(spec, pick, &npick, err) != 0) return -1;
     for (size_t p = 0; p < npick; p++) {
         const catalog_entry_t *s = catalog_at(pick[p]);
@@ -140,7 +140,7 @@ int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
                     matrix_free(m);
                     return -1;
                 }
-                if (entry_add(m, &cap, err) != 0) {
+                if (matrix_append(m, err) == NULL) {
                     matrix_free(m);
                     return -1;
                 }
@@ -157,7 +157,11 @@ int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
 
 void matrix_free(matrix_t *m)
 {
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->e[i].exec);
+        free(m->e[i].name);
+    }
     free(m->e);
     m->e = NULL;
-    m->n = 0;
+    m->n = m->cap = 0;
 }

@@ -22,18 +22,32 @@ typedef struct {
     size_t n;
 } matrix_list_t;
 
+#define MATRIX_MAX_PARAMS 8 /* -L lists */
+#define MATRIX_PARAM_LEN 128
+
 typedef struct {
-    const char *strategy; /* the agent strategy table's name */
+    const char *strategy; /* the agent strategy table's name; "" for a command */
     uint64_t requests, chunk, connections;
     int uses_chunk, uses_connections;
     char command[160]; /* "threads-reuse -r 1000 -c 100", "async-for -r 1000 -c 100":
                           `agent run` arguments */
+    /* a command (coordinator/commands.c): run as a whole process */
+    int is_command;
+    char *exec;     /* malloc'd: the command line, {NAME}s substituted */
+    char *name;     /* malloc'd: how it is shown (-n, or the command line) */
+    size_t nparams; /* -L values it was made with, in -L order */
+    const char *param_name[MATRIX_MAX_PARAMS];
+    char param_value[MATRIX_MAX_PARAMS][MATRIX_PARAM_LEN];
 } matrix_entry_t;
 
 typedef struct {
     matrix_entry_t *e;
-    size_t n;
+    size_t n, cap;
 } matrix_t;
+
+/* A new zeroed entry at the end of m; NULL with err when the matrix is full
+ * (MATRIX_MAX) or memory is out. */
+matrix_entry_t *matrix_append(matrix_t *m, fb_err_t *err);
 
 /* "100,1000" into l, each in [min, max]; err names flag and value. */
 int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_t min, uint64_t max,

@@ -239,6 +239,13 @@ static void print_warnings(FILE *out, const bench_set_t *set, const bench_t *b,
     int any = 0;
     char t[64], u[64];
 
+    size_t nonzero = 0;
+
+    for (size_t k = 0; k < b->nruns; k++)
+        nonzero += b->runs[k].measured && b->runs[k].proc_exit != 0;
+    if (nonzero) /* -i */
+        warn(out, color, &any, "Ignoring non-zero exit code (in %zu of %zu runs).", nonzero,
+             b->nruns);
     if (s->runs_failed)
         warn(out, color, &any,
              "Requests failed in %zu of %zu runs (exit code %d); their times are included.",
@@ -296,7 +303,7 @@ int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color)
         fprintf(out, "  No measured run: every agent was lost in all %zu runs.\n", b->nruns);
     } else {
         print_time(out, &s, color);
-        print_load(out, b, &s);
+        if (!b->params.is_command) print_load(out, b, &s); /* a command's requests are its own */
         print_extra(out, set, b, &s, color);
         print_target(out, &s);
         print_warnings(out, set, b, &s, color);

@@ -92,9 +92,30 @@ static int vet_latency(const vet_expect_t *e, const proto_result_t *r, hist_t *l
     return 0;
 }
 
+/* A command's run: a process the agent timed, no requests it made. So no
+ * count, byte or latency may come with it; a strategy's run has no exit
+ * code. */
+static int vet_kind(const vet_expect_t *e, const proto_result_t *r, hist_t *lat, fb_err_t *why)
+{
+    uint64_t any = r->ok | r->bytes | r->connections | r->lat_min | r->lat_max | r->lat_sum;
+
+    if (!e->command)
+        return r->exit_code == 0
+                   ? 0
+                   : refuse(why, "exit code %" PRIu32 " from a strategy's run", r->exit_code);
+    for (int c = 0; c < PROTO_FAIL__COUNT; c++)
+        any |= r->failed[c];
+    if (any != 0 || r->nbuckets != 0)
+        return refuse(why, "request counts or latencies from a command's run");
+    hist_reset(lat);
+    return 0;
+}
+
 int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, fb_err_t *why)
 {
-    if (vet_step(e, res, why) != 0 || vet_counts(e, res, why) != 0 || vet_times(e, res, why) != 0 ||
+    if (vet_step(e, res, why) != 0 || vet_kind(e, res, lat, why) != 0) return -1;
+    if (e->command) return vet_times(e, res, why);
+    if (vet_counts(e, res, why) != 0 || vet_times(e, res, why) != 0 ||
         vet_latency(e, res, lat, why) != 0)
         return -1;
     return 0;

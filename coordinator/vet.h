@@ -23,6 +23,7 @@
 typedef struct {
     proto_step_t step;   /* the bench, run and warmup asked for */
     uint64_t requests;   /* of that benchmark, from the plan */
+    int command;         /* the benchmark is a command: no requests of the agent's */
     uint64_t timeout_ns; /* the run timeout: a run lasts longer only if it lies */
     uint32_t cores;      /* the agent's, from its WELCOME */
     /* the window the run must lie in, on the agent's clock: it started at

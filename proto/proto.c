@@ -24,23 +24,37 @@ typedef struct {
     size_t off;  /* offset in the struct the table describes */
     size_t size; /* F_STR: buffer size; F_U64S: element count */
     uint64_t min, max;
+    int opt; /* may be left out: absent reads as 0 or "", and 0 or "" is not sent */
 } field_t;
 
 #define U32(k, s, f, lo, hi)                                                                       \
     {                                                                                              \
-        k, F_U32, offsetof(s, f), 0, lo, hi                                                        \
+        k, F_U32, offsetof(s, f), 0, lo, hi, 0                                                     \
     }
 #define U64(k, s, f, lo, hi)                                                                       \
     {                                                                                              \
-        k, F_U64, offsetof(s, f), 0, lo, hi                                                        \
+        k, F_U64, offsetof(s, f), 0, lo, hi, 0                                                     \
     }
 #define STR(k, s, f, minlen)                                                                       \
     {                                                                                              \
-        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0                                   \
+        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0, 0                                \
+    }
+/* Optional fields (version 3): a peer leaves them out when they are 0 or "". */
+#define OPT_U32(k, s, f, lo, hi)                                                                   \
+    {                                                                                              \
+        k, F_U32, offsetof(s, f), 0, lo, hi, 1                                                     \
+    }
+#define OPT_U64(k, s, f, lo, hi)                                                                   \
+    {                                                                                              \
+        k, F_U64, offsetof(s, f), 0, lo, hi, 1                                                     \
+    }
+#define OPT_STR(k, s, f)                                                                           \
+    {                                                                                              \
+        k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), 0, 0, 1                                     \
     }
 #define END                                                                                        \
     {                                                                                              \
-        NULL, 0, 0, 0, 0, 0                                                                        \
+        NULL, 0, 0, 0, 0, 0, 0                                                                     \
     }
 
 static const field_t k_hello[] = {
@@ -58,11 +72,17 @@ static const field_t k_welcome[] = {
     U32("cores", proto_welcome_t, cores, 1, 65536), END,
 };
 
+/* A benchmark is a strategy or a command: exactly one of the two is given
+ * (bench_check). */
 static const field_t k_bench[] = {
-    STR("strategy", proto_bench_t, strategy, 1),
+    OPT_STR("strategy", proto_bench_t, strategy),
     U64("requests", proto_bench_t, requests, 1, PROTO_MAX_REQUESTS),
     U64("chunk", proto_bench_t, chunk, 1, PROTO_MAX_REQUESTS),
     U64("connections", proto_bench_t, connections, 1, PROTO_MAX_CONNECTIONS),
+    OPT_STR("command", proto_bench_t, command),
+    OPT_U32("no_shell", proto_bench_t, no_shell, 0, 1),
+    OPT_U32("show_output", proto_bench_t, show_output, 0, 1),
+    OPT_U64("cmd_timeout_ms", proto_bench_t, cmd_timeout_ms, 0, 24ull * 3600 * 1000),
     END,
 };
 
@@ -70,7 +90,7 @@ static const field_t k_plan[] = {
     STR("target_host", proto_plan_t, target_host, 1),
     U32("target_port", proto_plan_t, target_port, 1, 65535),
     U32("timeout_ms", proto_plan_t, timeout_ms, 1, 3600000),
-    {"benches", F_BENCHES, offsetof(proto_plan_t, bench), 0, 1, PROTO_MAX_BENCH},
+    {"benches", F_BENCHES, offsetof(proto_plan_t, bench), 0, 1, PROTO_MAX_BENCH, 0},
     END,
 };
 
@@ -91,13 +111,15 @@ static const field_t k_result[] = {
     U64("user_ns", proto_result_t, user_ns, 0, UINT64_MAX),
     U64("sys_ns", proto_result_t, sys_ns, 0, UINT64_MAX),
     U64("ok", proto_result_t, ok, 0, PROTO_MAX_REQUESTS),
-    {"failed", F_U64S, offsetof(proto_result_t, failed), PROTO_FAIL__COUNT, 0, PROTO_MAX_REQUESTS},
+    {"failed", F_U64S, offsetof(proto_result_t, failed), PROTO_FAIL__COUNT, 0, PROTO_MAX_REQUESTS,
+     0},
     U64("bytes", proto_result_t, bytes, 0, UINT64_MAX),
     U64("connections", proto_result_t, connections, 0, UINT64_MAX),
     U64("lat_min", proto_result_t, lat_min, 0, UINT64_MAX),
     U64("lat_max", proto_result_t, lat_max, 0, UINT64_MAX),
     U64("lat_sum", proto_result_t, lat_sum, 0, UINT64_MAX),
-    {"buckets", F_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS},
+    {"buckets", F_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 0},
+    OPT_U32("exit_code", proto_result_t, exit_code, 0, 255),
     END,
 };
 
@@ -107,7 +129,7 @@ static const field_t k_stats[] = {
     U32("phase", proto_stats_t, phase, 0, 1),
     U32("status", proto_stats_t, status, 0, PROTO_VIEW__COUNT - 1),
     U64("requests", proto_stats_t, requests, 0, UINT64_MAX),
-    {"codes", F_U64S, offsetof(proto_stats_t, codes), 5, 0, UINT64_MAX},
+    {"codes", F_U64S, offsetof(proto_stats_t, codes), 5, 0, UINT64_MAX, 0},
     U64("dropped", proto_stats_t, dropped, 0, UINT64_MAX),
     U64("connections", proto_stats_t, connections, 0, UINT64_MAX),
     U64("cpu_ns", proto_stats_t, cpu_ns, 0, UINT64_MAX),
@@ -188,6 +210,7 @@ const char *proto_err_name(uint32_t code)
         [PROTO_ERR_UNREACHABLE] = "target unreachable",
         [PROTO_ERR_STATE] = "unexpected message",
         [PROTO_ERR_INTERNAL] = "agent failure",
+        [PROTO_ERR_EXEC_DENIED] = "commands not allowed",
     };
     return code > 0 && code < PROTO_ERR__MAX ? names[code] : "unknown error";
 }
@@ -364,10 +387,44 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, fb
     return -1;
 }
 
+/* An optional field at its default is left out. */
+static bool skipped(const field_t *f, const char *base)
+{
+    const void *at = base + f->off;
+
+    if (!f->opt) return false;
+    switch (f->kind) {
+    case F_U32: return *(const uint32_t *)at == 0;
+    case F_U64: return *(const uint64_t *)at == 0;
+    case F_STR: return *(const char *)at == '\0';
+    default: return false;
+    }
+}
+
+static size_t nsent(const field_t *fields, const char *base)
+{
+    size_t n = 0;
+    for (const field_t *f = fields; f->key; f++)
+        n += !skipped(f, base);
+    return n;
+}
+
+/* A benchmark runs a strategy or a command, never both nor neither. */
+static int bench_check(const proto_bench_t *b, fb_err_t *err)
+{
+    if ((b->strategy[0] == '\0') == (b->command[0] == '\0')) {
+        fb_err_set(err, "a benchmark needs exactly one of 'strategy' and 'command'");
+        return PROTO_EFIELD;
+    }
+    return 0;
+}
+
 static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, fb_err_t *err)
 {
-    msgpack_pack_map(pk, nfields(fields));
+    if (fields == k_bench && bench_check((const proto_bench_t *)base, err) != 0) return -1;
+    msgpack_pack_map(pk, nsent(fields, base));
     for (const field_t *f = fields; f->key; f++) {
+        if (skipped(f, base)) continue;
         pack_key(pk, f->key);
         if (pack_field(pk, f, base, err) != 0) return -1;
     }
@@ -387,7 +444,7 @@ int proto_encode(const proto_msg_t *m, char **buf, size_t *len, fb_err_t *err)
     fields = k_types[m->type].fields;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3 + nfields(fields));
+    msgpack_pack_map(&pk, 3 + nsent(fields, (const char *)&m->u));
     pack_key(&pk, "v");
     msgpack_pack_uint32(&pk, m->version);
     pack_key(&pk, "t");
@@ -395,6 +452,7 @@ int proto_encode(const proto_msg_t *m, char **buf, size_t *len, fb_err_t *err)
     pack_key(&pk, "s");
     msgpack_pack_uint64(&pk, m->session);
     for (const field_t *f = fields; f->key; f++) {
+        if (skipped(f, (const char *)&m->u)) continue;
         pack_key(&pk, f->key);
         if (pack_field(&pk, f, (const char *)&m->u, err) != 0) goto fail;
     }
@@ -523,14 +581,15 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, f
         plan->nbench = o->via.array.size;
         for (i = 0; i < plan->nbench; i++) {
             int rc = unpack_fields(&o->via.array.ptr[i], k_bench, (char *)&plan->bench[i], err);
+            if (rc == 0) rc = bench_check(&plan->bench[i], err);
             if (rc != 0) return rc;
         }
         return 0;
     }
     case F_BUCKETS: {
         proto_result_t *r = (proto_result_t *)base;
-        const field_t fi = {"buckets", F_U32, 0, 0, 0, UINT32_MAX};
-        const field_t fc = {"buckets", F_U64, 0, 0, 1, UINT64_MAX};
+        const field_t fi = {"buckets", F_U32, 0, 0, 0, UINT32_MAX, 0};
+        const field_t fc = {"buckets", F_U64, 0, 0, 1, UINT64_MAX, 0};
         if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size % 2 != 0 ||
             o->via.array.size / 2 > f->max)
             return field_err(f, "not an even array of at most 8192 pairs", err);
@@ -571,16 +630,16 @@ static int unpack_fields(const msgpack_object *map, const field_t *fields, char 
         }
     }
     for (j = 0; j < n; j++)
-        if (!(seen & (1ull << j))) return field_err(&fields[j], "missing", err);
+        if (!(seen & (1ull << j)) && !fields[j].opt) return field_err(&fields[j], "missing", err);
     return 0;
 }
 
 /* Reads "v", "t" and "s" from the top-level map. */
 static int unpack_header(const msgpack_object *map, proto_msg_t *out, fb_err_t *err)
 {
-    static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX};
-    static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX}; /* range: after "v" */
-    static const field_t fs = {"s", F_U64, 0, 0, 0, UINT64_MAX};
+    static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX, 0};
+    static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX, 0}; /* range: after "v" */
+    static const field_t fs = {"s", F_U64, 0, 0, 0, UINT64_MAX, 0};
     const field_t *hdr[3] = {&fv, &ft, &fs};
     uint64_t val[3] = {0, 0, 0};
     bool got[3] = {false, false, false};

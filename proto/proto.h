@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2            /* 2: STATS_REQ and STATS, the target's own view */
+#define PROTO_VERSION 3            /* 2: STATS_REQ and STATS, the target's own view; 3: commands */
 #define PROTO_MAX_MSG (256 * 1024) /* bytes; also the sockets' ZMQ_MAXMSGSIZE */
 #define PROTO_MAX_BENCH 1024       /* benchmarks in one plan */
 #define PROTO_MAX_BUCKETS 8192     /* non-zero histogram buckets in one result */
@@ -24,6 +24,7 @@
 #define PROTO_MAX_CONNECTIONS 100000
 #define PROTO_STR 128 /* longest text field, NUL included */
 #define PROTO_HOST 256
+#define PROTO_CMD 1024 /* longest command, NUL included */
 
 typedef enum {
     PROTO_HELLO = 1, /* coordinator -> agent: opens a session */
@@ -53,6 +54,7 @@ typedef enum {
     PROTO_ERR_UNREACHABLE,     /* agent cannot reach the target */
     PROTO_ERR_STATE,           /* no such session here, or a step out of turn */
     PROTO_ERR_INTERNAL,        /* agent-side failure (threads, memory) */
+    PROTO_ERR_EXEC_DENIED,     /* a command, and the agent has no --allow-exec */
     PROTO_ERR__MAX
 } proto_err_t;
 
@@ -73,9 +75,15 @@ typedef struct {
     uint32_t cores;
 } proto_welcome_t;
 
+/* A strategy, or a command run as a whole process (strategy ""): then
+ * requests, chunk and connections are 1 and mean nothing. */
 typedef struct {
     char strategy[PROTO_STR];
     uint64_t requests, chunk, connections;
+    char command[PROTO_CMD];
+    uint32_t no_shell;       /* 1: split on whitespace and exec, no sh -c */
+    uint32_t show_output;    /* 1: the command's stdout/stderr are the agent's */
+    uint64_t cmd_timeout_ms; /* the process group is killed after this; 0: never */
 } proto_bench_t;
 
 typedef struct {
@@ -99,6 +107,7 @@ typedef struct {
     uint64_t ok, failed[PROTO_FAIL__COUNT];
     uint64_t bytes, connections;
     uint64_t lat_min, lat_max, lat_sum; /* ns */
+    uint32_t exit_code; /* a command's: its exit status, or 128 + the signal that killed it */
     uint32_t nbuckets;
     uint32_t bucket_idx[PROTO_MAX_BUCKETS];
     uint64_t bucket_cnt[PROTO_MAX_BUCKETS];

@@ -3,9 +3,11 @@
 # Idempotent: installs only what is missing, prints nothing when all is there.
 # Usage: scripts/install-deps.sh [--test] [--bench]
 #   --test   what the tests add: chromium (the HTML report screenshot), shellcheck,
-#            numpy, matplotlib and scipy (hyperfine's scripts read our exports)
+#            numpy, matplotlib and scipy (hyperfine's scripts read our exports),
+#            the seed's Python client's libraries (test_commands runs it on agents)
 #   --bench  what the benchmarks add: wrk, nginx, hyperfine, hey and the seed's Python
-#            client's libraries (python3-aiohttp, python3-requests)
+#            client's libraries (python3-aiohttp, python3-requests), valgrind
+#            (bench/startup.sh counts instructions)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
@@ -14,8 +16,9 @@ pkgs=(build-essential cmake pkg-config clang
       python3 curl procps iproute2)
 for arg in "$@"; do
     case "$arg" in
-    --test) pkgs+=(chromium shellcheck awscli python3-numpy python3-matplotlib python3-scipy) ;;
-    --bench) pkgs+=(wrk nginx-light hyperfine hey python3-aiohttp python3-requests) ;;
+    --test) pkgs+=(chromium shellcheck awscli python3-numpy python3-matplotlib python3-scipy
+                   python3-aiohttp python3-requests) ;;
+    --bench) pkgs+=(wrk nginx-light hyperfine hey python3-aiohttp python3-requests valgrind) ;;
     *) echo "install-deps: unknown option '$arg' (--test, --bench)" >&2; exit 1 ;;
     esac
 done

@@ -35,6 +35,10 @@ fb_integration_part(test_durability Partition 300)
 # Comparisons: run order against a drifting target, the target's own view,
 # interrupted exports read as hyperfine's scripts read them.
 fb_integration(test_compare 600)
+# Commands on agents (--allow-exec): a shell command and the seed's Python
+# client on two agents in lockstep, mixed with strategies, -L, -i, refusals.
+fb_integration(test_commands 300)
+
 # Exports on odd paths, journals torn, locked and on a full disk; the full
 # tmpfs needs root (a part of its own, skipped otherwise).
 fb_integration(test_files 300 EXCLUDE JournalTests.test_full_disk_tmpfs)

@@ -549,12 +549,12 @@ class RefusalTests(CoordinatorCase):
 
     def assert_names_versions(self, text, who):
         lines = self.version_lines(text)
-        self.assertRegex(lines, r"\b2\b", f"{who} does not name version 2:\n{text[-3000:]}")
         self.assertRegex(lines, r"\b3\b", f"{who} does not name version 3:\n{text[-3000:]}")
+        self.assertRegex(lines, r"\b99\b", f"{who} does not name version 99:\n{text[-3000:]}")
 
     def test_agent_speaks_another_version(self):
         _, target = self.target()
-        agent, name = self.agent(None, "--proto-version", "3")
+        agent, name = self.agent(None, "--proto-version", "99")
         run = self.coordinator("--agents", name, "--target", target, "--matrix", "async-for",
                                "-r", "10", "--runs", "1", "-w", "0")
         self.assert_exit(run, 5)
@@ -567,7 +567,7 @@ class RefusalTests(CoordinatorCase):
     def test_coordinator_speaks_another_version(self):
         _, target = self.target()
         agent, name = self.agent()
-        run = self.coordinator("--proto-version", "3", "--agents", name, "--target", target,
+        run = self.coordinator("--proto-version", "99", "--agents", name, "--target", target,
                                "--matrix", "async-for", "-r", "10", "--runs", "1", "-w", "0")
         self.assert_exit(run, 5)
         self.assertLess(run.elapsed, 3 * LIVE_S + 3 * fbtest.SLOW, run.describe())

@@ -469,6 +469,75 @@ static void test_encoder_refuses(void **s)
     free(m);
 }
 
+/* Version 3: a benchmark is a strategy or a command (optional keys, left
+ * out at their defaults), never both nor neither; a result may carry an
+ * exit code. */
+static void test_commands(void **s)
+{
+    proto_msg_t *m = msg_new(PROTO_PLAN);
+    char *buf;
+    size_t len;
+    mp_t mp;
+
+    strcpy(m->u.plan.target_host, "127.0.0.1");
+    m->u.plan.target_port = 8080;
+    m->u.plan.timeout_ms = 1000;
+    m->u.plan.nbench = 3;
+    for (int i = 0; i < 3; i++)
+        m->u.plan.bench[i].requests = m->u.plan.bench[i].chunk = m->u.plan.bench[i].connections = 1;
+    strcpy(m->u.plan.bench[0].strategy, "async-for");
+    strcpy(m->u.plan.bench[1].command, "python3 benchmark.py async-for -r 10 | tee \"x y\"");
+    memset(m->u.plan.bench[2].command, 'x', PROTO_CMD - 1);
+    m->u.plan.bench[2].no_shell = 1;
+    m->u.plan.bench[2].show_output = 1;
+    m->u.plan.bench[2].cmd_timeout_ms = 24ull * 3600 * 1000;
+    round_trip(m);
+
+    m = msg_new(PROTO_PLAN);
+    strcpy(m->u.plan.target_host, "h");
+    m->u.plan.target_port = m->u.plan.timeout_ms = 1;
+    m->u.plan.nbench = 1;
+    m->u.plan.bench[0].requests = m->u.plan.bench[0].chunk = m->u.plan.bench[0].connections = 1;
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), -1); /* neither */
+    assert_non_null(strstr(perr.msg, "exactly one of 'strategy' and 'command'"));
+    strcpy(m->u.plan.bench[0].strategy, "async-for");
+    strcpy(m->u.plan.bench[0].command, "true");
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), -1); /* both */
+    m->u.plan.bench[0].command[0] = '\0';
+    m->u.plan.bench[0].no_shell = 2;
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), -1);
+    assert_non_null(strstr(perr.msg, "no_shell"));
+    free(m);
+
+    m = msg_new(PROTO_RESULT);
+    m->u.result.wall_ns = 1;
+    m->u.result.exit_code = 255;
+    round_trip(m);
+
+    mp_init(&mp); /* both, on the wire */
+    header(&mp, 4, PROTO_VERSION, PROTO_PLAN);
+    key(&mp, "target_host");
+    msgpack_pack_str_with_body(&mp.pk, "127.0.0.1", 9);
+    key(&mp, "target_port");
+    msgpack_pack_uint32(&mp.pk, 8080);
+    key(&mp, "timeout_ms");
+    msgpack_pack_uint32(&mp.pk, 1000);
+    key(&mp, "benches");
+    msgpack_pack_array(&mp.pk, 1);
+    msgpack_pack_map(&mp.pk, 5);
+    key(&mp, "strategy");
+    msgpack_pack_str_with_body(&mp.pk, "async-for", 9);
+    key(&mp, "command");
+    msgpack_pack_str_with_body(&mp.pk, "true", 4);
+    key(&mp, "requests");
+    msgpack_pack_uint32(&mp.pk, 1);
+    key(&mp, "chunk");
+    msgpack_pack_uint32(&mp.pk, 1);
+    key(&mp, "connections");
+    msgpack_pack_uint32(&mp.pk, 1);
+    expect_field_error(&mp, "exactly one of 'strategy' and 'command'");
+}
+
 /* Text fields come out as clean UTF-8 without control characters. */
 static void test_text_cleaned(void **s)
 {
@@ -520,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_nested_validation),
         cmocka_unit_test(test_encoder_refuses),
         cmocka_unit_test(test_text_cleaned),
+        cmocka_unit_test(test_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

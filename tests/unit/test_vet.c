@@ -193,12 +193,76 @@ static void test_histogram(void **s)
     check(r, "do not fit");
 }
 
+/* A command's run: a process timed, no requests of the agent's; its exit
+ * code whatever the process said. A strategy's run has none. */
+static proto_result_t *honest_command(void)
+{
+    proto_result_t *r = calloc(1, sizeof *r);
+
+    r->bench = 1;
+    r->run = 3;
+    r->start_ns = 2000000;
+    r->wall_ns = 5000000;
+    r->user_ns = 3000000;
+    r->sys_ns = 2000000;
+    r->exit_code = 3;
+    return r;
+}
+
+static int vet_command(proto_result_t *r, fb_err_t *why)
+{
+    vet_expect_t e = k_expect;
+    hist_t *lat = hist_new();
+    int rc;
+
+    e.command = 1;
+    rc = vet_result(&e, r, lat, why);
+    if (rc == 0) assert_int_equal(hist_count(lat), 0);
+    hist_free(&lat);
+    free(r);
+    return rc;
+}
+
+static void test_command(void **s)
+{
+    fb_err_t why = {""};
+    proto_result_t *r;
+
+    (void)s;
+    assert_int_equal(vet_command(honest_command(), &why), 0);
+    r = honest_command();
+    r->ok = 1;
+    assert_int_equal(vet_command(r, &why), -1);
+    assert_non_null(strstr(why.msg, "request counts or latencies from a command's run"));
+    r = honest_command();
+    r->failed[2] = 1;
+    assert_int_equal(vet_command(r, &why), -1);
+    r = honest_command();
+    r->nbuckets = 1;
+    r->bucket_cnt[0] = 1;
+    assert_int_equal(vet_command(r, &why), -1);
+    r = honest_command();
+    r->lat_max = 7;
+    assert_int_equal(vet_command(r, &why), -1);
+    r = honest_command(); /* its times are checked as a strategy's */
+    r->wall_ns = k_expect.timeout_ns + 1;
+    assert_int_equal(vet_command(r, &why), -1);
+    assert_non_null(strstr(why.msg, "the run timeout"));
+    r = honest_command();
+    r->start_ns = 1;
+    assert_int_equal(vet_command(r, &why), -1);
+    assert_non_null(strstr(why.msg, "outside the run's window"));
+    r = honest();
+    r->exit_code = 1;
+    check(r, "exit code 1 from a strategy's run");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_honest),    cmocka_unit_test(test_step),
         cmocka_unit_test(test_counts),    cmocka_unit_test(test_times),
-        cmocka_unit_test(test_histogram),
+        cmocka_unit_test(test_histogram), cmocka_unit_test(test_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include "exec.h"
 #include "facts.h"
 #include "probe.h"
+#include "record.h"
 #include "run.h"
 #include "strategy.h"
 #include "tview.h"
@@ -199,6 +200,26 @@ static void run_abort(daemon_t *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* An open-loop run's extras: the service-time histogram, the lateness
+ * summary and the span the achieved rate counts over (record.c's). */
+static void pace_to_msg(const daemon_t *d, proto_result_t *m)
+{
+    const run_result_t *r = &d->result;
+    const tally_t *t = &r->tally;
+    uint64_t sum = 0;
+
+    m->expired = t->expired;
+    m->late_p50 = hist_percentile(t->lateness, 50);
+    m->late_p99 = hist_percentile(t->lateness, 99);
+    m->late_max = hist_max(t->lateness);
+    m->span_ns = record_pace_span_ns(&d->params, r);
+    m->svc_min = hist_min(t->service);
+    m->svc_max = hist_max(t->service);
+    hist_sum(t->service, &sum);
+    m->svc_sum = sum;
+    m->svc_nbuckets = (uint32_t)hist_export(t->service, m->svc_idx, m->svc_cnt, PROTO_MAX_BUCKETS);
+}
+
 static void result_to_msg(const daemon_t *d, proto_result_t *m)
 {
     const run_result_t *r = &d->result;
@@ -229,6 +250,7 @@ static void result_to_msg(const daemon_t *d, proto_result_t *m)
     m->lat_sum = sum;
     m->nbuckets =
         (uint32_t)hist_export(t->latency, m->bucket_idx, m->bucket_cnt, PROTO_MAX_BUCKETS);
+    if (d->params.rate > 0 && t->service && t->lateness) pace_to_msg(d, m);
 }
 
 static void on_run_done(daemon_t *d)
@@ -331,6 +353,12 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
                        "unknown strategy '%s'; valid: %s", p->bench[i].strategy, names);
             return;
         }
+    for (uint32_t i = 0; i < p->nbench; i++)
+        if (proto_bench_check(&p->bench[i], &err) != 0) {
+            send_error(d, d->route, d->routelen, d->session, PROTO_ERR_BAD_MESSAGE,
+                       "benchmark %u: %s", i, err.msg);
+            return;
+        }
     if (!allowed(d->cfg, p->target_host, (int)p->target_port)) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_TARGET_DENIED,
                    "target %s:%u is not in this agent's --allow-target", p->target_host,
@@ -386,6 +414,9 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
                               .warmup = (int)s->warmup,
                               .timeout_ns = b->cmd_timeout_ms * 1000000ull};
     d->exit_code = 0;
+    /* open loop: the plan gives this agent's share of the fleet's rate */
+    d->params.rate = (double)b->rate_milli / 1000.0;
+    d->params.duration_s = (double)b->duration_ms / 1000.0;
     if (run_params_finish(&d->params, &err) != 0) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "prepare: %s",
                    err.msg);

@@ -29,14 +29,21 @@ static void print_causes(FILE *out, const tally_t *t)
 
 /* An open-loop run: requests sent and finished per second, over the
  * schedule's S seconds or, when the last one finished later, until then. */
-static double achieved_rate(const run_params_t *p, const run_result_t *r)
+uint64_t record_pace_span_ns(const run_params_t *p, const run_result_t *r)
 {
     const tally_t *t = &r->tally;
     uint64_t span = (uint64_t)(p->duration_s * 1e9);
 
     if (t->last_ns > r->pace_start_ns && t->last_ns - r->pace_start_ns > span)
         span = t->last_ns - r->pace_start_ns;
-    return per_second(tally_total(t) - t->expired, span);
+    return span;
+}
+
+static double achieved_rate(const run_params_t *p, const run_result_t *r)
+{
+    const tally_t *t = &r->tally;
+
+    return per_second(tally_total(t) - t->expired, record_pace_span_ns(p, r));
 }
 
 static double ms(uint64_t ns)

@@ -14,7 +14,8 @@ bench_t *bench_new(const char *command, const bench_params_t *params, size_t nag
     if (b == NULL) return NULL;
     b->command = strdup(command);
     b->latency = hist_new();
-    if (b->command == NULL || b->latency == NULL) {
+    if (params->rate > 0) b->service = hist_new();
+    if (b->command == NULL || b->latency == NULL || (params->rate > 0 && b->service == NULL)) {
         bench_free(&b);
         return NULL;
     }
@@ -31,6 +32,7 @@ void bench_free(bench_t **b)
     free((*b)->runs);
     free((*b)->command);
     hist_free(&(*b)->latency);
+    hist_free(&(*b)->service);
     free(*b);
     *b = NULL;
 }
@@ -55,6 +57,11 @@ static void run_derive(bench_run_t *r, size_t nagents)
         sys += a->sys_s;
         for (int c = 0; c < CAUSE__COUNT; c++)
             failed |= a->failed[c] != 0;
+        /* lockstep: the agents' shares of the rate add up */
+        r->rate_achieved += a->achieved;
+        r->never_sent += a->never_sent;
+        r->late_p99_s = fmax(r->late_p99_s, a->late_p99_s);
+        r->late_max_s = fmax(r->late_max_s, a->late_max_s);
     }
     r->proc_exit = 0;
     for (size_t i = 0; i < nagents && r->proc_exit == 0; i++)
@@ -83,13 +90,27 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents)
         b->cap = cap;
     }
     r = &b->runs[b->nruns];
+    memset(r, 0, sizeof *r);
     r->agents = malloc(b->nagents * sizeof *r->agents);
     if (r->agents == NULL) return -1;
     memcpy(r->agents, agents, b->nagents * sizeof *r->agents);
-    memset(&r->target, 0, sizeof r->target);
     run_derive(r, b->nagents);
     r->go_fanout_s = NAN; /* drive.c sets it */
     b->nruns++;
+    return 0;
+}
+
+int bench_set_run_hists(bench_t *b, const hist_t *latency, const hist_t *service)
+{
+    bench_run_t *r;
+
+    if (b->nruns == 0) return 0;
+    r = &b->runs[b->nruns - 1];
+    for (int k = 0; k < HIST_NPCTS; k++) {
+        r->lat_pct_s[k] = (double)hist_percentile(latency, hist_pcts[k].p) / 1e9;
+        if (service) r->svc_pct_s[k] = (double)hist_percentile(service, hist_pcts[k].p) / 1e9;
+    }
+    if (b->service && service && hist_merge(b->service, service) != 0) return -1;
     return 0;
 }
 
@@ -158,10 +179,19 @@ static void add_counts(bench_stats_t *s, const bench_run_t *r, size_t nagents)
     }
 }
 
+/* Where p99 is among hist_pcts, what rate mode ranks by. */
+static int p99_index(void)
+{
+    for (int k = 0; k < HIST_NPCTS; k++)
+        if (hist_pcts[k].p == 99) return k;
+    return HIST_NPCTS - 1; /* never: hist.h lists p99 */
+}
+
 int bench_stats(const bench_t *b, bench_stats_t *s)
 {
     /* one block, four series of measured runs: time, user, system, skew */
-    double *buf = calloc((b->nruns ? b->nruns : 1) * 4, sizeof *buf), *t, *u, *y, *k, busy = 0;
+    double *buf = calloc((b->nruns ? b->nruns : 1) * 5, sizeof *buf), *t, *u, *y, *k, *q, busy = 0;
+    double achieved = 0;
     size_t n = 0;
     int rc = 0;
 
@@ -171,6 +201,7 @@ int bench_stats(const bench_t *b, bench_stats_t *s)
     u = t + b->nruns;
     y = u + b->nruns;
     k = y + b->nruns;
+    q = k + b->nruns;
     for (size_t i = 0; i < b->nruns; i++) {
         const bench_run_t *r = &b->runs[i];
         if (!r->measured) {
@@ -181,7 +212,12 @@ int bench_stats(const bench_t *b, bench_stats_t *s)
         u[n] = r->user_s;
         y[n] = r->sys_s;
         k[n] = r->skew_s;
+        q[n] = r->lat_pct_s[p99_index()];
         n++;
+        achieved += r->rate_achieved;
+        s->never_sent += r->never_sent;
+        s->late_p99_s = fmax(s->late_p99_s, r->late_p99_s);
+        s->late_max_s = fmax(s->late_max_s, r->late_max_s);
         busy += r->time_s;
         s->runs_failed += r->exit_code == FB_EXIT_FAILED;
         s->runs_lost += r->exit_code == FB_EXIT_LOST;
@@ -192,8 +228,10 @@ int bench_stats(const bench_t *b, bench_stats_t *s)
     s->skew_max = stats_max(k, n);
     s->throughput = busy > 0 ? (double)s->ok / busy : NAN;
     add_target(s, b);
-    if (stats_describe(t, n, &s->time) != 0 || stats_outliers(t, n, &s->outliers) != 0 ||
-        stats_median(k, n, &s->skew_median) != 0)
+    s->rate_achieved = n ? achieved / (double)n : NAN;
+    if (stats_describe(t, n, &s->time) != 0 ||
+        stats_describe(b->params.rate > 0 ? q : t, n, &s->rank) != 0 ||
+        stats_outliers(t, n, &s->outliers) != 0 || stats_median(k, n, &s->skew_median) != 0)
         rc = -1;
     free(buf);
     return rc;
@@ -256,7 +294,12 @@ static void group_label(bench_group_t *g, const bench_set_t *s, const char *runs
 {
     size_t n = strlen(g->label);
 
-    if (!any_command)
+    const bench_params_t *p = &s->benches[g->fastest]->params;
+
+    if (p->rate > 0)
+        n += (size_t)snprintf(g->label + n, sizeof g->label - n, "--rate %g --duration %g, ",
+                              p->rate, p->duration_s);
+    else if (!any_command)
         n += (size_t)snprintf(g->label + n, sizeof g->label - n,
                               "-r %" PRIu64 ", concurrency %" PRIu64 ", ", g->requests,
                               g->concurrency);
@@ -306,8 +349,11 @@ static int group_all(bench_table_t *t, const bench_set_t *s)
         for (g = 0; g < t->ngroups; g++) {
             const bench_group_t *x = &t->groups[g];
             const bench_t *m = s->benches[x->fastest];
-            if ((any_command || (x->requests == b->params.requests &&
-                                 x->concurrency == bench_concurrency(&b->params))) &&
+            /* rate mode: the same offered load, whatever each client's
+             * concurrency model (which is what is compared) */
+            if ((any_command ||
+                 (x->requests == b->params.requests &&
+                  (b->params.rate > 0 || x->concurrency == bench_concurrency(&b->params)))) &&
                 m->nagents == b->nagents && strcmp(keys[x->fastest], keys[i]) == 0)
                 break;
         }
@@ -322,7 +368,7 @@ static int group_all(bench_table_t *t, const bench_set_t *s)
         }
         t->group[i] = g;
         t->groups[g].n++;
-        if (t->stats[i].time.mean < t->stats[t->groups[g].fastest].time.mean)
+        if (t->stats[i].rank.mean < t->stats[t->groups[g].fastest].rank.mean)
             t->groups[g].fastest = i;
     }
     for (size_t i = 0; keys && i < n; i++)
@@ -356,16 +402,17 @@ int bench_table_init(bench_table_t *t, const bench_set_t *s)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         if (bench_stats(s->benches[i], &t->stats[i]) != 0) goto fail;
-        mean[i] = t->stats[i].time.mean;
+        mean[i] = t->stats[i].rank.mean;
+        t->by_p99 |= s->benches[i]->params.rate > 0;
     }
     stats_order(mean, n, t->order);
     if (group_all(t, s) != 0) goto fail;
     for (size_t i = 0; i < n; i++) {
-        const stats_desc_t *d = &t->stats[i].time, *f;
+        const stats_desc_t *d = &t->stats[i].rank, *f;
         t->rel[i] = (stats_ratio_t){NAN, NAN, 0};
         t->welch[i] = (stats_welch_t){NAN, NAN, NAN};
         if (t->group[i] == t->ngroups) continue;
-        f = &t->stats[t->groups[t->group[i]].fastest].time;
+        f = &t->stats[t->groups[t->group[i]].fastest].rank;
         t->rel[i] = stats_ratio(d->mean, d->stddev, f->mean, f->stddev, bench_table_is_ref(t, i));
         if (!bench_table_is_ref(t, i))
             t->welch[i] = stats_welch(d->mean, d->stddev, d->n, f->mean, f->stddev, f->n);

@@ -26,6 +26,11 @@ typedef struct { /* one agent's part of one run */
                               0 for every agent in serial mode */
     int lost;              /* the agent was lost: nothing above is a measurement */
     int exit_code;         /* a command's process exit code (128 + signal) */
+    /* open loop (--rate) only, else 0: what the agent measured of itself */
+    int paced;
+    double achieved;     /* requests sent and finished per second */
+    uint64_t never_sent; /* their --timeout ran out before the agent could send them */
+    double late_p50_s, late_p99_s, late_max_s; /* due time to actual send */
 } bench_agent_run_t;
 
 /* The target's own count of one timed run: its GET /stats, read by one
@@ -51,6 +56,12 @@ typedef struct {
     int measured;              /* at least one agent was not lost; else time_s is NAN */
     bench_agent_run_t *agents; /* bench_t.nagents entries */
     bench_target_t target;     /* the target's view, when it has one */
+    /* open loop (--rate) only, else 0 (bench_set_run_hists and run_derive): */
+    double rate_achieved;          /* the agents' achieved rates, summed */
+    uint64_t never_sent;           /* over the agents */
+    double late_p99_s, late_max_s; /* the latest agent's */
+    double lat_pct_s[HIST_NPCTS];  /* this run's corrected latency percentiles (hist_pcts) */
+    double svc_pct_s[HIST_NPCTS];  /* and its service-time ones */
 } bench_run_t;
 
 typedef struct {
@@ -64,6 +75,9 @@ typedef struct {
     int is_command;
     size_t nparams;
     char param_name[8][BENCH_STR], param_value[8][BENCH_STR];
+    /* open loop: the fleet's rate (shared among the agents) and each run's
+     * schedule; 0: closed loop. requests is then each agent's share. */
+    double rate, duration_s;
 } bench_params_t;
 
 typedef struct {
@@ -73,6 +87,7 @@ typedef struct {
     size_t nruns, cap;
     bench_run_t *runs;
     hist_t *latency; /* every request of every run and agent: hist_merge into it */
+    hist_t *service; /* open loop: their service time (send to completion); else NULL */
 } bench_t;
 
 typedef struct {    /* one agent's facts, as its WELCOME told them */
@@ -123,17 +138,26 @@ typedef struct {
     double busy_max; /* the busiest loop's */
     double cpu;      /* its CPU time over its cores' time under load, 0..1 */
     uint32_t target_loops, target_cores;
+    /* what the comparison ranks by: time, or in rate mode each run's p99
+     * of corrected latency (s); the lower the better either way */
+    stats_desc_t rank;
+    /* open loop only: */
+    double rate_achieved; /* mean over the measured runs */
+    uint64_t never_sent;
+    double late_p99_s, late_max_s; /* the worst run's */
 } bench_stats_t;
 
 /* Benchmarks that may be compared: the same request count, the same
- * concurrency, the same agents in their runs. Ranking anything else would
+ * concurrency (in rate mode: the same rate and duration, any concurrency:
+ * the clients' models under one offered load are what is compared), the
+ * same agents in their runs. Ranking anything else would
  * turn a difference of setup into a verdict. */
 typedef struct {
     size_t fastest; /* the reference: the fastest mean among the members */
     size_t n;       /* members, all measured */
     uint64_t requests, concurrency;
     size_t agents;   /* agents in each run; 0 when that varied between runs */
-    char label[256]; /* "-r 100, concurrency 100, 2 agents" */
+    char label[256]; /* "-r 100, concurrency 100, 2 agents", "--rate 2000 --duration 2, 2 agents" */
 } bench_group_t;
 
 /* Every benchmark of a set side by side, as the comparison and the
@@ -147,6 +171,7 @@ typedef struct {
     stats_ratio_t *rel;   /* each against its group's fastest (NAN ratio if unmeasured) */
     stats_welch_t *welch; /* each against its group's fastest (NANs for that one) */
     size_t *order;        /* by mean, ties in matrix order, unmeasured last */
+    int by_p99;           /* rate mode: ranked by p99 of corrected latency, not time */
 } bench_table_t;
 
 /* NULL when out of memory or nagents is 0. command is copied. */
@@ -156,6 +181,10 @@ void bench_free(bench_t **b);
 /* Appends one run from b->nagents agent measurements (copied) and derives its
  * time, CPU, exit code and skew. -1 when out of memory (b unchanged). */
 int bench_add_run(bench_t *b, const bench_agent_run_t *agents);
+/* The histograms of the run bench_add_run appended last (all its agents'):
+ * its percentiles, and service (NULL in a closed-loop run) merged into
+ * b->service. -1 when out of memory. */
+int bench_set_run_hists(bench_t *b, const hist_t *latency, const hist_t *service);
 /* The target's view of the run bench_add_run appended last. */
 void bench_set_target(bench_t *b, const bench_target_t *t);
 /* -1 when out of memory. */

@@ -4,6 +4,7 @@
 #include "opt.h"
 #include "proto.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,6 +50,11 @@ static const char k_usage[] =
     "  --liveness MS               an agent silent this long is lost (default 5000,\n"
     "                              at least 3 heartbeats)\n"
     "  --timeout MS                per-request timeout on the agents (default 10000)\n"
+    "  --rate R                    open loop: R requests per second for the whole fleet,\n"
+    "                              shared among the agents (R/K each, started in\n"
+    "                              lockstep), on a fixed schedule; latency counts from\n"
+    "                              each request's due time (needs --duration, excludes -r)\n"
+    "  --duration S                with --rate: seconds of schedule per run\n"
     "  --run-timeout S             an agent without its result this long after the go\n"
     "                              is lost for that run (default: 2 x the requests'\n"
     "                              waves x --timeout + --liveness, at most 24 h)\n"
@@ -56,6 +62,10 @@ static const char k_usage[] =
     "  --export-markdown FILE      hyperfine's markdown table\n"
     "  --export-csv FILE           hyperfine's CSV\n"
     "  --report FILE.html          a self-contained HTML page with charts\n"
+    "  --export-hdr FILE           each benchmark's latency (with --rate: corrected) as\n"
+    "                              HdrHistogram's percentile distribution, in ms; with\n"
+    "                              several benchmarks, one file each: FILE's name with\n"
+    "                              .N-STRATEGY before its extension\n"
     "  --journal FILE              every finished run, synced to disk before it counts\n"
     "                              (default: the JSON export's name + .journal)\n"
     "  --resume FILE               finish the matrix a journal started (no other options)\n"
@@ -111,7 +121,10 @@ enum {
     O_SEED,
     O_RUN_TIMEOUT,
     O_SHOW_OUTPUT,
-    O_SHELL
+    O_SHELL,
+    O_RATE,
+    O_DURATION,
+    O_HDR
 };
 
 static const struct option k_opts[] = {
@@ -133,6 +146,9 @@ static const struct option k_opts[] = {
     {"liveness", required_argument, NULL, O_LIVE},
     {"timeout", required_argument, NULL, O_TIMEOUT},
     {"run-timeout", required_argument, NULL, O_RUN_TIMEOUT},
+    {"rate", required_argument, NULL, O_RATE},
+    {"duration", required_argument, NULL, O_DURATION},
+    {"export-hdr", required_argument, NULL, O_HDR},
     {"export-json", required_argument, NULL, O_JSON},
     {"export-markdown", required_argument, NULL, O_MD},
     {"export-csv", required_argument, NULL, O_CSV},
@@ -314,6 +330,15 @@ static int parse_one(cmdline_t *o, int c, const char *arg, fb_err_t *err)
     case O_MD: o->export_md = arg; return 0;
     case O_CSV: o->export_csv = arg; return 0;
     case O_REPORT: o->report = arg; return 0;
+    case O_RATE: return opt_double("--rate", arg, 0.001, 10000000, &o->rate, err);
+    case O_DURATION: return opt_double("--duration", arg, 0.001, 86400, &o->duration_s, err);
+    case O_HDR:
+        if (arg[0] == '\0') {
+            fb_err_set(err, "--export-hdr: needs a file name");
+            return -1;
+        }
+        o->export_hdr = arg;
+        return 0;
     case O_JOURNAL: o->journal = arg; return 0;
     case O_RESUME: o->resume = arg; return 0;
     case O_KEY: o->key_path = arg; return 0;
@@ -391,9 +416,62 @@ static void cmdline_defaults(cmdline_t *o)
     o->export_json = "results.json";
 }
 
+/* --rate and --duration: every agent's share of the rate, and requests
+ * per agent as proto_bench_paced_requests counts them (agents check). */
+static int finish_rate(cmdline_t *o, int requests_set, fb_err_t *err)
+{
+    size_t k = o->nagents ? o->nagents : 1; /* 0: one embedded agent */
+    proto_bench_t b = {0};
+
+    if (o->rate == 0 && o->duration_s == 0) return 0;
+    if (o->rate == 0) {
+        fb_err_set(err, "--duration needs --rate (it sets an open-loop run's length)");
+        return -1;
+    }
+    if (o->duration_s == 0) {
+        fb_err_set(err, "--rate needs --duration S (each run's schedule)");
+        return -1;
+    }
+    if (requests_set) {
+        fb_err_set(err, "--requests and --rate exclude each other (with --rate, requests = rate x "
+                        "duration)");
+        return -1;
+    }
+    if (o->mode == MODE_SERIAL) {
+        fb_err_set(err, "--rate needs --mode lockstep: the agents share the rate, all at once");
+        return -1;
+    }
+    if (o->ncommands > 0) {
+        fb_err_set(err, "--rate paces the strategies' requests; a command (COMMAND...) runs on no "
+                        "schedule");
+        return -1;
+    }
+    b.rate_milli = (uint64_t)llround(o->rate * 1000.0 / (double)k);
+    b.duration_ms = (uint64_t)llround(o->duration_s * 1000.0);
+    if (b.rate_milli == 0 || b.duration_ms == 0) {
+        fb_err_set(err,
+                   "--rate %g over %zu agents is below 0.001 request per second each, or "
+                   "--duration %g below 1 ms",
+                   o->rate, k, o->duration_s);
+        return -1;
+    }
+    if (proto_bench_paced_requests(&b) > PROTO_MAX_REQUESTS) {
+        fb_err_set(err,
+                   "--rate %g x --duration %g is %llu requests per agent (%zu agents), more than "
+                   "%d",
+                   o->rate, o->duration_s, (unsigned long long)proto_bench_paced_requests(&b), k,
+                   PROTO_MAX_REQUESTS);
+        return -1;
+    }
+    o->rate_milli = b.rate_milli;
+    o->duration_ms = b.duration_ms;
+    o->requests = (matrix_list_t){{proto_bench_paced_requests(&b)}, 1};
+    return 0;
+}
+
 int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
 {
-    int c, others = 0, resumes = 0;
+    int c, others = 0, resumes = 0, requests_set = 0;
 
     cmdline_defaults(o);
     opterr = 0;
@@ -419,6 +497,7 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
         case '?': opt_getopt_error(&k_cli, c, argv, err); return CMDLINE_ERROR;
         default:
             if (parse_one(o, c, optarg, err) != 0) return CMDLINE_ERROR;
+            requests_set |= c == 'r';
             if (c == O_RESUME)
                 resumes++;
             else
@@ -453,6 +532,7 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
         return CMDLINE_ERROR;
     }
     if (o->resume == NULL && load_agents_file(o, err) != 0) return CMDLINE_ERROR;
+    if (o->resume == NULL && finish_rate(o, requests_set, err) != 0) return CMDLINE_ERROR;
     /* a late heartbeat or two must not lose a healthy agent */
     if ((uint64_t)o->liveness_ms < (uint64_t)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms) {
         fb_err_set(err, "--liveness %u must be at least %d times --heartbeat %u (at least %llu)",

@@ -52,6 +52,12 @@ typedef struct {
     const char *known_path;  /* --known-agents: HOST[:PORT] PUBKEY lines */
     const char *resume;      /* --resume FILE: the journal to finish */
     unsigned server_threads; /* embedded target-server's --threads; 0: its default */
+    /* open loop: --rate R for the whole fleet, each of the K agents taking
+     * R/K (rate_milli: that share in requests per 1000 s), --duration S;
+     * requests is then each agent's ceil(R/K x S). 0: closed loop. */
+    double rate, duration_s;
+    uint64_t rate_milli, duration_ms;
+    const char *export_hdr; /* --export-hdr FILE: corrected latency, HdrHistogram's text */
 } cmdline_t;
 
 enum { CMDLINE_OK, CMDLINE_EXIT, CMDLINE_ERROR };

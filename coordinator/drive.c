@@ -1,10 +1,12 @@
 #include "drive.h"
 
 #include "export.h"
+#include "export_hdr.h"
 #include "clock.h"
 #include "order.h"
 #include "outfile.h"
 #include "summary.h"
+#include "vet.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -60,6 +62,10 @@ static int set_plan(drive_t *r)
         p->bench[i].requests = e->requests;
         p->bench[i].chunk = e->chunk;
         p->bench[i].connections = e->connections;
+        if (!e->is_command) { /* each agent's share of --rate; 0: closed loop */
+            p->bench[i].rate_milli = r->opts->rate_milli;
+            p->bench[i].duration_ms = r->opts->duration_ms;
+        }
     }
     fleet_set_plan(r->fleet, p);
     free(p);
@@ -79,6 +85,13 @@ uint64_t drive_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsi
     return t < DRIVE_RUN_TIMEOUT_MAX_MS ? t : DRIVE_RUN_TIMEOUT_MAX_MS;
 }
 
+uint64_t drive_rate_timeout_ms(uint64_t duration_ms, unsigned timeout_ms, unsigned liveness_ms)
+{
+    uint64_t t = 2 * (duration_ms + timeout_ms) + liveness_ms;
+
+    return t < DRIVE_RUN_TIMEOUT_MAX_MS ? t : DRIVE_RUN_TIMEOUT_MAX_MS;
+}
+
 /* How long agents get for a run of benchmark idx: --run-timeout, or what
  * the plan says the slowest honest run can take. */
 static uint64_t run_timeout_ns(const drive_t *r, size_t idx)
@@ -86,6 +99,8 @@ static uint64_t run_timeout_ns(const drive_t *r, size_t idx)
     const cmdline_t *o = r->opts;
 
     if (o->run_timeout_s) return (uint64_t)o->run_timeout_s * 1000 * MS;
+    if (o->rate > 0)
+        return drive_rate_timeout_ms(o->duration_ms, o->timeout_ms, o->liveness_ms) * MS;
     return drive_run_timeout_ms(&r->matrix->e[idx], o->timeout_ms, o->liveness_ms) * MS;
 }
 
@@ -100,6 +115,23 @@ static uint64_t go_lead(const fleet_t *f)
     uint64_t lead = fleet_live(f) > 1 ? GO_LEAD_PER_AGENT_NS * fleet_live(f) : 0;
 
     return lead < GO_LEAD_MAX_NS ? lead : GO_LEAD_MAX_NS;
+}
+
+/* An open-loop run's extras from one agent's (vetted) result. */
+static void collect_pace(drive_t *r, const proto_result_t *res, bench_agent_run_t *ar)
+{
+    uint64_t sent = res->ok - res->expired; /* vetted: expired <= the timeouts */
+
+    for (int c = 0; c < CAUSE__COUNT; c++)
+        sent += res->failed[c];
+    ar->paced = 1;
+    ar->never_sent = res->expired;
+    /* as agent run's record: sent and finished per second of the span */
+    ar->achieved = res->span_ns ? (double)sent / ((double)res->span_ns / 1e9) : 0;
+    ar->late_p50_s = (double)res->late_p50 / 1e9;
+    ar->late_p99_s = (double)res->late_p99 / 1e9;
+    ar->late_max_s = (double)res->late_max / 1e9;
+    if (vet_service(res, r->agent_service) == 0) hist_merge(r->run_service, r->agent_service);
 }
 
 /* The agents' results of one run, as the bench record wants them: an agent
@@ -124,6 +156,7 @@ static void collect(drive_t *r, bench_agent_run_t *out)
         ar->bytes = res->bytes;
         ar->connections = res->connections;
         ar->exit_code = (int)res->exit_code;
+        if (r->opts->rate > 0) collect_pace(r, res, ar);
         /* starts on our clock: exact when the agent shares it, else estimated */
         start[i] = fleet_start_ns(f, i);
         if (start[i] < first) first = start[i];
@@ -273,13 +306,16 @@ static int one_run(drive_t *r, bench_t *b, uint32_t bench, uint32_t run, int war
     if (warm) return 0;
     if (view_end(r, reader, &target) != 0) return -1;
     hist_reset(r->run_latency);
+    hist_reset(r->run_service);
     collect(r, agents);
     target.load_ns = target.seen ? load_ns(r, agents) : 0;
     /* on disk first: a run counts once a crash can no longer lose it */
-    if (journal_append(r->journal, bench, agents, f->n, r->run_latency, &target, &r->err) != 0)
+    if (journal_append(r->journal, bench, agents, f->n, r->run_latency,
+                       r->opts->rate > 0 ? r->run_service : NULL, &target, &r->err) != 0)
         return -1;
     hist_merge(b->latency, r->run_latency);
-    if (bench_add_run(b, agents) != 0) {
+    if (bench_add_run(b, agents) != 0 ||
+        bench_set_run_hists(b, r->run_latency, r->opts->rate > 0 ? r->run_service : NULL) != 0) {
         fb_err_set(&r->err, "out of memory");
         return -1;
     }
@@ -309,6 +345,8 @@ static bench_t *bench_at(drive_t *r, size_t idx, size_t nagents)
         params.connections = e->connections;
         params.uses_chunk = e->uses_chunk;
         params.uses_connections = e->uses_connections;
+        params.rate = r->opts->rate;
+        params.duration_s = r->opts->duration_s;
         b = bench_new(e->command, &params, nagents);
         if (b == NULL || bench_set_add(r->set, b) != 0) return NULL;
     }
@@ -316,7 +354,8 @@ static bench_t *bench_at(drive_t *r, size_t idx, size_t nagents)
 }
 
 int drive_replay(void *drive, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                 const hist_t *latency, const bench_target_t *target, fb_err_t *err)
+                 const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                 fb_err_t *err)
 {
     drive_t *r = drive;
     size_t want = r->opts->nagents ? r->opts->nagents : 1; /* 0: one embedded agent */
@@ -334,8 +373,13 @@ int drive_replay(void *drive, size_t bench, const bench_agent_run_t *agents, siz
         fb_err_set(err, "run of benchmark %zu out of order or one too many", bench);
         return -1;
     }
+    if ((r->opts->rate > 0) != (service != NULL)) {
+        fb_err_set(err, "run of benchmark %zu %s a service-time histogram", bench,
+                   service ? "has" : "lacks");
+        return -1;
+    }
     hist_merge(b->latency, latency);
-    if (bench_add_run(b, agents) != 0) return -1;
+    if (bench_add_run(b, agents) != 0 || bench_set_run_hists(b, latency, service) != 0) return -1;
     if (target != NULL) {
         bench_set_target(b, target);
         r->set->target_view = 1;
@@ -370,6 +414,12 @@ int drive_export(const drive_t *r, bool final)
         }
     }
     bench_set_view_close(&view);
+    /* one file per benchmark, numbered as the summary numbers them */
+    if (o->export_hdr && (final || !outfile_in_place(o->export_hdr)) &&
+        export_hdr(o->export_hdr, r->set, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -450,10 +500,13 @@ fb_exit_t drive_matrix(drive_t *r)
     int rc = 0;
 
     r->stopped = calloc(r->matrix->n ? r->matrix->n : 1, sizeof *r->stopped);
-    if (agents == NULL || r->stopped == NULL || (r->run_latency = hist_new()) == NULL) {
+    if (agents == NULL || r->stopped == NULL || (r->run_latency = hist_new()) == NULL ||
+        (r->run_service = hist_new()) == NULL || (r->agent_service = hist_new()) == NULL) {
         free(agents);
         free(r->stopped);
         r->stopped = NULL;
+        hist_free(&r->run_latency);
+        hist_free(&r->run_service);
         fb_err_set(&r->err, "out of memory");
         return FB_EXIT_USAGE;
     }
@@ -473,6 +526,8 @@ done:
     free(r->stopped);
     r->stopped = NULL;
     hist_free(&r->run_latency);
+    hist_free(&r->run_service);
+    hist_free(&r->agent_service);
     if (*f->stop) return FB_EXIT_INTERRUPTED;
     if (f->fatal) return (fb_exit_t)f->fatal;
     return rc != 0 ? FB_EXIT_USAGE : final_code(r);

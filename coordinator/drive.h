@@ -27,6 +27,8 @@ typedef struct {
     int color;
     journal_t *journal;  /* every finished run goes here first */
     hist_t *run_latency; /* scratch: one run's merged histogram */
+    hist_t *run_service; /* scratch: its service time (rate mode), and one agent's */
+    hist_t *agent_service;
     progress_t progress; /* the live line on a TTY while a benchmark runs */
     uint64_t connect_ns; /* clock_now_ns() before the connects: handshake time */
     double go_fanout_s;  /* the last lockstep GO's first to last send */
@@ -45,11 +47,15 @@ typedef struct {
 /* A command's, plus a liveness: fleetbench cannot know how long it runs */
 #define DRIVE_CMD_TIMEOUT_MS (600ull * 1000)
 uint64_t drive_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
+/* Rate mode: the schedule and a last request's --timeout, twice over, plus
+ * a liveness; at most 24 h. */
+uint64_t drive_rate_timeout_ms(uint64_t duration_ms, unsigned timeout_ms, unsigned liveness_ms);
 
 /* Adds a run read back from a journal to the set (creating its benchmark
  * from the matrix): the journal_load_t callback for --resume. */
 int drive_replay(void *drive, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                 const hist_t *latency, const bench_target_t *target, fb_err_t *err);
+                 const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                 fb_err_t *err);
 /* Writes every export asked for (outfile.h: regular files atomically);
  * before the final one, those written in place are left for the end. -1
  * after printing why. */

@@ -137,6 +137,9 @@ static json_t *setup_json(const bench_t *b)
         rc = json_object_set_new(o, "chunk", json_integer((json_int_t)b->params.chunk));
     if (rc == 0 && b->params.uses_connections)
         rc = json_object_set_new(o, "connections", json_integer((json_int_t)b->params.connections));
+    if (rc == 0 && b->params.rate > 0)
+        rc = json_object_set_new(o, "rate", json_real(b->params.rate)) ||
+             json_object_set_new(o, "duration", json_real(b->params.duration_s));
     if (rc != 0) json_decref(o);
     return rc == 0 ? o : NULL;
 }
@@ -166,10 +169,22 @@ static json_t *comparison_json(const bench_set_t *set, const bench_table_t *t, s
     size_t g = t->group[i];
 
     if (g >= t->ngroups) return json_null();
-    return json_pack("{s:I, s:s, s:o, s:o, s:o}", "group", (json_int_t)g, "reference",
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:s}", "group", (json_int_t)g, "reference",
                      set->benches[t->groups[g].fastest]->command, "ratio", jnum(t->rel[i].ratio),
                      "ratio_stddev", jnum(bench_table_is_ref(t, i) ? NAN : t->rel[i].stddev),
-                     "welch_p", jnum(t->welch[i].p));
+                     "welch_p", jnum(t->welch[i].p), "by", t->by_p99 ? "p99" : "time");
+}
+
+/* Rate mode: the fleet's rate asked and held (the agents' achieved rates
+ * summed, mean over the measured runs), and how the agents kept the
+ * schedule: never sent, and how late they sent (the worst run's). */
+static json_t *rate_json(const bench_t *b, const bench_stats_t *s)
+{
+    return json_pack("{s:f, s:o, s:f, s:f, s:I, s:{s:o, s:o}}", "target", b->params.rate,
+                     "achieved", jnum(s->rate_achieved), "per_agent",
+                     b->params.rate / (double)b->nagents, "duration", b->params.duration_s,
+                     "never_sent", (json_int_t)s->never_sent, "lateness", "p99",
+                     jnum(s->late_p99_s), "max", jnum(s->late_max_s));
 }
 
 static json_t *extras_json(const bench_set_t *set, const bench_table_t *t, size_t i)
@@ -196,6 +211,12 @@ static json_t *extras_json(const bench_set_t *set, const bench_table_t *t, size_
                   jnum(s->skew_median), "max", jnum(s->skew_max), "go_fanout",
                   per_run(b, run_fanout, 0), "agents", agents, "comparison",
                   comparison_json(set, t, i), "target", target_json(s));
+    if (o && b->params.rate > 0 && b->service)
+        if (json_object_set_new(o, "rate", rate_json(b, s)) != 0 ||
+            json_object_set_new(o, "service", latency_json(b->service)) != 0) {
+            json_decref(o);
+            return NULL;
+        }
     return o;
 }
 

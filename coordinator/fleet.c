@@ -331,6 +331,7 @@ static void on_result(fleet_t *f, fleet_agent_t *a, const proto_result_t *res, u
 
     e.requests = a->step.bench < plan->nbench ? plan->bench[a->step.bench].requests : 0;
     e.command = a->step.bench < plan->nbench && plan->bench[a->step.bench].command[0];
+    e.duration_ns = a->step.bench < plan->nbench ? plan->bench[a->step.bench].duration_ms * MS : 0;
     e.start_lo = lo < 0 ? 0 : (uint64_t)lo;
     e.end_hi = hi > (__int128)UINT64_MAX ? UINT64_MAX : hi < 0 ? 0 : (uint64_t)hi;
     a->result_at = now;

@@ -165,9 +165,7 @@ void journal_close(journal_t *j)
 
 static json_t *agent_json(const bench_agent_run_t *a)
 {
-    json_t *failed = json_array();
-
-    json_t *o;
+    json_t *failed = json_array(), *o;
 
     for (int c = 0; c < CAUSE__COUNT; c++)
         json_array_append_new(failed, json_integer((json_int_t)a->failed[c]));
@@ -180,6 +178,12 @@ static json_t *agent_json(const bench_agent_run_t *a)
         json_decref(o);
         return NULL;
     }
+    /* rate mode: what the agent measured of itself */
+    if (o && a->paced)
+        json_object_set_new(o, "pace",
+                            json_pack("{s:f, s:I, s:[f, f, f]}", "achieved", a->achieved,
+                                      "never_sent", (json_int_t)a->never_sent, "late",
+                                      a->late_p50_s, a->late_p99_s, a->late_max_s));
     return o;
 }
 
@@ -241,7 +245,8 @@ static int target_from_json(json_t *a, bench_target_t *t)
 }
 
 int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                   const hist_t *latency, const bench_target_t *target, fb_err_t *err)
+                   const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                   fb_err_t *err)
 {
     json_t *arr = json_array(), *line;
 
@@ -249,11 +254,28 @@ int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, 
         json_array_append_new(arr, agent_json(&agents[i]));
     line = json_pack("{s:I, s:o, s:o}", "bench", (json_int_t)bench, "agents", arr, "latency",
                      hist_json(latency));
+    if (line && service) json_object_set_new(line, "service", hist_json(service));
     if (line && target && target->seen) json_object_set_new(line, "target", target_json(target));
     return write_line(j, line, err);
 }
 
 /* ---- loading ------------------------------------------------------------- */
+
+/* An agent's "pace" (rate mode), when there. */
+static int pace_from_json(json_t *p, bench_agent_run_t *a)
+{
+    json_int_t never;
+
+    if (p == NULL) return 0;
+    if (json_unpack(p, "{s:F, s:I, s:[F, F, F]}", "achieved", &a->achieved, "never_sent", &never,
+                    "late", &a->late_p50_s, &a->late_p99_s, &a->late_max_s) != 0 ||
+        never < 0 || !(a->achieved >= 0) || !(a->late_p50_s >= 0) || !(a->late_p99_s >= 0) ||
+        !(a->late_max_s >= 0))
+        return -1;
+    a->never_sent = (uint64_t)never;
+    a->paced = 1;
+    return 0;
+}
 
 static int agent_from_json(json_t *o, bench_agent_run_t *a)
 {
@@ -282,7 +304,7 @@ static int agent_from_json(json_t *o, bench_agent_run_t *a)
         if (!json_is_integer(json_object_get(o, "exit")) || x < 0 || x > 255) return -1;
         a->exit_code = (int)x;
     }
-    return 0;
+    return pace_from_json(json_object_get(o, "pace"), a);
 }
 
 static hist_t *hist_from_json(json_t *o)
@@ -345,9 +367,10 @@ static int load_run(json_t *o, journal_load_t *l, fb_err_t *err)
 {
     json_int_t bench;
     json_t *agents, *lat, *target = json_object_get(o, "target");
+    json_t *svc = json_object_get(o, "service");
     bench_agent_run_t *a = NULL;
     bench_target_t t;
-    hist_t *h = NULL;
+    hist_t *h = NULL, *sh = NULL;
     size_t n;
     int rc = -1;
 
@@ -358,14 +381,16 @@ static int load_run(json_t *o, journal_load_t *l, fb_err_t *err)
     a = calloc(n, sizeof *a);
     h = hist_from_json(lat);
     if (a == NULL || h == NULL) goto out;
+    if (svc != NULL && (sh = hist_from_json(svc)) == NULL) goto out; /* rate mode only */
     for (size_t i = 0; i < n; i++)
         if (agent_from_json(json_array_get(agents, i), &a[i]) != 0) goto out;
     if (target != NULL && target_from_json(target, &t) != 0) goto out; /* optional */
-    rc = l->on_run(l->ctx, (size_t)bench, a, n, h, target ? &t : NULL, err);
+    rc = l->on_run(l->ctx, (size_t)bench, a, n, h, sh, target ? &t : NULL, err);
 out:
     if (rc != 0 && err->msg[0] == '\0') fb_err_set(err, "malformed run record");
     free(a);
     hist_free(&h);
+    hist_free(&sh);
     return rc;
 }
 

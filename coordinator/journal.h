@@ -37,18 +37,21 @@ int journal_reopen(journal_t *j, const char *path, fb_err_t *err);
 void journal_close(journal_t *j);
 
 /* Appends one finished run of benchmark `bench` and syncs it to disk;
- * target: the target's view of it, when seen. */
+ * service: its service-time histogram in rate mode, else NULL; target: the
+ * target's view of it, when seen. */
 int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                   const hist_t *latency, const bench_target_t *target, fb_err_t *err);
+                   const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                   fb_err_t *err);
 
 /* What a journal holds: the command line, and each run in file order. */
 typedef struct {
     int argc;
     char *argv[JOURNAL_MAX_ARGS + 1];
-    /* called for each run: the agents' measurements and the latency; NULL
-     * reads the command line only */
+    /* called for each run: the agents' measurements and the latency (and
+     * service time, or NULL); NULL reads the command line only */
     int (*on_run)(void *ctx, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const bench_target_t *target, fb_err_t *err);
+                  const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                  fb_err_t *err);
     void *ctx;
 } journal_load_t;
 

@@ -7,6 +7,7 @@
 #include "export.h"
 #include "fb_err.h"
 #include "fb_exit.h"
+#include "export_hdr.h"
 #include "fleet.h"
 #include "journal.h"
 #include "matrix.h"
@@ -205,6 +206,24 @@ static int check_outputs(const cmdline_t *o, fb_err_t *err)
     return 0;
 }
 
+/* --export-hdr's files, one per benchmark, checked as check_outputs does. */
+static int check_hdr(const cmdline_t *o, const matrix_t *m, fb_err_t *err)
+{
+    char name[OUTFILE_PATH_LEN];
+
+    for (size_t i = 0; o->export_hdr && i < m->n; i++) {
+        if (export_hdr_path(name, sizeof name, o->export_hdr, i, m->n, m->e[i].strategy) != 0) {
+            fb_err_set(err, "--export-hdr %.300s: name too long", o->export_hdr);
+            return -1;
+        }
+        if (outfile_check(name, err) != 0) {
+            fb_err_prefix(err, "--export-hdr ");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* A new journal, or the runs of the one being resumed replayed into the set. */
 static int open_journal(drive_t *r, cmdline_t *o, journal_t *j, int argc, char **argv,
                         fb_err_t *err)
@@ -266,13 +285,14 @@ int main(int argc, char **argv)
         ((o.matrix_set || o.ncommands == 0) &&
          matrix_build(&m, o.matrix_spec, &o.requests, &o.chunks, &o.connections, &err) != 0) ||
         commands_expand(&m, &o, &err) != 0 || commands_fit(&m, &err) != 0 ||
-        check_outputs(&o, &err) != 0) {
+        check_outputs(&o, &err) != 0 || check_hdr(&o, &m, &err) != 0) {
         fprintf(stderr, "coordinator: %s\n", err.msg);
         journal_close(&journal);
         journal_load_free(&jl);
         matrix_free(&m);
         return FB_EXIT_USAGE;
     }
+    if (o.rate > 0) matrix_name_rate(&m, o.rate, o.duration_s);
     pick_seed(&o);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

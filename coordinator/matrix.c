@@ -97,6 +97,21 @@ static void entry_fill(matrix_entry_t *e, const catalog_entry_t *s, uint64_t r, 
                  (unsigned long long)k);
 }
 
+void matrix_name_rate(matrix_t *m, double rate, double duration_s)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        matrix_entry_t *e = &m->e[i];
+        char rest[sizeof e->command];
+        if (e->is_command) continue; /* cmdline refuses --rate with commands anyway */
+        /* what follows "NAME -r N": the concurrency, if any */
+        const char *tail = strstr(e->command, " -r ");
+        tail = tail ? strchr(tail + 4, ' ') : NULL;
+        snprintf(rest, sizeof rest, "%s", tail ? tail : "");
+        snprintf(e->command, sizeof e->command, "%.32s --rate %g --duration %g%.40s", e->strategy,
+                 rate, duration_s, rest);
+    }
+}
+
 matrix_entry_t *matrix_append(matrix_t *m, fb_err_t *err)
 {
     if (m->n == MATRIX_MAX) {

@@ -60,6 +60,9 @@ int matrix_list_parse(matrix_list_t *l, const char *flag, const char *s, uint64_
  * empty when not given (the async strategies then take conc). */
 int matrix_build(matrix_t *m, const char *spec, const matrix_list_t *requests,
                  const matrix_list_t *conc, const matrix_list_t *conns, fb_err_t *err);
+/* Rate mode: each command says --rate R --duration S (the fleet's rate)
+ * where it said -r N ("async-for --rate 2000 --duration 10 -c 100"). */
+void matrix_name_rate(matrix_t *m, double rate, double duration_s);
 void matrix_free(matrix_t *m);
 
 #endif

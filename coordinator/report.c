@@ -660,25 +660,30 @@ static double hist_seconds(const hist_t *h, double p)
     return (double)hist_percentile(h, p) / 1e9;
 }
 
-static void put_curve(FILE *out, const bench_t *b, size_t i, const svg_scale_t *sx,
-                      const svg_scale_t *sy)
+/* Benchmark i's curve of h: its latency, or (service, rate mode) its
+ * service time, thinner and dotted in the same colour. */
+static void put_curve(FILE *out, const bench_t *b, const hist_t *h, int service, size_t i,
+                      const svg_scale_t *sx, const svg_scale_t *sy)
 {
     char v[64];
 
     fprintf(out, "<g><title>%zu. ", i + 1);
     put_esc(out, b->command);
     fprintf(out,
-            "</title><polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\" "
+            "%s</title><polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" "
             "stroke-linejoin=\"round\" stroke-dasharray=\"%s\" points=\"",
-            bench_color(i), bench_dash(i));
+            service      ? " (service time)"
+            : b->service ? " (corrected)"
+                         : "",
+            bench_color(i), service ? "1.4" : "2.2", service ? "2 3" : bench_dash(i));
     for (int k = 0; k <= CURVE_POINTS; k++) {
-        double x = sx->hi * k / CURVE_POINTS, y = hist_seconds(b->latency, percentile_at(x));
+        double x = sx->hi * k / CURVE_POINTS, y = hist_seconds(h, percentile_at(x));
         fprintf(out, "%s%.1f,%.1f", k ? " " : "", svg_scale_at(sx, x),
                 svg_scale_at(sy, fmax(y, sy->lo)));
     }
     fputs("\"/>", out);
     for (size_t k = 1; k < NPTICKS; k++) { /* dots where the grid meets the curve */
-        double x = nines(k_pticks[k].p), y = hist_seconds(b->latency, k_pticks[k].p);
+        double x = nines(k_pticks[k].p), y = hist_seconds(h, k_pticks[k].p);
         if (x > sx->hi + 1e-9) break;
         fprintf(out,
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.2\" fill=\"%s\"><title>p%s: %s</title>"
@@ -694,22 +699,31 @@ static void put_latency_table(const page_t *pg)
     FILE *out = pg->out;
     char v[64];
 
-    fputs("<div class=\"scroll\"><table>\n<thead><tr><th "
-          "class=\"l\">Command</th><th>Requests</th><th>Min</th>",
-          out);
+    int rate = 0;
+
+    for (size_t i = 0; i < pg->set->nbench; i++)
+        rate |= pg->set->benches[i]->service != NULL;
+    fputs("<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">Command</th>", out);
+    if (rate) fputs("<th>From</th>", out);
+    fputs("<th>Requests</th><th>Min</th>", out);
     for (size_t k = 0; k < HIST_NPCTS; k++)
         fprintf(out, "<th>%s</th>", hist_pcts[k].name);
     fputs("<th>Max</th></tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < pg->set->nbench; i++) {
-        const hist_t *h = pg->set->benches[i]->latency;
-        if (hist_count(h) == 0) continue;
-        fputs("<tr>", out);
-        put_command_cell(out, i, pg->set->benches[i]->command);
-        fprintf(out, "<td>%" PRIu64 "</td><td>%s</td>", hist_count(h),
-                fmt_time(v, sizeof v, (double)hist_min(h) / 1e9));
-        for (size_t k = 0; k < HIST_NPCTS; k++)
-            fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, hist_pcts[k].p)));
-        fprintf(out, "<td>%s</td></tr>\n", fmt_time(v, sizeof v, (double)hist_max(h) / 1e9));
+        const bench_t *b = pg->set->benches[i];
+        if (hist_count(b->latency) == 0) continue;
+        /* rate mode: the corrected row, then the service-time one */
+        for (int svc = 0; svc < (b->service ? 2 : 1); svc++) {
+            const hist_t *h = svc ? b->service : b->latency;
+            fputs("<tr>", out);
+            put_command_cell(out, i, b->command);
+            if (b->service) fputs(svc ? "<td>service</td>" : "<td>corrected</td>", out);
+            fprintf(out, "<td>%" PRIu64 "</td><td>%s</td>", hist_count(h),
+                    fmt_time(v, sizeof v, (double)hist_min(h) / 1e9));
+            for (size_t k = 0; k < HIST_NPCTS; k++)
+                fprintf(out, "<td>%s</td>", fmt_time(v, sizeof v, hist_seconds(h, hist_pcts[k].p)));
+            fprintf(out, "<td>%s</td></tr>\n", fmt_time(v, sizeof v, (double)hist_max(h) / 1e9));
+        }
     }
     fputs("</tbody>\n</table></div>\n", out);
 }
@@ -737,6 +751,7 @@ static void put_latency_chart(const page_t *pg)
     svg_scale_t sx = {0, 2, left, CHART_W - 24, 0},
                 sy = {INFINITY, -INFINITY, top + height, top, 1};
     uint64_t most = 0;
+    int rate = 0; /* open-loop benchmarks: their service time too */
     svg_tick_t tx[SVG_MAX_TICKS], ty[SVG_MAX_TICKS];
     size_t nx, ny;
     summary_unit_t u;
@@ -747,6 +762,10 @@ static void put_latency_chart(const page_t *pg)
         most = hist_count(h) > most ? hist_count(h) : most;
         sy.lo = fmin(sy.lo, fmax((double)hist_min(h) / 1e9, 1e-7));
         sy.hi = fmax(sy.hi, (double)hist_max(h) / 1e9);
+        if (pg->set->benches[i]->service && hist_count(pg->set->benches[i]->service) > 0) {
+            rate = 1;
+            sy.lo = fmin(sy.lo, fmax((double)hist_min(pg->set->benches[i]->service) / 1e9, 1e-7));
+        }
     }
     fputs("<section id=\"latency\">\n<h2>Latency percentiles</h2>\n", out);
     if (most == 0) {
@@ -756,6 +775,12 @@ static void put_latency_chart(const page_t *pg)
     fputs("<p class=\"lead\">Every request of every run and agent, merged. The x axis spreads "
           "the tail: each step right is one more nine.</p>\n",
           out);
+    if (rate)
+        fputs("<p class=\"lead\">Open loop (--rate): the full lines count each request's "
+              "latency from its due time (corrected for coordinated omission), the dotted ones "
+              "from its actual send (service time); the gap between them is time spent waiting "
+              "in the client.</p>\n",
+              out);
     sx.hi = fmin(fmax(ceil(log10((double)most)), 2), MAX_NINES);
     svg_scale_nice(&sy);
     nx = percentile_ticks(sx.hi, tx);
@@ -767,8 +792,12 @@ static void put_latency_chart(const page_t *pg)
     svg_axis_y(out, &sy, ty, ny, left, sx.b, "Latency (log scale)");
     svg_axis_x(out, &sx, tx, nx, top, top + height, "Percentile [%]");
     for (size_t i = 0; i < pg->set->nbench; i++)
-        if (hist_count(pg->set->benches[i]->latency) > 0)
-            put_curve(out, pg->set->benches[i], i, &sx, &sy);
+        if (hist_count(pg->set->benches[i]->latency) > 0) {
+            const bench_t *b = pg->set->benches[i];
+            put_curve(out, b, b->latency, 0, i, &sx, &sy);
+            if (b->service && hist_count(b->service) > 0)
+                put_curve(out, b, b->service, 1, i, &sx, &sy);
+        }
     fputs("</svg>\n", out);
     put_latency_legend(pg);
     put_latency_table(pg);

@@ -152,6 +152,35 @@ static void print_load(FILE *out, const bench_t *b, const bench_stats_t *s)
             latency(p90, sizeof p90, b->latency, 90), latency(p99, sizeof p99, b->latency, 99));
 }
 
+/* Open loop: the rate asked and held, and the service time (send to
+ * completion) beside the latency above, which counts from the due times. */
+static void print_rate(FILE *out, const bench_t *b, const bench_stats_t *s)
+{
+    char v[64], w[64], p50[32], p90[32], p99[32];
+
+    if (b->params.rate <= 0 || b->service == NULL) return;
+    snprintf(v, sizeof v, "%.1f of %g req/s", s->rate_achieved, b->params.rate);
+    fprintf(out, "  Rate:%s    ", ralign(w, sizeof w, v, 35));
+    if (hist_count(b->service) == 0) {
+        fputs("[Service: none sent]\n", out);
+        return;
+    }
+    fprintf(out, "[Service p50: %s, p90: %s, p99: %s]\n", latency(p50, sizeof p50, b->service, 50),
+            latency(p90, sizeof p90, b->service, 90), latency(p99, sizeof p99, b->service, 99));
+}
+
+/* The client, not the target, fell behind the schedule: requests sent late
+ * (their corrected latency includes it), never sent, or a rate not held. */
+static int fell_behind(const bench_t *b, const bench_stats_t *s)
+{
+    /* late by more than the gap between an agent's requests: behind the schedule */
+    double gap = (double)b->nagents / b->params.rate;
+
+    return b->params.rate > 0 &&
+           (s->late_p99_s > fmax(SUMMARY_LATE_WARN_S, gap) || s->never_sent > 0 ||
+            s->rate_achieved < (1 - SUMMARY_RATE_WARN) * b->params.rate);
+}
+
 static int shows_skew(const bench_set_t *set, const bench_t *b, const bench_stats_t *s)
 {
     return b->nagents > 1 && strcmp(set->mode, "serial") != 0 && s->time.n > 0;
@@ -280,6 +309,13 @@ static void print_warnings(FILE *out, const bench_set_t *set, const bench_t *b,
              "One of the target's %u event loops was busy %.0f %% of the time: the target, "
              "not the clients, may have bounded this benchmark.",
              s->target_loops, 100 * s->busy_max);
+    if (fell_behind(b, s))
+        warn(out, color, &any,
+             "The agents fell behind the schedule: requests sent late by up to %s (p99 of the "
+             "worst run %s), %" PRIu64 " never sent, %.1f of %g req/s held. The client, not "
+             "the target, added that to the latency.",
+             auto_time(t, sizeof t, s->late_max_s), auto_time(u, sizeof u, s->late_p99_s),
+             s->never_sent, s->rate_achieved, b->params.rate);
     if (shows_skew(set, b, s) && s->skew_max > SUMMARY_SKEW_WARN * s->time.min)
         warn(out, color, &any,
              "The agents started up to %s apart, more than %.0f %% of the fastest run (%s): "
@@ -304,6 +340,7 @@ int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color)
     } else {
         print_time(out, &s, color);
         if (!b->params.is_command) print_load(out, b, &s); /* a command's requests are its own */
+        print_rate(out, b, &s);
         print_extra(out, set, b, &s, color);
         print_target(out, &s);
         print_warnings(out, set, b, &s, color);
@@ -317,10 +354,13 @@ void summary_ratio(const bench_table_t *t, size_t i, size_t ref, summary_ratio_t
     const stats_ratio_t *r = &t->rel[i];
 
     memset(out, 0, sizeof *out);
-    out->lead = r->order == 0 ? "As fast (" : "";
+    /* rate mode ranks by p99 of corrected latency: the same sentence, its words */
+    out->lead = r->order != 0 ? "" : t->by_p99 ? "As low a p99 (" : "As fast (";
     snprintf(out->ratio, sizeof out->ratio, "%.2f", r->ratio);
     if (!isnan(r->stddev)) snprintf(out->sd, sizeof out->sd, "%.2f", r->stddev);
-    out->relation = r->order == 0  ? ") as "
+    out->relation = r->order == 0 ? ") as "
+                    : t->by_p99
+                        ? (r->order > 0 ? " times lower p99 than " : " times higher p99 than ")
                     : r->order > 0 ? " times faster than "
                                    : " times slower than ";
     if (t->stats[i].time.n < 2 || t->stats[ref].time.n < 2) {
@@ -368,7 +408,7 @@ static void print_group(FILE *out, const bench_set_t *set, const bench_table_t *
 {
     const bench_group_t *x = &t->groups[g];
 
-    if (t->stats[x->fastest].time.mean == 0) {
+    if (t->stats[x->fastest].rank.mean == 0) {
         paint(out, color, SGR_BOLD_RED, "Note");
         fputs(": The benchmark comparison could not be computed as some benchmark times are "
               "zero.\n",
@@ -379,7 +419,7 @@ static void print_group(FILE *out, const bench_set_t *set, const bench_table_t *
     if (labelled) fprintf(out, " (%s)", x->label);
     fputs("\n  ", out);
     paint(out, color, SGR_CYAN, set->benches[x->fastest]->command);
-    fputs(" ran\n", out);
+    fputs(t->by_p99 ? " had\n" : " ran\n", out);
     for (size_t k = 0; k < t->nbench; k++) {
         size_t i = t->order[k];
         if (t->group[i] != g || i == x->fastest) continue;

@@ -19,6 +19,12 @@
 /* A target whose event loops were busy this fraction of the time under load
  * bounded the run: the summary says so. */
 #define SUMMARY_BUSY_WARN 0.9
+/* Rate mode: the agents fell behind the schedule (the client, not the
+ * target, added latency) when a run's lateness p99 is above both 1 ms and
+ * the gap between two of an agent's requests (agents / rate), a request was
+ * never sent, or the rate achieved is more than 5 % below the asked. */
+#define SUMMARY_LATE_WARN_S 0.001
+#define SUMMARY_RATE_WARN 0.05
 
 /* hyperfine's time units: a benchmark's mean picks one, and every other time
  * of that benchmark (σ, range, user, system) is shown in it. */
@@ -39,10 +45,10 @@ int summary_bench(FILE *out, const bench_set_t *set, size_t i, int color);
 /* For each group of comparable benchmarks (bench_group_t: the same
  * requests, concurrency and agents) with two or more measured: "Summary",
  * its fastest benchmark and how much faster it ran than each other one, by
- * mean, saying so when Welch's t-test finds the difference not significant
- * (p >= 0.05). One group: hyperfine's block as it is; more: each headed by
- * what it is about, then a throughput table of every group that ranks
- * nothing across them. */
+ * mean (in rate mode: the lowest mean p99 of corrected latency over the
+ * runs, "A had 3.10 ± 0.40 times lower p99 than B"), saying so when Welch's t-test finds the
+ * difference not significant (p >= 0.05). One group: hyperfine's block as it is; more: each headed
+ * by what it is about, then a throughput table of every group that ranks nothing across them. */
 int summary_compare(FILE *out, const bench_set_t *set, int color);
 /* One line of a comparison, "REF ran" then "1.57 ± 0.01 times faster than
  * CMD (not statistically significant, p = 0.12)", in pieces that the

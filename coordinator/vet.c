@@ -1,5 +1,7 @@
 #include "vet.h"
 
+#include "cause.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -92,6 +94,74 @@ static int vet_latency(const vet_expect_t *e, const proto_result_t *r, hist_t *l
     return 0;
 }
 
+/* The sparse buckets into h, then the extremes: -1 if they do not fit. */
+static int load_hist(hist_t *h, uint32_t n, const uint32_t *idx, const uint64_t *cnt, uint64_t min,
+                     uint64_t max, uint64_t sum, uint64_t *total)
+{
+    hist_reset(h);
+    *total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if ((i > 0 && idx[i] <= idx[i - 1]) || __builtin_add_overflow(*total, cnt[i], total) ||
+            hist_add_bucket(h, idx[i], cnt[i]) != 0)
+            return -1;
+    return hist_set_extremes(h, min, max, sum);
+}
+
+int vet_service(const proto_result_t *r, hist_t *svc)
+{
+    uint64_t total;
+
+    return load_hist(svc, r->svc_nbuckets, r->svc_idx, r->svc_cnt, r->svc_min, r->svc_max,
+                     r->svc_sum, &total);
+}
+
+/* An open-loop run's extras: requests never sent are timeouts; every request
+ * sent has one service time, no longer than its latency from its due time
+ * and its lateness no longer than the run; the achieved rate's span is at
+ * least the schedule and at most the run. A closed-loop run has none. */
+static int vet_pace(const vet_expect_t *e, const proto_result_t *r, fb_err_t *why)
+{
+    uint64_t total, late_ok, span_max;
+    hist_t *svc;
+    int rc;
+
+    if (e->duration_ns == 0) {
+        if (r->expired || r->late_p50 || r->late_p99 || r->late_max || r->span_ns || r->svc_min ||
+            r->svc_max || r->svc_sum || r->svc_nbuckets)
+            return refuse(why, "open-loop fields in a closed-loop run");
+        return 0;
+    }
+    if (r->expired > r->failed[CAUSE_TIMEOUT])
+        return refuse(why, "%" PRIu64 " requests never sent but %" PRIu64 " timeouts", r->expired,
+                      r->failed[CAUSE_TIMEOUT]);
+    late_ok = r->late_p50 <= r->late_p99 && r->late_p99 <= r->late_max &&
+              (r->late_max <= r->wall_ns || r->expired == e->requests);
+    if (!late_ok)
+        return refuse(why,
+                      "lateness p50 %" PRIu64 ", p99 %" PRIu64 ", max %" PRIu64
+                      " ns out of order or longer than the run",
+                      r->late_p50, r->late_p99, r->late_max);
+    span_max = r->wall_ns > e->duration_ns ? r->wall_ns : e->duration_ns;
+    if (r->span_ns < e->duration_ns || r->span_ns > span_max)
+        return refuse(why, "rate span %" PRIu64 " ns is not in %" PRIu64 " .. %" PRIu64, r->span_ns,
+                      e->duration_ns, span_max);
+    if ((svc = hist_new()) == NULL) return refuse(why, "out of memory for its service time");
+    rc = load_hist(svc, r->svc_nbuckets, r->svc_idx, r->svc_cnt, r->svc_min, r->svc_max, r->svc_sum,
+                   &total);
+    hist_free(&svc);
+    if (rc != 0 || r->svc_max > r->lat_max)
+        return refuse(why,
+                      "service-time histogram or its min %" PRIu64 ", max %" PRIu64 ", sum %" PRIu64
+                      " ns do not fit (latency max %" PRIu64 ")",
+                      r->svc_min, r->svc_max, r->svc_sum, r->lat_max);
+    if (total != e->requests - r->expired)
+        return refuse(why,
+                      "service-time histogram counts %" PRIu64 " requests, not %" PRIu64
+                      " sent (%" PRIu64 " never sent)",
+                      total, e->requests - r->expired, r->expired);
+    return 0;
+}
+
 /* A command's run: a process the agent timed, no requests it made. So no
  * count, byte or latency may come with it; a strategy's run has no exit
  * code. */
@@ -114,9 +184,9 @@ static int vet_kind(const vet_expect_t *e, const proto_result_t *r, hist_t *lat,
 int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, fb_err_t *why)
 {
     if (vet_step(e, res, why) != 0 || vet_kind(e, res, lat, why) != 0) return -1;
-    if (e->command) return vet_times(e, res, why);
+    if (e->command) return vet_times(e, res, why) != 0 || vet_pace(e, res, why) != 0 ? -1 : 0;
     if (vet_counts(e, res, why) != 0 || vet_times(e, res, why) != 0 ||
-        vet_latency(e, res, lat, why) != 0)
+        vet_latency(e, res, lat, why) != 0 || vet_pace(e, res, why) != 0)
         return -1;
     return 0;
 }

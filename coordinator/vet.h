@@ -29,11 +29,17 @@ typedef struct {
     /* the window the run must lie in, on the agent's clock: it started at
      * or after start_lo (GO sent) and ended by end_hi (RESULT received) */
     uint64_t start_lo, end_hi;
+    /* open loop (--rate): the schedule's length; 0 for a closed-loop run,
+     * whose open-loop fields must then all be 0 */
+    uint64_t duration_ns;
 } vet_expect_t;
 
 /* 0 if res fits e; its latency histogram is then in lat (reset first).
  * -1 with why ("ok 10000000 + failed 0 != 20 requests"); lat is then
  * unspecified. */
 int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, fb_err_t *why);
+/* The service-time histogram of a result vet_result accepted, into svc
+ * (reset first). -1 if it does not load (never, once vetted). */
+int vet_service(const proto_result_t *res, hist_t *svc);
 
 #endif

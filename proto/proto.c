@@ -10,12 +10,13 @@
 /* ---- the field tables ---------------------------------------------------- */
 
 typedef enum {
-    F_U32,     /* unsigned integer, stored as uint32_t */
-    F_U64,     /* unsigned integer, stored as uint64_t */
-    F_STR,     /* text, stored NUL-terminated in char[size] */
-    F_U64S,    /* array of exactly size unsigned integers (uint64_t[size]) */
-    F_BENCHES, /* plan's benchmark list: array of maps (k_bench) */
-    F_BUCKETS, /* result's histogram: flat array idx0, cnt0, idx1, cnt1, ... */
+    F_U32,         /* unsigned integer, stored as uint32_t */
+    F_U64,         /* unsigned integer, stored as uint64_t */
+    F_STR,         /* text, stored NUL-terminated in char[size] */
+    F_U64S,        /* array of exactly size unsigned integers (uint64_t[size]) */
+    F_BENCHES,     /* plan's benchmark list: array of maps (k_bench) */
+    F_BUCKETS,     /* result's histogram: flat array idx0, cnt0, idx1, cnt1, ... */
+    F_SVC_BUCKETS, /* result's service-time histogram, the same way */
 } fkind_t;
 
 typedef struct {
@@ -39,7 +40,7 @@ typedef struct {
     {                                                                                              \
         k, F_STR, offsetof(s, f), sizeof(((s *)0)->f), minlen, 0, 0                                \
     }
-/* Optional fields (version 3): a peer leaves them out when they are 0 or "". */
+/* Optional fields (since version 3): a peer leaves them out when they are 0 or "". */
 #define OPT_U32(k, s, f, lo, hi)                                                                   \
     {                                                                                              \
         k, F_U32, offsetof(s, f), 0, lo, hi, 1                                                     \
@@ -83,6 +84,9 @@ static const field_t k_bench[] = {
     OPT_U32("no_shell", proto_bench_t, no_shell, 0, 1),
     OPT_U32("show_output", proto_bench_t, show_output, 0, 1),
     OPT_U64("cmd_timeout_ms", proto_bench_t, cmd_timeout_ms, 0, 24ull * 3600 * 1000),
+    /* open loop only (--rate); a closed-loop benchmark leaves them out */
+    OPT_U64("rate_milli", proto_bench_t, rate_milli, 0, PROTO_MAX_RATE_MILLI),
+    OPT_U64("duration_ms", proto_bench_t, duration_ms, 0, PROTO_MAX_DURATION_MS),
     END,
 };
 
@@ -120,6 +124,16 @@ static const field_t k_result[] = {
     U64("lat_sum", proto_result_t, lat_sum, 0, UINT64_MAX),
     {"buckets", F_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 0},
     OPT_U32("exit_code", proto_result_t, exit_code, 0, 255),
+    /* open loop only (--rate); a closed-loop result leaves them out */
+    OPT_U64("expired", proto_result_t, expired, 0, PROTO_MAX_REQUESTS),
+    OPT_U64("late_p50", proto_result_t, late_p50, 0, UINT64_MAX),
+    OPT_U64("late_p99", proto_result_t, late_p99, 0, UINT64_MAX),
+    OPT_U64("late_max", proto_result_t, late_max, 0, UINT64_MAX),
+    OPT_U64("span_ns", proto_result_t, span_ns, 0, UINT64_MAX),
+    OPT_U64("svc_min", proto_result_t, svc_min, 0, UINT64_MAX),
+    OPT_U64("svc_max", proto_result_t, svc_max, 0, UINT64_MAX),
+    OPT_U64("svc_sum", proto_result_t, svc_sum, 0, UINT64_MAX),
+    {"svc_buckets", F_SVC_BUCKETS, 0, 0, 0, PROTO_MAX_BUCKETS, 1},
     END,
 };
 
@@ -175,11 +189,43 @@ static const struct {
     [PROTO_STATS] = {"stats", k_stats, sizeof(proto_stats_t)},
 };
 
+uint64_t proto_bench_paced_requests(const proto_bench_t *b)
+{
+    /* integers, so coordinator and agent agree to the request: at most
+     * 10^10 x 8.64 x 10^7, far below 2^64 */
+    uint64_t n = (b->rate_milli * b->duration_ms + 999999) / 1000000;
+
+    return n ? n : 1;
+}
+
+int proto_bench_check(const proto_bench_t *b, fb_err_t *err)
+{
+    if (b->rate_milli == 0 && b->duration_ms == 0) return 0;
+    if (b->command[0]) {
+        fb_err_set(err, "a command runs on no schedule (rate_milli, duration_ms)");
+        return -1;
+    }
+    if (b->rate_milli == 0 || b->duration_ms == 0) {
+        fb_err_set(err, "rate_milli %llu and duration_ms %llu: both or neither",
+                   (unsigned long long)b->rate_milli, (unsigned long long)b->duration_ms);
+        return -1;
+    }
+    if (b->requests != proto_bench_paced_requests(b)) {
+        fb_err_set(err, "%llu requests, but rate x duration is %llu",
+                   (unsigned long long)b->requests,
+                   (unsigned long long)proto_bench_paced_requests(b));
+        return -1;
+    }
+    return 0;
+}
+
 void proto_result_copy(proto_result_t *dst, const proto_result_t *src)
 {
     memcpy(dst, src, offsetof(proto_result_t, bucket_idx));
     memcpy(dst->bucket_idx, src->bucket_idx, src->nbuckets * sizeof *src->bucket_idx);
     memcpy(dst->bucket_cnt, src->bucket_cnt, src->nbuckets * sizeof *src->bucket_cnt);
+    memcpy(dst->svc_idx, src->svc_idx, src->svc_nbuckets * sizeof *src->svc_idx);
+    memcpy(dst->svc_cnt, src->svc_cnt, src->svc_nbuckets * sizeof *src->svc_cnt);
 }
 
 static uint32_t g_version = PROTO_VERSION;
@@ -373,13 +419,18 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, fb
             if (pack_fields(pk, k_bench, (const char *)&plan->bench[i], err) != 0) return -1;
         return 0;
     }
-    case F_BUCKETS: {
+    case F_BUCKETS:
+    case F_SVC_BUCKETS: {
         const proto_result_t *r = (const proto_result_t *)base;
-        if (r->nbuckets > f->max) return range_err(f, r->nbuckets, err);
-        msgpack_pack_array(pk, 2 * (size_t)r->nbuckets);
-        for (i = 0; i < r->nbuckets; i++) {
-            msgpack_pack_uint32(pk, r->bucket_idx[i]);
-            msgpack_pack_uint64(pk, r->bucket_cnt[i]);
+        bool svc = f->kind == F_SVC_BUCKETS;
+        uint32_t n = svc ? r->svc_nbuckets : r->nbuckets;
+        const uint32_t *idx = svc ? r->svc_idx : r->bucket_idx;
+        const uint64_t *cnt = svc ? r->svc_cnt : r->bucket_cnt;
+        if (n > f->max) return range_err(f, n, err);
+        msgpack_pack_array(pk, 2 * (size_t)n);
+        for (i = 0; i < n; i++) {
+            msgpack_pack_uint32(pk, idx[i]);
+            msgpack_pack_uint64(pk, cnt[i]);
         }
         return 0;
     }
@@ -397,6 +448,7 @@ static bool skipped(const field_t *f, const char *base)
     case F_U32: return *(const uint32_t *)at == 0;
     case F_U64: return *(const uint64_t *)at == 0;
     case F_STR: return *(const char *)at == '\0';
+    case F_SVC_BUCKETS: return ((const proto_result_t *)base)->svc_nbuckets == 0;
     default: return false;
     }
 }
@@ -586,19 +638,24 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, f
         }
         return 0;
     }
-    case F_BUCKETS: {
+    case F_BUCKETS:
+    case F_SVC_BUCKETS: {
         proto_result_t *r = (proto_result_t *)base;
-        const field_t fi = {"buckets", F_U32, 0, 0, 0, UINT32_MAX, 0};
-        const field_t fc = {"buckets", F_U64, 0, 0, 1, UINT64_MAX, 0};
+        bool svc = f->kind == F_SVC_BUCKETS;
+        uint32_t *idx = svc ? r->svc_idx : r->bucket_idx;
+        uint64_t *cnt = svc ? r->svc_cnt : r->bucket_cnt;
+        const field_t fi = {f->key, F_U32, 0, 0, 0, UINT32_MAX, 0};
+        const field_t fc = {f->key, F_U64, 0, 0, 1, UINT64_MAX, 0};
+        uint32_t n;
         if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size % 2 != 0 ||
             o->via.array.size / 2 > f->max)
             return field_err(f, "not an even array of at most 8192 pairs", err);
-        r->nbuckets = o->via.array.size / 2;
-        for (i = 0; i < r->nbuckets; i++) {
+        n = o->via.array.size / 2;
+        *(svc ? &r->svc_nbuckets : &r->nbuckets) = n;
+        for (i = 0; i < n; i++) {
             if (get_uint(&o->via.array.ptr[2 * i], &fi, &v, err) != 0) return PROTO_EFIELD;
-            r->bucket_idx[i] = (uint32_t)v;
-            if (get_uint(&o->via.array.ptr[2 * i + 1], &fc, &r->bucket_cnt[i], err) != 0)
-                return PROTO_EFIELD;
+            idx[i] = (uint32_t)v;
+            if (get_uint(&o->via.array.ptr[2 * i + 1], &fc, &cnt[i], err) != 0) return PROTO_EFIELD;
         }
         return 0;
     }

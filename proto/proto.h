@@ -16,11 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 3            /* 2: STATS_REQ and STATS, the target's own view; 3: commands */
+/* 2: STATS_REQ and STATS, the target's own view; 3: commands; 4: open-loop runs */
+#define PROTO_VERSION 4
 #define PROTO_MAX_MSG (256 * 1024) /* bytes; also the sockets' ZMQ_MAXMSGSIZE */
 #define PROTO_MAX_BENCH 1024       /* benchmarks in one plan */
 #define PROTO_MAX_BUCKETS 8192     /* non-zero histogram buckets in one result */
 #define PROTO_MAX_REQUESTS 10000000
+#define PROTO_MAX_RATE_MILLI 10000000000ull /* 10^7 requests per second */
+#define PROTO_MAX_DURATION_MS 86400000u     /* a day */
 #define PROTO_MAX_CONNECTIONS 100000
 #define PROTO_STR 128 /* longest text field, NUL included */
 #define PROTO_HOST 256
@@ -84,6 +87,10 @@ typedef struct {
     uint32_t no_shell;       /* 1: split on whitespace and exec, no sh -c */
     uint32_t show_output;    /* 1: the command's stdout/stderr are the agent's */
     uint64_t cmd_timeout_ms; /* the process group is killed after this; 0: never */
+    /* open loop (--rate): this agent's share of the rate in requests per
+     * 1000 s, and the schedule's length; requests = ceil(rate x duration).
+     * Both 0 (left out): closed loop, as fast as it goes. */
+    uint64_t rate_milli, duration_ms;
 } proto_bench_t;
 
 typedef struct {
@@ -106,11 +113,20 @@ typedef struct {
     uint64_t wall_ns, user_ns, sys_ns;
     uint64_t ok, failed[PROTO_FAIL__COUNT];
     uint64_t bytes, connections;
-    uint64_t lat_min, lat_max, lat_sum; /* ns */
+    uint64_t lat_min, lat_max, lat_sum; /* ns; with a rate, from each request's due time */
     uint32_t exit_code; /* a command's: its exit status, or 128 + the signal that killed it */
+    /* open loop only (all 0, and left out, in a closed-loop run): */
+    uint64_t expired;                      /* requests never sent: their --timeout ran out first */
+    uint64_t late_p50, late_p99, late_max; /* ns from due time to send, requests sent */
+    uint64_t span_ns;                      /* what the achieved rate counts over: the schedule's
+                                              length, or until the last completion if later */
+    uint64_t svc_min, svc_max, svc_sum;    /* service time (send to completion), ns */
+    uint32_t svc_nbuckets;                 /* its histogram, requests sent */
     uint32_t nbuckets;
     uint32_t bucket_idx[PROTO_MAX_BUCKETS];
     uint64_t bucket_cnt[PROTO_MAX_BUCKETS];
+    uint32_t svc_idx[PROTO_MAX_BUCKETS];
+    uint64_t svc_cnt[PROTO_MAX_BUCKETS];
 } proto_result_t;
 
 typedef struct {
@@ -200,7 +216,13 @@ int proto_decode(const void *buf, size_t len, proto_msg_t *out, fb_err_t *err);
 int proto_check(const void *buf, size_t len);
 
 const char *proto_type_name(proto_type_t t);
-/* Copies a result's fields and its nbuckets buckets only (not 96 KiB). */
+/* An open-loop benchmark's requests: ceil(rate x duration), at least 1. */
+uint64_t proto_bench_paced_requests(const proto_bench_t *b);
+/* 0 if b is consistent: rate_milli and duration_ms both 0 (closed loop), or
+ * both set on a strategy and requests = proto_bench_paced_requests. -1 with
+ * why in err. */
+int proto_bench_check(const proto_bench_t *b, fb_err_t *err);
+/* Copies a result's fields and its buckets in use only (not 192 KiB). */
 void proto_result_copy(proto_result_t *dst, const proto_result_t *src);
 const char *proto_err_name(uint32_t code);
 

@@ -51,6 +51,11 @@ fb_integration(test_faults 400)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      integration.test_compare PROPERTIES LABELS "integration;tsan")
 
+# Rate mode through the coordinator (about 15 s): the rate shared and held
+# by two agents, the JSON blocks, --export-hdr, --resume, a frozen target.
+fb_integration(test_coordinator_rate 180)
+set_tests_properties(integration.test_coordinator_rate PROPERTIES LABELS "integration;tsan")
+
 # --agents-file with real agents (IPv4, IPv6, keys), the agent limit, and
 # bench/simfleet against the real coordinator.
 fb_integration(test_agents_file 300)

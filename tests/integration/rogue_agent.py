@@ -40,7 +40,7 @@ import fbwire
 
 T = dict(hello=1, welcome=2, plan=3, prepare=4, ready=5, go=6, result=7, heartbeat=8,
          abort=9, error=10, bye=11, accept=12, stats_req=13, stats=14)
-PROTO_VERSION = 3  # proto/proto.h's PROTO_VERSION
+PROTO_VERSION = 4  # proto/proto.h's PROTO_VERSION
 NAMES = {v: k for k, v in T.items()}
 FIELDS = ("bench", "run", "warmup", "start_ns", "wall_ns", "user_ns", "sys_ns", "ok", "bytes",
           "connections", "lat_min", "lat_max", "lat_sum")

@@ -549,7 +549,7 @@ class RefusalTests(CoordinatorCase):
 
     def assert_names_versions(self, text, who):
         lines = self.version_lines(text)
-        self.assertRegex(lines, r"\b3\b", f"{who} does not name version 3:\n{text[-3000:]}")
+        self.assertRegex(lines, r"\b4\b", f"{who} does not name version 4:\n{text[-3000:]}")
         self.assertRegex(lines, r"\b99\b", f"{who} does not name version 99:\n{text[-3000:]}")
 
     def test_agent_speaks_another_version(self):

@@ -45,7 +45,7 @@ COORD_TIMEOUT = 90.0
 
 T = dict(hello=1, welcome=2, plan=3, prepare=4, ready=5, go=6, result=7, heartbeat=8,
          abort=9, error=10, bye=11, accept=12, stats_req=13, stats=14)
-PROTO_VERSION = 3  # proto/proto.h's PROTO_VERSION
+PROTO_VERSION = 4  # proto/proto.h's PROTO_VERSION
 E_BUSY, E_STATE = 3, 7
 
 

@@ -53,7 +53,7 @@ static int append_run(journal_t *j, size_t bench, uint64_t tag, fb_err_t *err)
 
     assert_non_null(h);
     hist_record(h, 1000 + tag);
-    rc = journal_append(j, bench, &a, 1, h, NULL, err);
+    rc = journal_append(j, bench, &a, 1, h, NULL, NULL, err);
     hist_free(&h);
     return rc;
 }
@@ -64,12 +64,14 @@ typedef struct {
 } seen_t;
 
 static int on_run(void *ctx, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const bench_target_t *target, fb_err_t *err)
+                  const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                  fb_err_t *err)
 {
     seen_t *s = ctx;
 
     (void)bench;
     (void)latency;
+    (void)service;
     (void)target;
     (void)err;
     assert_int_equal(nagents, 1);

@@ -387,13 +387,16 @@ static void test_depth_and_size(void **s)
 /* a RESULT whose "buckets" holds n elements: index i, then count `count` */
 static void result_with_buckets(mp_t *m, size_t n, uint64_t count)
 {
-    static const char *const u64s[] = {"bench",   "run",     "warmup", "start_ns", "wall_ns",
-                                       "user_ns", "sys_ns",  "ok",     "bytes",    "connections",
-                                       "lat_min", "lat_max", "lat_sum"};
+    static const char *const u64s[] = {
+        "bench",    "run",      "warmup",      "start_ns", "wall_ns", "user_ns", "sys_ns",
+        "ok",       "bytes",    "connections", "lat_min",  "lat_max", "lat_sum", "expired",
+        "late_p50", "late_p99", "late_max",    "span_ns",  "svc_min", "svc_max", "svc_sum"};
     size_t nu = sizeof u64s / sizeof *u64s;
 
     mp_init(m);
-    header(m, nu + 2, PROTO_VERSION, PROTO_RESULT);
+    header(m, nu + 3, PROTO_VERSION, PROTO_RESULT);
+    key(m, "svc_buckets"); /* a closed-loop run's: empty */
+    msgpack_pack_array(&m->pk, 0);
     for (size_t i = 0; i < nu; i++) {
         key(m, u64s[i]);
         msgpack_pack_uint32(&m->pk, 0);
@@ -423,7 +426,7 @@ static void test_nested_validation(void **s)
     key(&m, "benches");
     msgpack_pack_array(&m.pk, 2);
     for (int i = 0; i < 2; i++) {
-        msgpack_pack_map(&m.pk, i == 0 ? 4 : 3);
+        msgpack_pack_map(&m.pk, i == 0 ? 6 : 5);
         key(&m, "strategy");
         msgpack_pack_str_with_body(&m.pk, "async-for", 9);
         if (i == 0) {
@@ -434,6 +437,10 @@ static void test_nested_validation(void **s)
         msgpack_pack_uint32(&m.pk, 10);
         key(&m, "connections");
         msgpack_pack_uint32(&m.pk, 10);
+        key(&m, "rate_milli");
+        msgpack_pack_uint32(&m.pk, 0);
+        key(&m, "duration_ms");
+        msgpack_pack_uint32(&m.pk, 0);
     }
     expect_field_error(&m, "'requests': missing");
 

@@ -140,16 +140,17 @@ static void test_single_run_two_agents(void **state)
     hist_record(b->latency, 350000); /* 350 µs */
     /* time 0.25 s (the later agent ends at 0.0005 + 0.2495), user 10 ms,
      * system 2 ms; 18 ok in 0.25 s */
-    expect(summary_print, &s, 0,
-           "Benchmark 1: threads-recreate -r 10 -c 5\n"
-           "  Time (abs ≡):        250.0 ms               [User: 10.0 ms, System: 2.0 ms]\n"
-           "  Throughput:                   72.0 req/s    [Latency p50: 350.0 µs, p90: 350.0 µs, "
-           "p99: 350.0 µs]\n"
-           "  Failed: 2 of 20 requests (connect: 1, http_status: 1)    Start skew (2 agents): median "
-           "500.0 µs, max 500.0 µs\n"
-           " \n"
-           "  Warning: Requests failed in 1 of 1 runs (exit code 2); their times are included.\n"
-           " \n");
+    expect(
+        summary_print, &s, 0,
+        "Benchmark 1: threads-recreate -r 10 -c 5\n"
+        "  Time (abs ≡):        250.0 ms               [User: 10.0 ms, System: 2.0 ms]\n"
+        "  Throughput:                   72.0 req/s    [Latency p50: 350.0 µs, p90: 350.0 µs, "
+        "p99: 350.0 µs]\n"
+        "  Failed: 2 of 20 requests (connect: 1, http_status: 1)    Start skew (2 agents): median "
+        "500.0 µs, max 500.0 µs\n"
+        " \n"
+        "  Warning: Requests failed in 1 of 1 runs (exit code 2); their times are included.\n"
+        " \n");
     bench_set_close(&s);
 }
 
@@ -409,6 +410,78 @@ static void test_units(void **state)
     assert_string_equal(summary_time(buf, 6, 1.3, SUMMARY_UNIT_S), "1.300");
 }
 
+/* Rate mode: 100/s for 1 s on one agent; each run's latency all at lat_ms
+ * (service at a fifth of it), the agent late by late_s at p99. */
+static bench_t *mkpaced(const char *command, const double *lat_ms, size_t n, double late_s,
+                        double achieved)
+{
+    bench_params_t p = {
+        .requests = 100, .chunk = 10, .uses_chunk = 1, .rate = 100, .duration_s = 1};
+    hist_t *lat = hist_new(), *svc = hist_new();
+    bench_t *b;
+
+    snprintf(p.strategy, sizeof p.strategy, "%.*s", (int)strcspn(command, " "), command);
+    b = bench_new(command, &p, 1);
+    assert_non_null(b);
+    assert_non_null(b->service);
+    for (size_t i = 0; i < n; i++) {
+        bench_agent_run_t a = {.wall_s = 1.0,
+                               .ok = 100,
+                               .paced = 1,
+                               .achieved = achieved,
+                               .late_p99_s = late_s,
+                               .late_max_s = 2 * late_s};
+        hist_reset(lat);
+        hist_reset(svc);
+        for (int k = 0; k < 100; k++) {
+            hist_record(lat, (uint64_t)(lat_ms[i] * 1e6));
+            hist_record(svc, (uint64_t)(lat_ms[i] * 2e5));
+        }
+        assert_int_equal(bench_add_run(b, &a), 0);
+        assert_int_equal(bench_set_run_hists(b, lat, svc), 0);
+        hist_merge(b->latency, lat);
+    }
+    hist_free(&lat);
+    hist_free(&svc);
+    return b;
+}
+
+static void test_rate_mode(void **state)
+{
+    static const double fast[] = {2.0, 2.1, 1.9}, slow[] = {6.0, 6.3, 5.7};
+    bench_set_t s;
+    char *got = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&got, &len);
+
+    (void)state;
+    bench_set_init(&s);
+    strcpy(s.mode, "lockstep");
+    assert_int_equal(
+        bench_set_add(&s, mkpaced("slow --rate 100 --duration 1 -c 10", slow, 3, 0.02, 95)), 0);
+    assert_int_equal(
+        bench_set_add(&s, mkpaced("fast --rate 100 --duration 1 -c 10", fast, 3, 0.0005, 100)), 0);
+    assert_int_equal(summary_print(out, &s, 0), 0);
+    fclose(out);
+    /* the rate held and the service time, under the corrected latency */
+    assert_non_null(
+        strstr(got, "Rate:                  95.0 of 100 req/s    [Service p50: 1.2 ms"));
+    assert_non_null(
+        strstr(got, "Rate:                 100.0 of 100 req/s    [Service p50: 400.4 µs"));
+    /* the client fell behind in slow only: late p99 20 ms > 10 ms between requests */
+    assert_non_null(strstr(got, "The agents fell behind the schedule: requests sent late by up "
+                                "to 40.0 ms (p99 of the worst run 20.0 ms), 0 never sent, 95.0 "
+                                "of 100 req/s held."));
+    assert_null(strstr(strstr(got, "Benchmark 2"), "fell behind"));
+    /* ranked by each run's p99, the same sentence builder as for times */
+    assert_non_null(strstr(got, "Summary\n  fast --rate 100 --duration 1 -c 10 had\n"));
+    assert_non_null(
+        strstr(got, "    3.00 ± 0.21 times lower p99 than slow --rate 100 --duration 1 -c 10\n"));
+    assert_null(strstr(got, "faster"));
+    free(got);
+    bench_set_close(&s);
+}
+
 static void test_write_error(void **state)
 {
     bench_set_t s;
@@ -435,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_target_view),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_rate_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

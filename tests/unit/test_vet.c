@@ -45,12 +45,13 @@ static proto_result_t *honest(void)
     return r;
 }
 
-/* Vets r (freed): -1 with a reason containing `want`, or 0 when want is NULL. */
-static void check(proto_result_t *r, const char *want)
+/* Vets r (freed) against e: -1 with a reason containing `want`, or 0 when
+ * want is NULL. */
+static void check_with(const vet_expect_t *e, proto_result_t *r, const char *want)
 {
     hist_t *lat = hist_new();
     fb_err_t why = {""};
-    int rc = vet_result(&k_expect, r, lat, &why);
+    int rc = vet_result(e, r, lat, &why);
 
     if (want == NULL) {
         if (rc != 0) fail_msg("refused an honest result: %s", why.msg);
@@ -61,6 +62,71 @@ static void check(proto_result_t *r, const char *want)
     }
     hist_free(&lat);
     free(r);
+}
+
+static void check(proto_result_t *r, const char *want)
+{
+    check_with(&k_expect, r, want);
+}
+
+/* An open-loop run of 4 ms of schedule: 2 requests never sent (timeouts of
+ * 2 ms, from their due time), 18 sent with a 1 us service time. */
+#define DUR_NS 4000000ull
+static proto_result_t *paced(void)
+{
+    proto_result_t *r = honest();
+
+    r->ok = REQ - 2;
+    r->failed[CAUSE_TIMEOUT] = 2;
+    r->expired = 2;
+    r->late_p50 = 0;
+    r->late_p99 = 1500;
+    r->late_max = 3000;
+    r->span_ns = DUR_NS;
+    r->svc_min = r->svc_max = 1000;
+    r->svc_sum = 1000 * (REQ - 2);
+    r->svc_nbuckets = 1;
+    r->svc_idx[0] = 0;
+    r->svc_cnt[0] = REQ - 2;
+    return r;
+}
+
+static void test_paced(void **s)
+{
+    vet_expect_t e = k_expect;
+    proto_result_t *r;
+    (void)s;
+
+    e.duration_ns = DUR_NS;
+    check_with(&e, paced(), NULL);
+    check(paced(), "open-loop fields in a closed-loop run");
+    r = paced();
+    r->expired = 3; /* more never sent than timeouts */
+    check_with(&e, r, "never sent but 2 timeouts");
+    r = paced();
+    r->late_p99 = 4000; /* p99 above max */
+    check_with(&e, r, "lateness");
+    r = paced();
+    r->late_max = r->late_p99 = r->wall_ns + 1; /* late beyond the run */
+    check_with(&e, r, "lateness");
+    r = paced();
+    r->span_ns = DUR_NS - 1; /* shorter than the schedule */
+    check_with(&e, r, "rate span");
+    r = paced();
+    r->span_ns = r->wall_ns + 1; /* longer than the run and the schedule */
+    check_with(&e, r, "rate span");
+    r = paced();
+    r->svc_cnt[0] = REQ; /* the never-sent have a service time */
+    r->svc_sum = 1000 * REQ;
+    check_with(&e, r, "counts 20 requests, not 18 sent");
+    r = paced();
+    r->svc_max = 2000; /* beyond its histogram, and above the latency's max */
+    check_with(&e, r, "service-time histogram");
+    r = paced();
+    r->svc_nbuckets = 2; /* out of order */
+    r->svc_idx[1] = 0;
+    r->svc_cnt[1] = 1;
+    check_with(&e, r, "service-time histogram");
 }
 
 static void test_honest(void **s)
@@ -263,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_honest),    cmocka_unit_test(test_step),
         cmocka_unit_test(test_counts),    cmocka_unit_test(test_times),
         cmocka_unit_test(test_histogram), cmocka_unit_test(test_command),
+        cmocka_unit_test(test_paced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

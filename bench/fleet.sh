@@ -17,7 +17,7 @@ K agent daemons on 127.0.0.10 ... 127.0.0.254 (port 0; several per address
 past 245), and for each K of --sim one simfleet process simulating K agents
 on 127.0.0.1, and times the coordinator process (lockstep, light load):
   coordinator --agents-file FILE --target ... --matrix async-for -r N
-              --connections C --runs R -w W --export-json FILE
+              --connections C --runs R -w W --order O --export-json FILE
 once with R and once with 2R timed runs (per repeat). It prints per K:
   skew p50/p99/max   per timed run, latest minus earliest agent start (from the
                      JSON's per-agent start_offsets); one host, one
@@ -60,6 +60,11 @@ Options:
       --latency-us US   simfleet's simulated request latency (default 100)
       --router          also measure bench/routerbench (see above)
       --runs R          timed runs of the shorter invocation (default \$RUNS or 200)
+      --order O         the coordinator's --order (default sequential: the JSON
+                        export once per benchmark; interleave, the
+                        coordinator's default, exports after every round, with
+                        one benchmark after every run, a cost that grows with
+                        the runs made: the marginal figures then measure it)
   -w, --warmup W        warmup runs (default 5)
   -r, --requests N      requests per agent per run (default 10)
       --connections C   async-for connections per agent (default 2)
@@ -88,6 +93,7 @@ AGENTS=${AGENTS-1,8,32}
 SIM=${SIM-}
 KEYS=0
 ROUTER=0
+ORDER=sequential
 LATENCY_US=100
 RUNS=${RUNS:-200}
 WARMUP=5
@@ -115,6 +121,7 @@ while (($#)); do
   -s | --sim) need_arg "$@"; SIM=$2; shift 2 ;;
   --keys) KEYS=1; shift ;;
   --router) ROUTER=1; shift ;;
+  --order) need_arg "$@"; ORDER=$2; shift 2 ;;
   --latency-us) need_arg "$@"; LATENCY_US=$2; shift 2 ;;
   --runs) need_arg "$@"; RUNS=$2; shift 2 ;;
   -w | --warmup) need_arg "$@"; WARMUP=$2; shift 2 ;;
@@ -277,7 +284,7 @@ coord() {
   ((JOURNAL)) && jargs=(--journal "$JDIR/$kind-k$k-$tag.journal")
   python3 "$TMP/coord.py" "$base.meas" "$TMP/coord.pid" "$TIMEOUT" \
     "$COORD" --agents-file "$TMP/$kind-k$k.agents" --target "$TARGET" --matrix async-for \
-    -r "$REQUESTS" --connections "$CONNS" --runs "$runs" -w "$WARMUP" \
+    -r "$REQUESTS" --connections "$CONNS" --runs "$runs" -w "$WARMUP" --order "$ORDER" \
     --export-json "$base.json" "${jargs[@]}" "${KEYARGS[@]}" &
   HELPER_PID=$!
   wait "$HELPER_PID" || die "the timing helper failed"
@@ -362,7 +369,7 @@ if ((JOURNAL)); then
 else
   echo "coordinator without --journal"
 fi
-echo "coordinator $("$COORD" --version | cut -d' ' -f2-); lockstep, async-for -r $REQUESTS --connections $CONNS, runs $RUNS$( ((DOUBLE)) && echo " and $((2 * RUNS))"), warmup $WARMUP, repeat $REPEAT$( ((KEYS)) && echo ", CURVE keys")"
+echo "coordinator $("$COORD" --version | cut -d' ' -f2-); lockstep, async-for -r $REQUESTS --connections $CONNS, runs $RUNS$( ((DOUBLE)) && echo " and $((2 * RUNS))"), warmup $WARMUP, --order $ORDER, repeat $REPEAT$( ((KEYS)) && echo ", CURVE keys")"
 ((${#SKS[@]})) && echo "simfleet: simulated agents in one process, request latency $LATENCY_US us, no HTTP"
 if (($(nproc) <= 4)); then
   echo "note: $(nproc) CPUs shared by every agent, the coordinator, the target-server and whatever else"

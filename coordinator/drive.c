@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define EXPORT_EVERY_NS 1000000000ull /* interim exports: at most one a second */
+
 #define MS 1000000ull
 
 static void hosts_from_facts(drive_t *r)
@@ -445,7 +447,7 @@ static int run_order(drive_t *r, bench_agent_run_t *agents, size_t *printed)
 {
     unsigned runs = r->opts->runs, warmup = r->opts->warmup;
     size_t total = 0, done = 0;
-    uint64_t t0 = clock_now_ns();
+    uint64_t t0 = clock_now_ns(), exported = t0;
     order_step_t st;
     order_t ord;
     int rc = 0;
@@ -470,8 +472,14 @@ static int run_order(drive_t *r, bench_agent_run_t *agents, size_t *printed)
         r->progress.pace_s = (double)(clock_now_ns() - t0) / 1e9 / (double)++done;
         progress_run(&r->progress, done, progress_estimate(b));
         print_done(r, printed, 0);
-        if (st.round_end)
-            drive_export(r, false); /* as hyperfine after each benchmark: a crash keeps them */
+        /* as hyperfine after each benchmark, so a crash keeps them; between
+         * benchmarks' ends at most once per EXPORT_EVERY_NS: an export's cost
+         * grows with the runs made, and interleaved runs end a round every
+         * run (the journal is what --resume reads, written before this) */
+        if (st.round_end && (b->nruns >= runs || clock_now_ns() - exported >= EXPORT_EVERY_NS)) {
+            drive_export(r, false);
+            exported = clock_now_ns();
+        }
     }
     order_close(&ord);
     return rc;
@@ -529,6 +537,6 @@ done:
     hist_free(&r->run_service);
     hist_free(&r->agent_service);
     if (*f->stop) return FB_EXIT_INTERRUPTED;
-    if (f->fatal) return (fb_exit_t)f->fatal;
+    if (f->fatal) return f->fatal;
     return rc != 0 ? FB_EXIT_USAGE : final_code(r);
 }

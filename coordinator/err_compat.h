@@ -1,10 +1,10 @@
 /* err_compat: the last of the transition to fb_err_t (docs/errors.md).
  * CMakeLists.txt force-includes this header into coordinator/fleet.c only,
- * which still holds char buffers (PROTO_ERR_LEN and CURVE_ERR_LEN below,
- * FB_ERR_MAX bytes each) where proto/ now takes an fb_err_t *, and a
+ * whose inner buffers are still char (PROTO_ERR_LEN and CURVE_ERR_LEN below,
+ * FB_ERR_MAX bytes each) where proto/ takes an fb_err_t *, and a
  * why[VET_WHY_LEN] where vet_result takes one. Each wrapper takes an
  * fb_err_t * as well. Delete this header, and its line in CMakeLists.txt,
- * once fleet.c declares fb_err_t. */
+ * once fleet.c declares fb_err_t for them. */
 #ifndef CO_ERR_COMPAT_H
 #define CO_ERR_COMPAT_H
 

@@ -18,7 +18,7 @@
 
 #define MS 1000000ull
 #define PLAN_GRACE_MS 3000 /* the agents probe the target before accepting */
-#define BATCH 64           /* messages read from one agent per wake-up: a flood waits */
+#define RECV_MAX 4096      /* messages read per wake-up: a flood waits for the timers */
 #define NOTE_MAX 10        /* stale messages logged per agent; the rest are counted */
 #define STALL_MS 50        /* a gap between two looks at the sockets beyond this: we were stopped */
 
@@ -27,77 +27,195 @@ uint64_t fleet_now(void)
     return clock_now_ns();
 }
 
+/* ---- the heap of due times ---------------------------------------------- */
+
+/* Every agent is always in the heap, keyed by `due`: nothing of it (a
+ * deadline, its liveness, a heartbeat or a HELLO to send) falls due
+ * earlier. A key may be early, never late: a change that only moves an
+ * agent's times later (a message heard, a message sent) leaves its key, and
+ * the agent is looked at once for nothing; a change that may move one
+ * earlier (a phase, a HELLO planned) lowers the key. So a message costs a
+ * comparison, a wake-up the agents that are due. */
+
+static bool heap_less(const fleet_t *f, size_t x, size_t y)
+{
+    return f->a[f->heap[x]].due < f->a[f->heap[y]].due;
+}
+
+static void heap_swap(fleet_t *f, size_t x, size_t y)
+{
+    size_t t = f->heap[x];
+
+    f->heap[x] = f->heap[y];
+    f->heap[y] = t;
+    f->a[f->heap[x]].slot = x;
+    f->a[f->heap[y]].slot = y;
+}
+
+static void heap_up(fleet_t *f, size_t x)
+{
+    while (x > 0 && heap_less(f, x, (x - 1) / 2)) {
+        heap_swap(f, x, (x - 1) / 2);
+        x = (x - 1) / 2;
+    }
+}
+
+static void heap_down(fleet_t *f, size_t x)
+{
+    for (;;) {
+        size_t l = 2 * x + 1, m = x;
+        if (l < f->n && heap_less(f, l, m)) m = l;
+        if (l + 1 < f->n && heap_less(f, l + 1, m)) m = l + 1;
+        if (m == x) return;
+        heap_swap(f, x, m);
+        x = m;
+    }
+}
+
+static uint64_t min_u64(uint64_t x, uint64_t y)
+{
+    return x < y ? x : y;
+}
+
+/* The first time something of agent a falls due (agent_tick's checks). */
+static uint64_t agent_due(const fleet_t *f, const fleet_agent_t *a)
+{
+    uint64_t live = (uint64_t)f->live_ms * MS, hb;
+
+    if (a->phase == PEER_LOST) return a->next_hello;
+    if (a->phase == PEER_GREETING) return min_u64(a->deadline, a->next_hello);
+    hb = a->last_sent + (uint64_t)f->hb_ms * MS;
+    if (a->phase == PEER_RUNNING && hb < a->go_sent + live / 2) hb = a->go_sent + live / 2;
+    hb = min_u64(hb, a->last_heard + live + 1);
+    return a->deadline != 0 ? min_u64(hb, a->deadline) : hb;
+}
+
+/* Something of a may fall due earlier now: lower its key if so. */
+static void arm(fleet_t *f, fleet_agent_t *a)
+{
+    uint64_t due = agent_due(f, a);
+
+    if (due >= a->due) return;
+    a->due = due;
+    heap_up(f, a->slot);
+}
+
+/* Every key exact again (after a stall moved every clock on). */
+static void heap_rebuild(fleet_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        f->a[i].due = agent_due(f, &f->a[i]);
+    for (size_t i = f->n / 2; i-- > 0;)
+        heap_down(f, i);
+}
+
 /* ---- setup ---------------------------------------------------------------- */
+
+#define ID_LEN 5 /* 'A' and the index, big-endian: libzmq's own ids start with 0 */
+
+static void agent_id(size_t i, unsigned char id[ID_LEN])
+{
+    id[0] = 'A';
+    id[1] = (unsigned char)(i >> 24);
+    id[2] = (unsigned char)(i >> 16);
+    id[3] = (unsigned char)(i >> 8);
+    id[4] = (unsigned char)i;
+}
+
+/* The agent a routing id names, or SIZE_MAX for anything else. */
+static size_t id_agent(const fleet_t *f, const unsigned char *id, size_t len)
+{
+    size_t i;
+
+    if (len != ID_LEN || id[0] != 'A') return SIZE_MAX;
+    i = (size_t)id[1] << 24 | (size_t)id[2] << 16 | (size_t)id[3] << 8 | id[4];
+    return i < f->n ? i : SIZE_MAX;
+}
 
 typedef struct {
     curve_key_t secret;
     curve_known_t *known;
     size_t nknown;
+    bool set; /* our own key pair is on the router */
 } fleet_keys_t;
 
-/* CURVE for one agent: its key must be listed. */
-static int secure_agent(fleet_t *f, void *sock, const fleet_keys_t *k, const char *host, int port,
-                        const char *known_path, char *err)
+/* CURVE for the next connect: the agent's key must be listed. libzmq copies
+ * the socket's security options into each connection at zmq_connect, so
+ * one router holds a server key per agent. */
+static int secure_agent(fleet_t *f, fleet_keys_t *k, const char *host, int port,
+                        const char *known_path, fb_err_t *err)
 {
     const curve_key_t *server = curve_known_find(k->known, k->nknown, host, port);
     char cerr[CURVE_ERR_LEN];
 
     if (server == NULL) {
-        snprintf(err, FLEET_ERR_LEN, "agent %.255s:%d is not in %.255s: refusing to talk to it",
-                 host, port, known_path);
-        f->fatal = 5;
+        fb_err_set(err, "agent %.255s:%d is not in %.255s: refusing to talk to it", host, port,
+                   known_path);
+        f->fatal = FB_EXIT_PROTOCOL;
         return -1;
     }
-    if (curve_client_setup(sock, &k->secret, server, cerr) != 0) {
-        snprintf(err, FLEET_ERR_LEN, "%s", cerr);
-        f->fatal = 1;
-        return -1;
-    }
-    return 0;
-}
-
-/* Handshake events of agent i's socket, so a refused key is reported as
- * such instead of looking like a silent agent. */
-static int monitor_agent(fleet_t *f, size_t i, char *err)
-{
-    char ep[64];
-    fleet_agent_t *a = &f->a[i];
-
-    snprintf(ep, sizeof ep, "inproc://fleet-mon-%zu", i);
-    if (zmq_socket_monitor(a->sock, ep,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
-        (a->mon = zmq_socket(f->zctx, ZMQ_PAIR)) == NULL || zmq_connect(a->mon, ep) != 0) {
-        snprintf(err, FLEET_ERR_LEN, "monitor of agent %s: %s", a->name, zmq_strerror(errno));
+    if (!k->set) { /* our key pair once: deriving the public key costs a scalar product */
+        if (curve_client_setup(f->router, &k->secret, server, cerr) != 0) {
+            fb_err_set(err, "%s", cerr);
+            f->fatal = FB_EXIT_USAGE;
+            return -1;
+        }
+        k->set = true;
+    } else if (zmq_setsockopt(f->router, ZMQ_CURVE_SERVERKEY, server->key, CURVE_KEY_LEN) != 0) {
+        fb_err_set(err, "CURVE server key of %.255s:%d: %s", host, port, zmq_strerror(errno));
+        f->fatal = FB_EXIT_USAGE;
         return -1;
     }
     return 0;
 }
 
-static int connect_agent(fleet_t *f, size_t i, const char *host, int port, const fleet_keys_t *k,
-                         const char *known_path, char *err)
+static int connect_agent(fleet_t *f, size_t i, const char *host, int port, fleet_keys_t *k,
+                         const char *known_path, fb_err_t *err)
 {
     fleet_agent_t *a = &f->a[i];
-    char perr[PROTO_ERR_LEN], ep[320];
+    unsigned char id[ID_LEN];
+    char ep[320];
     int v6 = strchr(host, ':') != NULL;
 
     snprintf(a->name, sizeof a->name, v6 ? "[%s]:%d" : "%s:%d", host, port);
     snprintf(ep, sizeof ep, "tcp://%s", a->name);
     a->phase = PEER_LOST; /* until greeted */
-    a->result = malloc(sizeof *a->result);
+    a->slot = i;
+    a->result = malloc(sizeof *a->result); /* touched only as far as a RESULT goes */
     a->latency = hist_new();
-    a->sock = zmq_socket(f->zctx, ZMQ_DEALER);
-    if (a->result == NULL || a->latency == NULL || a->sock == NULL) {
-        snprintf(err, FLEET_ERR_LEN, "agent %s: %s", a->name,
-                 a->result && a->latency ? zmq_strerror(errno) : "out of memory");
+    if (a->result == NULL || a->latency == NULL) {
+        fb_err_set(err, "agent %s: out of memory", a->name);
         return -1;
     }
-    if ((k && secure_agent(f, a->sock, k, host, port, known_path, err) != 0) ||
-        monitor_agent(f, i, err) != 0)
+    if (k && secure_agent(f, k, host, port, known_path, err) != 0) return -1;
+    agent_id(i, id);
+    /* the connect routing id names this connection only, across reconnects */
+    if (zmq_setsockopt(f->router, ZMQ_CONNECT_ROUTING_ID, id, ID_LEN) != 0 ||
+        zmq_setsockopt(f->router, ZMQ_IPV6, &v6, sizeof v6) != 0 ||
+        zmq_connect(f->router, ep) != 0) {
+        fb_err_set(err, "agent %s: %s", a->name, zmq_strerror(errno));
         return -1;
-    if (wire_socket_setup(a->sock, perr) != 0 ||
-        zmq_setsockopt(a->sock, ZMQ_IPV6, &v6, sizeof v6) != 0 || zmq_connect(a->sock, ep) != 0) {
-        snprintf(err, FLEET_ERR_LEN, "agent %s: %s", a->name, zmq_strerror(errno));
+    }
+    return 0;
+}
+
+/* One router for the fleet, and one monitor for its handshakes, so a
+ * refused key is reported as such instead of looking like a silent agent. */
+static int open_router(fleet_t *f, fb_err_t *err)
+{
+    char perr[PROTO_ERR_LEN];
+    int one = 1;
+
+    f->router = zmq_socket(f->zctx, ZMQ_ROUTER);
+    if (f->router == NULL || wire_socket_setup(f->router, perr) != 0 ||
+        /* a send to an agent without a connection fails instead of vanishing */
+        zmq_setsockopt(f->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_socket_monitor(f->router, "inproc://fleet-mon",
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+        (f->mon = zmq_socket(f->zctx, ZMQ_PAIR)) == NULL ||
+        zmq_connect(f->mon, "inproc://fleet-mon") != 0) {
+        fb_err_set(err, "the agents' socket: %s", zmq_strerror(errno));
         return -1;
     }
     return 0;
@@ -114,7 +232,7 @@ static uint64_t new_session(void)
 }
 
 int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint32_t hb_ms,
-               uint32_t live_ms, const char *key_path, const char *known_path, char *err)
+               uint32_t live_ms, const char *key_path, const char *known_path, fb_err_t *err)
 {
     fleet_keys_t keys = {0};
     char cerr[CURVE_ERR_LEN];
@@ -129,32 +247,29 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
     f->out = calloc(1, sizeof *f->out);
     f->plan = calloc(1, sizeof *f->plan);
     f->a = calloc(n, sizeof *f->a);
-    f->items = calloc(2 * n, sizeof(zmq_pollitem_t));
+    f->heap = calloc(n, sizeof *f->heap);
     f->zctx = zmq_ctx_new();
-    if (f->in == NULL || f->out == NULL || f->plan == NULL || f->a == NULL || f->items == NULL ||
+    if (f->in == NULL || f->out == NULL || f->plan == NULL || f->a == NULL || f->heap == NULL ||
         f->zctx == NULL) {
-        snprintf(err, FLEET_ERR_LEN, "out of memory");
+        fb_err_set(err, "out of memory");
         return -1;
     }
     f->n = n;
-    /* a DEALER and two monitor PAIRs per agent; libzmq's default is 1023 */
-    if (3 * n + 16 > 1023) zmq_ctx_set(f->zctx, ZMQ_MAX_SOCKETS, (int)(3 * n + 16));
     if (key_path != NULL && (curve_load_secret(key_path, &keys.secret, cerr) != 0 ||
                              curve_load_known(known_path, &keys.known, &keys.nknown, cerr) != 0)) {
-        snprintf(err, FLEET_ERR_LEN, "%s", cerr);
-        f->fatal = 1;
+        fb_err_set(err, "%s", cerr);
+        f->fatal = FB_EXIT_USAGE;
         free(keys.known);
         return -1;
     }
-    for (size_t i = 0; i < n && rc == 0; i++)
+    rc = open_router(f, err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        f->heap[i] = i;
         rc = connect_agent(f, i, hosts[i], ports[i], key_path ? &keys : NULL, known_path, err);
+    }
     free(keys.known);
     if (rc != 0) return -1;
-    for (size_t i = 0; i < n; i++) {
-        zmq_pollitem_t *it = f->items;
-        it[i] = (zmq_pollitem_t){f->a[i].sock, 0, ZMQ_POLLIN, 0};
-        it[n + i] = (zmq_pollitem_t){f->a[i].mon, 0, ZMQ_POLLIN, 0};
-    }
+    f->count[PEER_LOST] = n;
     f->lost = n;
     f->last_look = fleet_now();
     return 0;
@@ -163,14 +278,14 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
 void fleet_close(fleet_t *f)
 {
     for (size_t i = 0; f->a && i < f->n; i++) {
-        if (f->a[i].sock) zmq_close(f->a[i].sock);
-        if (f->a[i].mon) zmq_close(f->a[i].mon);
         free(f->a[i].result);
         hist_free(&f->a[i].latency);
     }
+    if (f->router) zmq_close(f->router);
+    if (f->mon) zmq_close(f->mon);
     if (f->zctx) zmq_ctx_term(f->zctx);
     free(f->a);
-    free(f->items);
+    free(f->heap);
     free(f->in);
     free(f->out);
     free(f->plan);
@@ -184,16 +299,15 @@ size_t fleet_live(const fleet_t *f)
 
 /* ---- what happens to one agent -------------------------------------------- */
 
-static void fleet_fatal(fleet_t *f, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fleet_fatal(fleet_t *f, int code, const char *fmt, ...)
+static void fleet_fatal(fleet_t *f, fb_exit_t code, const char *fmt, ...) FB_ERR_PRINTF(3, 4);
+static void fleet_fatal(fleet_t *f, fb_exit_t code, const char *fmt, ...)
 {
     va_list ap;
 
     if (f->fatal) return; /* the first reason is the one to tell */
     f->fatal = code;
     va_start(ap, fmt);
-    vsnprintf(f->fatal_msg, sizeof f->fatal_msg, fmt, ap);
+    fb_err_vset(&f->fatal_err, fmt, ap);
     va_end(ap);
 }
 
@@ -218,14 +332,18 @@ static bool awaits(peer_phase_t p)
            p == PEER_VIEWING;
 }
 
-/* Every phase change goes through here, so the count of due answers and of
- * lost agents stays true: the wait loop never scans for them. */
+/* Every phase change goes through here, so the counts of due answers and
+ * of agents per phase stay true (the wait loop never scans for them), and
+ * the agent's key in the heap covers its new deadline. */
 static void set_phase(fleet_t *f, fleet_agent_t *a, peer_phase_t p, uint64_t deadline)
 {
     f->waiting += (size_t)awaits(p) - (size_t)awaits(a->phase);
-    f->lost += (size_t)(p == PEER_LOST) - (size_t)(a->phase == PEER_LOST);
+    f->count[a->phase]--;
+    f->count[p]++;
+    f->lost = f->count[PEER_LOST];
     a->phase = p;
     a->deadline = awaits(p) ? deadline : 0;
+    arm(f, a);
 }
 
 static void send_msg(fleet_t *f, fleet_agent_t *a, proto_msg_t *m);
@@ -240,6 +358,7 @@ static void send_hello(fleet_t *f, fleet_agent_t *a)
     snprintf(m->u.hello.name, sizeof m->u.hello.name, "%s", f->name);
     a->next_hello = fleet_now() + (uint64_t)f->live_ms * MS;
     send_msg(f, a, m);
+    arm(f, a);
 }
 
 /* Lost: its missing runs are marked, it is told to drop what it was doing
@@ -267,21 +386,55 @@ static void agent_lost(fleet_t *f, fleet_agent_t *a, const char *fmt, ...)
         send_msg(f, a, f->out);
         send_hello(f, a);
     }
-    if (f->loss_abort) fleet_fatal(f, 3, "agent %s lost (--on-agent-loss abort)", a->name);
+    if (f->loss_abort)
+        fleet_fatal(f, FB_EXIT_LOST, "agent %s lost (--on-agent-loss abort)", a->name);
 }
 
-static void send_msg(fleet_t *f, fleet_agent_t *a, proto_msg_t *m)
+static void read_monitor(fleet_t *f);
+
+/* Encoded bytes to agent a: its routing id, then the message. */
+static void send_raw(fleet_t *f, fleet_agent_t *a, const char *buf, size_t len, proto_type_t t)
+{
+    unsigned char id[ID_LEN];
+
+    agent_id((size_t)(a - f->a), id);
+    if (zmq_send(f->router, id, ID_LEN, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(f->router, buf, len, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        /* no connection: libzmq gave it up after a failed handshake (the
+         * monitor says so: exit 5, not a loss) or a protocol error */
+        if (e == EHOSTUNREACH) read_monitor(f);
+        /* else a full queue to a dead agent: it is lost already, or now */
+        if (a->phase != PEER_LOST && !f->fatal)
+            agent_lost(f, a, "sending %s: %s", proto_type_name(t), zmq_strerror(e));
+        return;
+    }
+    a->last_sent = fleet_now();
+}
+
+/* Encodes m (with our version and session) into *buf: the bytes go to as
+ * many agents as need the same ones. 0, or -1 (fatal: we built it wrong). */
+static int encode(fleet_t *f, proto_msg_t *m, char **buf, size_t *len)
 {
     char err[PROTO_ERR_LEN];
 
     m->version = proto_version();
     m->session = f->session;
-    if (wire_send(a->sock, NULL, 0, m, err) != 0) {
-        /* a full queue to a dead agent: it is lost already, or now */
-        if (a->phase != PEER_LOST) agent_lost(f, a, "%s", err);
-        return;
+    if (proto_encode(m, buf, len, err) != 0) {
+        fleet_fatal(f, FB_EXIT_USAGE, "encoding %s: %s", proto_type_name(m->type), err);
+        return -1;
     }
-    a->last_sent = fleet_now();
+    return 0;
+}
+
+static void send_msg(fleet_t *f, fleet_agent_t *a, proto_msg_t *m)
+{
+    char *buf;
+    size_t len;
+
+    if (encode(f, m, &buf, &len) != 0) return;
+    send_raw(f, a, buf, len, m->type);
+    free(buf);
 }
 
 static void welcomed(fleet_t *f, fleet_agent_t *a, const proto_welcome_t *w)
@@ -295,10 +448,11 @@ static void welcomed(fleet_t *f, fleet_agent_t *a, const proto_welcome_t *w)
 /* An agent's refusal: what it means for the agent, or for the whole matrix. */
 static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e, uint64_t now)
 {
-    static const int exit_of[PROTO_ERR__MAX] = {
-        [PROTO_ERR_BAD_MESSAGE] = 5,   [PROTO_ERR_VERSION] = 5,     [PROTO_ERR_STRATEGY] = 1,
-        [PROTO_ERR_TARGET_DENIED] = 1, [PROTO_ERR_UNREACHABLE] = 4, [PROTO_ERR_INTERNAL] = 1,
-        [PROTO_ERR_EXEC_DENIED] = 1,
+    static const fb_exit_t exit_of[PROTO_ERR__MAX] = {
+        [PROTO_ERR_BAD_MESSAGE] = FB_EXIT_PROTOCOL,    [PROTO_ERR_VERSION] = FB_EXIT_PROTOCOL,
+        [PROTO_ERR_STRATEGY] = FB_EXIT_USAGE,          [PROTO_ERR_TARGET_DENIED] = FB_EXIT_USAGE,
+        [PROTO_ERR_UNREACHABLE] = FB_EXIT_UNREACHABLE, [PROTO_ERR_INTERNAL] = FB_EXIT_USAGE,
+        [PROTO_ERR_EXEC_DENIED] = FB_EXIT_USAGE,
     };
 
     switch (e->code) {
@@ -306,6 +460,7 @@ static void on_error(fleet_t *f, fleet_agent_t *a, const proto_error_t *e, uint6
         if (a->phase == PEER_GREETING || a->phase == PEER_LOST) {
             snprintf(a->busy, sizeof a->busy, "%s", e->message);
             a->next_hello = now + (uint64_t)f->hb_ms * MS;
+            arm(f, a);
         }
         return;
     case PROTO_ERR_STATE: /* it has no session with us (restarted, or it dropped us) */
@@ -343,9 +498,13 @@ static void on_result(fleet_t *f, fleet_agent_t *a, const proto_result_t *res, u
                 a->name, a->step.run, a->step.warmup ? " (warmup)" : "", a->step.bench, why);
         f->refused++;
         if (f->loss_abort)
-            fleet_fatal(f, 3, "agent %s: result refused (--on-agent-loss abort)", a->name);
+            fleet_fatal(f, FB_EXIT_LOST, "agent %s: result refused (--on-agent-loss abort)",
+                        a->name);
         return;
     }
+    /* a copy of what it holds (the header, the buckets in use), not a swap of
+     * buffers: the decoder clears all 96 KiB of the one it fills, so swapped
+     * buffers would each be resident in full (+90 MiB at 1024 agents) */
     proto_result_copy(a->result, res);
     a->has_result = true;
 }
@@ -419,14 +578,15 @@ static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err)
 
     if (rc == PROTO_EVERSION) {
         if (m->type == PROTO_ERROR)
-            fleet_fatal(f, 5, "agent %s refused: %s", a->name, m->u.error.message);
+            fleet_fatal(f, FB_EXIT_PROTOCOL, "agent %s refused: %s", a->name, m->u.error.message);
         else
-            fleet_fatal(f, 5, "agent %s speaks protocol version %u, coordinator speaks %u", a->name,
+            fleet_fatal(f, FB_EXIT_PROTOCOL,
+                        "agent %s speaks protocol version %u, coordinator speaks %u", a->name,
                         m->version, proto_version());
         return;
     }
     if (rc != PROTO_OK) {
-        fleet_fatal(f, 5, "agent %s sent a malformed message: %s", a->name, err);
+        fleet_fatal(f, FB_EXIT_PROTOCOL, "agent %s sent a malformed message: %s", a->name, err);
         return;
     }
     a->heard = true;
@@ -501,26 +661,60 @@ static void agent_tick(fleet_t *f, fleet_agent_t *a, uint64_t now)
     }
 }
 
+/* The agent a monitor event's address names ("tcp://127.0.0.1:5555", the
+ * peer's numeric address), or NULL: an agent given by host name is named by
+ * its address only. A scan, as it happens once: the error is fatal. */
+static const fleet_agent_t *agent_at(const fleet_t *f, const char *addr)
+{
+    if (strncmp(addr, "tcp://", 6) != 0) return NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->a[i].name, addr + 6) == 0) return &f->a[i];
+    return NULL;
+}
+
 /* A failed handshake: a key refused on either side, or one side speaking
  * CURVE and the other not. Retrying cannot help: exit 5. */
-static void on_monitor(fleet_t *f, fleet_agent_t *a)
+static bool on_monitor(fleet_t *f)
 {
     zmq_msg_t ev, addr;
     uint16_t id = 0;
+    char where[320] = "?", name[340];
+    const fleet_agent_t *a;
+    int got;
 
     zmq_msg_init(&ev);
     zmq_msg_init(&addr);
-    if (zmq_msg_recv(&ev, a->mon, ZMQ_DONTWAIT) >= 2 && zmq_msg_recv(&addr, a->mon, 0) >= 0)
+    got = zmq_msg_recv(&ev, f->mon, ZMQ_DONTWAIT);
+    if (got >= 2 && zmq_msg_recv(&addr, f->mon, 0) >= 0) {
         memcpy(&id, zmq_msg_data(&ev), sizeof id);
+        snprintf(where, sizeof where, "%.*s", (int)min_u64(zmq_msg_size(&addr), 300),
+                 (const char *)zmq_msg_data(&addr));
+    }
     zmq_msg_close(&ev);
     zmq_msg_close(&addr);
+    if (got < 0) return false;
+    a = agent_at(f, where);
+    if (a != NULL)
+        snprintf(name, sizeof name, "%s", a->name);
+    else
+        snprintf(name, sizeof name, "at %s", where);
     if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-        fleet_fatal(f, 5, "agent %s: authentication failed: it does not accept our key", a->name);
+        fleet_fatal(f, FB_EXIT_PROTOCOL,
+                    "agent %s: authentication failed: it does not accept our key", name);
     else if (id != 0)
-        fleet_fatal(f, 5,
+        fleet_fatal(f, FB_EXIT_PROTOCOL,
                     "agent %s: secure handshake failed: its key is not the one known-agents "
                     "lists, or only one side uses keys",
-                    a->name);
+                    name);
+    return true;
+}
+
+/* Every handshake event queued: before a loss is blamed on silence, as a
+ * failed handshake also ends the connection. */
+static void read_monitor(fleet_t *f)
+{
+    while (!f->fatal && on_monitor(f)) {
+    }
 }
 
 /* We were stopped for `gap` ns (SIGSTOP, a suspended VM, a slow disk under
@@ -529,7 +723,7 @@ static void on_monitor(fleet_t *f, fleet_agent_t *a)
  * this a coordinator paused past the liveness would judge healthy agents
  * lost the moment it wakes, before reading their queued answers. Agents
  * that dropped our session while we were away say so (an error of state)
- * and rejoin at the next run boundary. */
+ * and rejoin at the next run boundary. Rare, so a pass over the fleet. */
 static void stalled(fleet_t *f, uint64_t gap, uint64_t now)
 {
     f->stalled_ns += gap;
@@ -539,36 +733,60 @@ static void stalled(fleet_t *f, uint64_t gap, uint64_t now)
         /* never in the future: set during the gap, it may already be late */
         a->last_heard = a->last_heard + gap < now ? a->last_heard + gap : now;
     }
+    heap_rebuild(f);
 }
 
-/* One wake-up: what arrived (at most BATCH messages per agent), then time. */
-static int serve_once(fleet_t *f)
+/* What arrived, at most RECV_MAX messages (a flood waits for the timers):
+ * the routing id names the agent, no lookup. */
+static void serve_messages(fleet_t *f)
 {
-    zmq_pollitem_t *items = f->items;
-    int timeout_ms = (int)(f->hb_ms / 4 + 1);
+    unsigned char id[WIRE_ID_MAX];
+    size_t idlen, i;
     char err[PROTO_ERR_LEN];
-    uint64_t woke;
 
-    if (zmq_poll(items, 2 * (int)f->n, timeout_ms) < 0 && errno != EINTR) {
-        fleet_fatal(f, 1, "poll: %s", zmq_strerror(errno));
+    for (int k = 0; k < RECV_MAX && !f->fatal; k++) {
+        int rc = wire_recv(f->router, id, &idlen, f->in, err);
+        if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
+        if ((i = id_agent(f, id, idlen)) == SIZE_MAX) continue; /* not a connection of ours */
+        on_message(f, &f->a[i], rc, err);
+    }
+}
+
+/* The agents whose time came: the top of the heap, and only that. */
+static void serve_due(fleet_t *f)
+{
+    uint64_t now = fleet_now();
+
+    while (f->n > 0 && f->a[f->heap[0]].due <= now) {
+        fleet_agent_t *a = &f->a[f->heap[0]];
+        agent_tick(f, a, now);
+        a->due = agent_due(f, a);
+        if (a->due <= now) a->due = now + MS; /* nothing of it is due now: never spin */
+        heap_down(f, 0);
+    }
+}
+
+/* One wake-up: what arrived, then the agents due. The poll sleeps until the
+ * first agent is due (or `until`, or a heartbeat at most). */
+static int serve_once(fleet_t *f, uint64_t until)
+{
+    zmq_pollitem_t items[2] = {{f->router, 0, ZMQ_POLLIN, 0}, {f->mon, 0, ZMQ_POLLIN, 0}};
+    uint64_t now = fleet_now(), wake = now + (uint64_t)f->hb_ms * MS, woke;
+    int timeout_ms;
+
+    if (f->n > 0) wake = min_u64(wake, f->a[f->heap[0]].due);
+    if (until != 0) wake = min_u64(wake, until);
+    timeout_ms = wake > now ? (int)((wake - now + MS - 1) / MS) : 0;
+    if (zmq_poll(items, 2, timeout_ms) < 0 && errno != EINTR) {
+        fleet_fatal(f, FB_EXIT_USAGE, "poll: %s", zmq_strerror(errno));
         return -1;
     }
     woke = fleet_now();
     if (woke - f->last_look > ((uint64_t)timeout_ms + STALL_MS) * MS)
         stalled(f, woke - f->last_look - (uint64_t)timeout_ms * MS, woke);
-    for (size_t i = 0; i < f->n; i++) {
-        fleet_agent_t *a = &f->a[i];
-        if (items[f->n + i].revents & ZMQ_POLLIN) on_monitor(f, a);
-        if (!(items[i].revents & ZMQ_POLLIN)) continue;
-        for (int k = 0; k < BATCH; k++) {
-            int rc = wire_recv(a->sock, NULL, NULL, f->in, err);
-            if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
-            on_message(f, a, rc, err);
-        }
-    }
-    uint64_t now = fleet_now();
-    for (size_t i = 0; i < f->n; i++)
-        agent_tick(f, &f->a[i], now);
+    if (items[1].revents & ZMQ_POLLIN) read_monitor(f);
+    if (items[0].revents & ZMQ_POLLIN) serve_messages(f);
+    serve_due(f);
     f->last_look = fleet_now();
     return 0;
 }
@@ -589,7 +807,7 @@ static int serve(fleet_t *f, fleet_done_t done, uint64_t until)
 
     while (!f->fatal && !*f->stop && !done(f) &&
            (until == 0 || fleet_now() < until + (f->stalled_ns - stalled0)))
-        if (serve_once(f) != 0) break;
+        if (serve_once(f, until == 0 ? 0 : until + (f->stalled_ns - stalled0)) != 0) break;
     return f->fatal || *f->stop ? -1 : 0;
 }
 
@@ -607,8 +825,10 @@ int fleet_greet(fleet_t *f, const char *name)
         send_hello(f, a);
     }
     if (serve(f, none_waiting, 0) != 0) return -1;
+    read_monitor(f); /* a refused key is why, if it is */
+    if (f->fatal) return -1;
     if (fleet_live(f) == 0) {
-        fleet_fatal(f, 3, "no agent welcomed this session");
+        fleet_fatal(f, FB_EXIT_LOST, "no agent welcomed this session");
         return -1;
     }
     return 0;
@@ -622,16 +842,27 @@ void fleet_set_plan(fleet_t *f, const proto_plan_t *plan)
 
 static bool someone_welcomed(const fleet_t *f)
 {
-    for (size_t i = 0; i < f->n; i++)
-        if (f->a[i].phase == PEER_WELCOMED || f->a[i].phase == PEER_IDLE) return true;
-    return false;
+    return f->count[PEER_WELCOMED] + f->count[PEER_IDLE] > 0;
 }
 
-static bool someone_idle(const fleet_t *f)
+/* Every agent in phase `from` (and `only`, unless SIZE_MAX) gets the same
+ * bytes and goes to phase `to`, its answer due by `due`: one encoding, then
+ * a tight loop of sends. */
+static int send_all(fleet_t *f, size_t only, peer_phase_t from, peer_phase_t to, uint64_t due,
+                    proto_msg_t *m)
 {
-    for (size_t i = 0; i < f->n; i++)
-        if (f->a[i].phase == PEER_IDLE) return true;
-    return false;
+    char *buf;
+    size_t len, lo = only == SIZE_MAX ? 0 : only, hi = only == SIZE_MAX ? f->n : only + 1;
+
+    if (encode(f, m, &buf, &len) != 0) return -1;
+    for (size_t i = lo; i < hi; i++) {
+        fleet_agent_t *a = &f->a[i];
+        if (a->phase != from) continue;
+        set_phase(f, a, to, due);
+        send_raw(f, a, buf, len, m->type);
+    }
+    free(buf);
+    return 0;
 }
 
 int fleet_next_run(fleet_t *f)
@@ -644,57 +875,71 @@ int fleet_next_run(fleet_t *f)
                 2 * f->live_ms / 1000.0);
         if (serve(f, someone_welcomed, fleet_now() + 2ull * f->live_ms * MS) != 0) return -1;
     }
-    uint64_t due = fleet_now() + ((uint64_t)f->live_ms + PLAN_GRACE_MS) * MS;
-    for (size_t i = 0; i < f->n; i++) {
-        fleet_agent_t *a = &f->a[i];
-        if (a->phase != PEER_WELCOMED) continue;
-        set_phase(f, a, PEER_PLANNING, due);
-        send_msg(f, a, f->plan);
+    if (f->count[PEER_WELCOMED] > 0) {
+        uint64_t due = fleet_now() + ((uint64_t)f->live_ms + PLAN_GRACE_MS) * MS;
+        if (send_all(f, SIZE_MAX, PEER_WELCOMED, PEER_PLANNING, due, f->plan) != 0) return -1;
     }
     if (serve(f, none_waiting, 0) != 0) return -1;
-    if (!someone_idle(f)) {
-        fleet_fatal(f, 3, "every agent is lost");
+    read_monitor(f);
+    if (f->count[PEER_IDLE] == 0) {
+        fleet_fatal(f, FB_EXIT_LOST, "every agent is lost");
         return -1;
     }
     return 0;
 }
 
-static void send_step(fleet_t *f, fleet_agent_t *a, proto_type_t t, uint64_t clock_ns)
-{
-    f->out->type = t;
-    f->out->u.step = a->step;
-    f->out->u.step.clock_ns = clock_ns;
-    send_msg(f, a, f->out);
-}
-
 int fleet_prepare(fleet_t *f, size_t only, const proto_step_t *step)
 {
-    for (size_t i = 0; i < f->n; i++) {
+    size_t lo = only == SIZE_MAX ? 0 : only, hi = only == SIZE_MAX ? f->n : only + 1;
+    uint64_t now = fleet_now();
+
+    /* the step first: send_all sends and moves to PREPARING in one pass */
+    for (size_t i = lo; i < hi; i++) {
         fleet_agent_t *a = &f->a[i];
-        if ((only != SIZE_MAX && only != i) || a->phase != PEER_IDLE) continue;
+        if (a->phase != PEER_IDLE) continue;
         a->step = *step;
         a->step.clock_ns = 0;
         a->has_result = false;
-        a->prep_sent = fleet_now();
-        set_phase(f, a, PEER_PREPARING, a->prep_sent + (uint64_t)f->live_ms * MS);
-        send_step(f, a, PROTO_PREPARE, 0);
+        a->prep_sent = now; /* before the sends: the clock offset's bound stays true */
     }
+    f->step = *step;
+    f->step.clock_ns = 0;
+    f->out->type = PROTO_PREPARE;
+    f->out->u.step = f->step;
+    if (send_all(f, only, PEER_IDLE, PEER_PREPARING, now + (uint64_t)f->live_ms * MS, f->out) != 0)
+        return -1;
     return serve(f, none_waiting, 0);
 }
 
 int fleet_go(fleet_t *f, size_t only, uint64_t lead_ns, uint64_t timeout_ns)
 {
-    uint64_t first = fleet_now(), start = first + lead_ns;
+    size_t lo = only == SIZE_MAX ? 0 : only, hi = only == SIZE_MAX ? f->n : only + 1;
+    uint64_t first = fleet_now(), start = first + lead_ns, due = first + timeout_ns;
+    char *same, *own;
+    size_t len, olen;
 
     f->run_timeout_ns = timeout_ns;
-    for (size_t i = 0; i < f->n; i++) {
+    /* the start time once; agents sharing our clock all get these bytes */
+    f->out->type = PROTO_GO;
+    f->out->u.step = f->step; /* every ready agent was prepared for it */
+    f->out->u.step.clock_ns = lead_ns == 0 ? 0 : start;
+    if (encode(f, f->out, &same, &len) != 0) return -1;
+    for (size_t i = lo; i < hi; i++) {
         fleet_agent_t *a = &f->a[i];
-        if ((only != SIZE_MAX && only != i) || a->phase != PEER_READY) continue;
-        a->go_sent = fleet_now();
-        set_phase(f, a, PEER_RUNNING, a->go_sent + timeout_ns);
-        send_step(f, a, PROTO_GO,
-                  lead_ns == 0 ? 0 : start + (uint64_t)(a->same_clock ? 0 : a->clock_off));
+        if (a->phase != PEER_READY) continue;
+        a->go_sent = first;
+        set_phase(f, a, PEER_RUNNING, due);
+        if (lead_ns == 0 || a->same_clock) {
+            send_raw(f, a, same, len, PROTO_GO);
+            continue;
+        }
+        /* another host: the start time on its clock */
+        f->out->u.step.clock_ns = start + (uint64_t)a->clock_off;
+        if (encode(f, f->out, &own, &olen) != 0) break;
+        send_raw(f, a, own, olen, PROTO_GO);
+        free(own);
     }
+    free(same);
     f->go_fanout_ns = fleet_now() - first;
     return serve(f, none_waiting, 0);
 }
@@ -728,13 +973,19 @@ int64_t fleet_start_ns(const fleet_t *f, size_t i)
 
 void fleet_end(fleet_t *f, bool abort, const char *reason)
 {
+    unsigned char id[ID_LEN];
+    char err[PROTO_ERR_LEN], *buf;
+    size_t len;
+
     f->out->type = abort ? PROTO_ABORT : PROTO_BYE;
     if (abort) snprintf(f->out->u.abort.reason, sizeof f->out->u.abort.reason, "%s", reason);
-    for (size_t i = 0; i < f->n; i++) {
-        fleet_agent_t *a = &f->a[i];
-        char err[PROTO_ERR_LEN];
-        f->out->version = proto_version();
-        f->out->session = f->session;
-        wire_send(a->sock, NULL, 0, f->out, err); /* best effort: we are leaving */
+    f->out->version = proto_version();
+    f->out->session = f->session;
+    if (f->router == NULL || proto_encode(f->out, &buf, &len, err) != 0) return;
+    for (size_t i = 0; i < f->n; i++) { /* best effort: we are leaving */
+        agent_id(i, id);
+        if (zmq_send(f->router, id, ID_LEN, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            zmq_send(f->router, buf, len, ZMQ_DONTWAIT);
     }
+    free(buf);
 }

@@ -1,12 +1,18 @@
 /* fleet: the coordinator's side of its sessions with the agents, as
- * docs/protocol.md's state table says. One DEALER socket per agent and one
- * record of what we are waiting for from it (peer_phase_t, a deadline), so
- * every wait ends: an answer, a deadline, a loss, a fatal error or a stop.
- * A lost agent is greeted again; once it answers it gets the plan at the
- * next run boundary and takes part from that run on, never mid-run. */
+ * docs/protocol.md's state table says. One ROUTER socket connected to every
+ * agent (each connection named by the agent's index, docs/scale.md) and one
+ * record of what we are waiting for from each agent (peer_phase_t, a
+ * deadline), so every wait ends: an answer, a deadline, a loss, a fatal
+ * error or a stop. The agents' next due times sit in a min-heap, so a
+ * wake-up touches only the agents that sent something or whose time came,
+ * whatever the size of the fleet. A lost agent is greeted again; once it
+ * answers it gets the plan at the next run boundary and takes part from
+ * that run on, never mid-run. */
 #ifndef CO_FLEET_H
 #define CO_FLEET_H
 
+#include "fb_err.h"
+#include "fb_exit.h"
 #include "hist.h"
 #include "proto.h"
 
@@ -25,12 +31,11 @@ typedef enum {
     PEER_RUNNING,   /* GO of `step` sent, its RESULT due within the run timeout */
     PEER_VIEWING,   /* between runs, STATS_REQ sent: its STATS due within a liveness */
     PEER_LOST,      /* silent, late or out of step: greeted again, once a liveness */
+    PEER__N
 } peer_phase_t;
 
 typedef struct {
     char name[300]; /* HOST:PORT as given */
-    void *sock;
-    void *mon; /* the socket's handshake events: a refused key is exit 5 */
     peer_phase_t phase;
     proto_step_t step; /* the step asked for in PREPARING, READY, RUNNING */
     uint64_t deadline; /* monotonic ns: the awaited answer is due by then */
@@ -46,42 +51,46 @@ typedef struct {
     char busy[PROTO_STR * 2];       /* the last "busy" it answered, for the log */
     proto_welcome_t facts;
     bool has_result;        /* result and latency hold the current step's vetted RESULT */
-    proto_result_t *result; /* the last RESULT */
+    proto_result_t *result; /* the last RESULT: what it holds, not its 96 KiB of room */
     proto_stats_t stats;    /* the last STATS */
     hist_t *latency;        /* its histogram, rebuilt while vetting it */
+    uint64_t due;           /* its place in the heap: nothing of it is due before */
+    size_t slot;            /* its index in fleet_t.heap */
 } fleet_agent_t;
 
 typedef struct {
     void *zctx;
+    void *router; /* one connection per agent, routing id 'A' + its index */
+    void *mon;    /* the router's handshake events: a refused key is exit 5 */
     fleet_agent_t *a;
     size_t n;
-    void *items; /* zmq_pollitem_t[2n]: the sockets, then their monitors */
+    size_t *heap;          /* agent indices, a min-heap on a[].due */
+    size_t count[PEER__N]; /* agents per phase: no scan for "anyone idle?" */
     uint64_t session;
     uint32_t hb_ms, live_ms;
     bool loss_abort; /* --on-agent-loss abort */
     size_t lost;     /* agents lost now */
     size_t refused;  /* results refused so far */
     size_t waiting;  /* agents whose answer is due */
-    int fatal;       /* exit code of a fatal error; 0: none */
-    char fatal_msg[600];
+    fb_exit_t fatal; /* exit code of a fatal error; FB_EXIT_OK: none */
+    fb_err_t fatal_err;
     volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM */
     char name[PROTO_STR];        /* ours, in HELLO */
     char boot_id[PROTO_STR];     /* ours: agents with the same one share our clock */
     proto_msg_t *in, *out;
     proto_msg_t *plan; /* set by fleet_set_plan; also what results are vetted against */
+    proto_step_t step; /* the last fleet_prepare's: what GO starts */
     uint64_t run_timeout_ns;
     uint64_t go_fanout_ns; /* the last fleet_go's first to last GO sent */
     uint64_t last_look;    /* when the sockets were last served */
     uint64_t stalled_ns;   /* time we were stopped, in all (see fleet.c's stalled) */
 } fleet_t;
 
-#define FLEET_ERR_LEN 600
-
 /* Connects to every agent ("HOST", port); with key_path and known_path,
  * over CURVE, to agents listed in known_path only. -1 with err, and
- * f->fatal the exit code (1 configuration, 5 authentication). */
+ * f->fatal the exit code (FB_EXIT_USAGE, FB_EXIT_PROTOCOL for keys). */
 int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint32_t hb_ms,
-               uint32_t live_ms, const char *key_path, const char *known_path, char *err);
+               uint32_t live_ms, const char *key_path, const char *known_path, fb_err_t *err);
 void fleet_close(fleet_t *f);
 
 /* Opens the sessions: HELLO, WELCOME within two liveness periods (a busy

@@ -257,7 +257,6 @@ int main(int argc, char **argv)
 {
     static cmdline_t o;
     fb_err_t err = {""};
-    char ferr[FLEET_ERR_LEN] = ""; /* fleet.c's, until it holds an fb_err_t */
     embed_proc_t server = {0}, agent = {0};
     struct sigaction sa = {.sa_handler = on_signal};
     matrix_t m = {0};
@@ -315,9 +314,9 @@ int main(int argc, char **argv)
     }
     r.connect_ns = clock_now_ns();
     if (fleet_init(&f, o.agent_host, o.agent_port, o.nagents, o.heartbeat_ms, o.liveness_ms,
-                   o.key_path, o.known_path, ferr) != 0) {
-        fprintf(stderr, "coordinator: %s\n", ferr);
-        code = f.fatal ? (fb_exit_t)f.fatal : FB_EXIT_USAGE;
+                   o.key_path, o.known_path, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
+        code = f.fatal ? f.fatal : FB_EXIT_USAGE;
         goto out;
     }
     f.stop = &g_stop;
@@ -329,7 +328,7 @@ int main(int argc, char **argv)
     r.color = color;
     code = drive_matrix(&r);
     if (r.err.msg[0] != '\0') fprintf(stderr, "coordinator: %s\n", r.err.msg);
-    if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_msg);
+    if (f.fatal) fprintf(stderr, "coordinator: %s\n", f.fatal_err.msg);
     if (code == FB_EXIT_INTERRUPTED)
         fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
     summary_compare(stdout, &set, color);

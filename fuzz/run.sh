@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in a clang build of their own and runs them.
 # Usage: fuzz/run.sh --smoke | --long [SECONDS [TARGET]] | --corpus
-#   --smoke      each target FB_FUZZ_SMOKE_SECONDS (default 20) over fuzz/corpus,
+#   --smoke      each target FB_FUZZ_SMOKE_SECONDS (default 10) over fuzz/corpus,
 #                in a scratch corpus (ctest's fuzz.smoke)
 #   --long [S [T]]  each target (or only T: http, proto) S seconds (default
 #                600) as two jobs on two cores; the corpus grows in the build
@@ -76,7 +76,7 @@ report_findings() {
 }
 
 smoke() {
-  local secs=${FB_FUZZ_SMOKE_SECONDS:-20} t status=0
+  local secs=${FB_FUZZ_SMOKE_SECONDS:-10} t status=0
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   for t in "${targets[@]}"; do

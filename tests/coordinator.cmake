@@ -46,7 +46,7 @@ fb_integration_part(test_files JournalTests.test_full_disk_tmpfs 120)
 # Command-line and key-file checks; IPv6 known-agents needs ::1.
 fb_integration(test_checks 300 EXCLUDE KeyFileTests.test_ipv6_known_agents)
 fb_integration_part(test_checks KeyFileTests.test_ipv6_known_agents 120)
-# Seeded random faults (about 2 minutes; FB_FAULTS_SCHEDULES=200 for the long mode).
+# Seeded random faults (about 75 s; FB_FAULTS_SCHEDULES=200 for the long mode).
 fb_integration(test_faults 400)
 set_tests_properties(integration.test_coordinator integration.test_durability
                      integration.test_compare PROPERTIES LABELS "integration;tsan")

@@ -1,6 +1,6 @@
 # fuzz.smoke: fuzz/run.sh --smoke builds the libFuzzer targets in a clang
 # build of their own (inside this build directory, or this one when it is
-# that build) and runs each for 20 s over fuzz/corpus. Exit 77, no clang with
+# that build) and runs each for 10 s over fuzz/corpus. Exit 77, no clang with
 # its libFuzzer runtime: skipped.
 if(FB_FUZZ)
   set(fuzz_build ${CMAKE_BINARY_DIR})

@@ -21,7 +21,7 @@ the coordinators' stderr.
 Environment:
   FB_FAULTS_SCHEDULES  how many schedules (default 24, within the budget)
   FB_FAULTS_BUDGET     seconds after which no new schedule starts
-                       (default 100 x the sanitizer slowdown, when
+                       (default 75 x the sanitizer slowdown, when
                        FB_FAULTS_SCHEDULES is not set; else none)
   FB_FAULTS_SEED       the first schedule's seed (then +1 each): replays a
                        schedule a failure printed (default: random, printed)
@@ -582,7 +582,7 @@ class RandomFaults(unittest.TestCase):
 
     def test_random_schedules(self):
         count = env_int("FB_FAULTS_SCHEDULES", None)
-        budget = env_int("FB_FAULTS_BUDGET", None if count else int(100 * fbtest.SLOW))
+        budget = env_int("FB_FAULTS_BUDGET", None if count else int(75 * fbtest.SLOW))
         count = count or 24
         seed = env_int("FB_FAULTS_SEED", random.SystemRandom().randrange(1 << 31))
         print(f"\ntest_faults: {count} schedules from seed {seed}"

@@ -279,7 +279,8 @@ static void on_run_done(daemon_t *d)
 static void session_end(daemon_t *d, const char *why)
 {
     if (!d->open) return;
-    logf_("session %016" PRIx64 " with %s ended: %s", d->session, d->coordinator, why);
+    if (!d->cfg->quiet || strcmp(why, "bye") != 0)
+        logf_("session %016" PRIx64 " with %s ended: %s", d->session, d->coordinator, why);
     run_abort(d);
     d->open = false;
     d->have_plan = false;
@@ -328,7 +329,7 @@ static void on_hello(daemon_t *d, const void *id, size_t idlen, const proto_msg_
     d->live_ms = m->u.hello.liveness_ms;
     d->last_heard = clock_now_ns();
     snprintf(d->coordinator, sizeof d->coordinator, "%s", m->u.hello.name);
-    logf_("session %016" PRIx64 " opened by %s", d->session, d->coordinator);
+    if (!d->cfg->quiet) logf_("session %016" PRIx64 " opened by %s", d->session, d->coordinator);
     memset(&d->out, 0, sizeof d->out);
     facts_collect(&d->out.u.welcome);
     send_peer(d, PROTO_WELCOME);

@@ -17,6 +17,7 @@ typedef struct {
     int port; /* 0: any free port, printed when ready */
     int insecure;
     int allow_exec;              /* --allow-exec: plans may hold commands */
+    int quiet;                   /* --quiet: sessions that open and end well are not logged */
     const char *key_path;        /* --key: CURVE secret key */
     const char *authorized_path; /* --authorized-keys: coordinators let in */
     unsigned nallow;             /* --allow-target entries; 0: any target */

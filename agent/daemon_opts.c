@@ -16,6 +16,8 @@ static const char k_usage[] =
     "  --allow-target LIST      HOST[:PORT][,...]: the only targets this agent loads\n"
     "  --allow-exec             run the commands a coordinator's plan holds, as this\n"
     "                           agent's user (off loopback: only with keys)\n"
+    "  --quiet                  log only what goes wrong (not sessions opened and\n"
+    "                           ended by bye: the coordinator's embedded agent)\n"
     "\n"
     "The agent serves one coordinator session at a time; it answers heartbeats\n"
     "even while a run is timed, sends nothing else while timing, and goes back\n"
@@ -27,7 +29,7 @@ void daemon_usage(FILE *out)
     fputs(k_usage, out);
 }
 
-enum { O_LISTEN = 256, O_INSECURE, O_ALLOW, O_PROTO, O_KEY, O_AUTH, O_EXEC };
+enum { O_LISTEN = 256, O_INSECURE, O_ALLOW, O_PROTO, O_KEY, O_AUTH, O_EXEC, O_QUIET };
 
 static const struct option k_opts[] = {
     {"listen", required_argument, NULL, O_LISTEN},
@@ -36,6 +38,7 @@ static const struct option k_opts[] = {
     {"authorized-keys", required_argument, NULL, O_AUTH},
     {"allow-target", required_argument, NULL, O_ALLOW},
     {"allow-exec", no_argument, NULL, O_EXEC},
+    {"quiet", no_argument, NULL, O_QUIET},
     {"proto-version", required_argument, NULL, O_PROTO}, /* tests only: speak another version */
     {NULL, 0, NULL, 0},
 };
@@ -79,6 +82,7 @@ static int parse_one(daemon_config_t *cfg, int c, const char *arg, fb_err_t *err
         return opt_hostport("--listen", arg, 5555, cfg->host, sizeof cfg->host, &cfg->port, err);
     case O_INSECURE: cfg->insecure = 1; return 0;
     case O_EXEC: cfg->allow_exec = 1; return 0;
+    case O_QUIET: cfg->quiet = 1; return 0;
     case O_KEY: cfg->key_path = arg; return 0;
     case O_AUTH: cfg->authorized_path = arg; return 0;
     case O_ALLOW: return parse_allow(cfg, arg, err);

@@ -57,7 +57,8 @@ static int start_embedded(cmdline_t *o, embed_proc_t *server, embed_proc_t *agen
     char threads[16];
     char *srv_args[] = {"--host", "127.0.0.1", "--port", "0", NULL, NULL, NULL};
     /* our own agent, on loopback: it runs the commands we were given */
-    char *agent_args[] = {"--listen", "127.0.0.1:0", o->ncommands ? "--allow-exec" : NULL, NULL};
+    char *agent_args[] = {"--listen", "127.0.0.1:0", "--quiet",
+                          o->ncommands ? "--allow-exec" : NULL, NULL};
 
     if (o->target_host[0] == '\0') {
         if (o->server_threads) {

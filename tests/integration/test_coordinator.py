@@ -667,6 +667,8 @@ class EmbeddedTests(CoordinatorCase):
         self.assertNotIn("parameters", r, "one benchmark: nothing scanned")
         self.assertIn("Benchmark 1: async-for -r 20 -c 100\n", run.out)
         self.assertNotIn("Summary", run.out)
+        # the embedded agent is quiet when nothing goes wrong (agent --quiet)
+        self.assertNotIn("agent: session", run.err)
 
     def test_embedded_two_benchmarks(self):
         run, seen = self.run_watching_children("--matrix", "threads-reuse,async-for",

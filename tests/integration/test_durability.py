@@ -6,6 +6,7 @@ own network namespaces (no default route, nothing leaves the machine) and is
 skipped, with a message, when not root.
 """
 
+import http.client
 import json
 import os
 import shutil
@@ -20,6 +21,27 @@ import fbtest
 SERVER_READY = r"listening on http://[^ ]+:(?P<port>\d+) "
 AGENT_READY = r"listening on tcp://[^ ]+:(?P<port>\d+)$"
 FAST = ["--heartbeat", "100", "--liveness", "1000"]
+RUNS = 20  # per benchmark of the kill-and-resume test: it must not end before the kill
+
+
+def served(target, at_least, timeout):
+    """True once the target-server at HOST:PORT has answered `at_least`
+    requests (its GET /stats), within `timeout` s: the timed run is under
+    way, however slowly the machine started it."""
+    host, port = target.rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection(host, int(port), timeout=1)
+        try:
+            conn.request("GET", "/stats")
+            if json.loads(conn.getresponse().read())["requests"] >= at_least:
+                return True
+        except (OSError, ValueError, KeyError):
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.02)
+    return False
 
 
 class Durability(fbtest.FbTestCase):
@@ -56,7 +78,7 @@ class Durability(fbtest.FbTestCase):
         _, target = self.target("--delay", "20")
         _, agent = self.agent()
         args = ["--agents", agent, "--target", target, "--matrix", "threads-reuse,async-for",
-                "-r", "20", "-c", "10", "--runs", "12", "-w", "1", *FAST,
+                "-r", "20", "-c", "10", "--runs", str(RUNS), "-w", "1", *FAST,
                 "--export-json", "r.json"]
         coord = self.coordinator(args)
         # each run takes >= 2 x 20 ms: wait until some runs are journaled
@@ -68,22 +90,22 @@ class Durability(fbtest.FbTestCase):
         coord.kill()
         before = self.journal_runs()
         self.assertGreaterEqual(len(before), 5)
-        self.assertLess(len(before), 24, "the matrix finished before the kill")
+        self.assertLess(len(before), 2 * RUNS, "the matrix finished before the kill")
         resumed = self.coordinator(["--resume", "r.json.journal"])
         self.assertEqual(resumed.wait(60 * fbtest.SLOW), 0, resumed.stderr())
         after = self.journal_runs()
-        self.assertEqual(len(after), 24)             # 2 benchmarks x 12 runs, none twice
+        self.assertEqual(len(after), 2 * RUNS)       # 2 benchmarks x RUNS runs, none twice
         self.assertEqual(after[:len(before)], before)  # nothing rewritten
         with open(self.path("r.json")) as f:
             results = json.load(f)["results"]
-        self.assertEqual([len(r["times"]) for r in results], [12, 12])
+        self.assertEqual([len(r["times"]) for r in results], [RUNS, RUNS])
         # the runs from before the kill are the first times of their benchmark
         first = [run["agents"][0]["wall"] for run in before if run["bench"] == 0]
-        self.assertEqual(len(first), min(12, len(first)))
+        self.assertEqual(len(first), min(RUNS, len(first)))
         for got, want in zip(results[0]["times"], first):
             self.assertAlmostEqual(got, want, places=9)
         latency = results[0]["fleetbench"]["latency"]["count"]
-        self.assertEqual(latency, 12 * 20)  # every request of every run, resumed or not
+        self.assertEqual(latency, RUNS * 20)  # every request of every run, resumed or not
 
     def test_resume_errors(self):
         status, _, err = self.run_binary("coordinator", ["--resume", self.path("none")])
@@ -107,7 +129,7 @@ class Durability(fbtest.FbTestCase):
                                   "threads-reuse", "-r", "300", "-c", "1", "--runs", "1",
                                   "-w", "0", *FAST])
         self.assertTrue(fbtest.wait_for_stderr(agent_proc, r"session \w+ opened", 10 * fbtest.SLOW))
-        time.sleep(0.5)  # inside the timed run
+        self.assertTrue(served(target, 1, 20 * fbtest.SLOW), "the timed run never started")
         coord.kill()
         killed = time.monotonic()
         match = fbtest.wait_for_stderr(agent_proc, r"run \d+ of benchmark \d+ aborted",
@@ -128,7 +150,8 @@ class Durability(fbtest.FbTestCase):
         coord = self.coordinator(["--target", target, "--matrix", "threads-reuse", "-r", "200",
                                   "-c", "2", "--runs", "2", "-w", "0", "--timeout", "1000",
                                   *FAST, "--export-json", "r.json"])
-        time.sleep(1.0)
+        # mid-run: not before the agent's probe of the target (that is exit 4)
+        self.assertTrue(served(target, 4, 20 * fbtest.SLOW), coord.stderr())
         server.kill()
         self.assertEqual(coord.wait(60 * fbtest.SLOW), 2, coord.stderr())
         with open(self.path("r.json")) as f:

@@ -247,7 +247,7 @@ int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, fb_err_t 
     return CMD_RUN_OK;
 }
 
-int cmd_run_exit_code(const tally_t *t)
+fb_exit_t cmd_run_exit_code(const tally_t *t)
 {
     uint64_t total = tally_total(t);
 
@@ -294,7 +294,7 @@ int cmd_run(int argc, char **argv)
     fb_err_t err = {""};
     run_result_t r;
     FILE *hdr = NULL;
-    int code;
+    fb_exit_t code;
 
     switch (cmd_run_parse(&o, argc, argv, stdout, &err)) {
     case CMD_RUN_EXIT: return FB_EXIT_OK;

@@ -4,6 +4,7 @@
 #ifndef AGENT_CMD_RUN_H
 #define AGENT_CMD_RUN_H
 
+#include "fb_exit.h"
 #include "opt.h"
 #include "run.h"
 #include "strategy.h"
@@ -24,6 +25,6 @@ enum { CMD_RUN_OK, CMD_RUN_EXIT, CMD_RUN_ERROR };
  * err names the flag and value, or lists the strategies. */
 int cmd_run_parse(cmd_run_opts_t *o, int argc, char **argv, FILE *out, fb_err_t *err);
 /* The exit code for a finished run (FB_EXIT_OK, _FAILED or _UNREACHABLE). */
-int cmd_run_exit_code(const tally_t *t);
+fb_exit_t cmd_run_exit_code(const tally_t *t);
 
 #endif

@@ -96,11 +96,11 @@ static void logf_(const char *fmt, ...)
 
 static void send_to(daemon_t *d, const void *id, size_t idlen, proto_msg_t *m)
 {
-    char err[PROTO_ERR_LEN];
+    fb_err_t err = {""};
 
     m->version = proto_version();
-    if (wire_send(d->router, id, idlen, m, err) != 0)
-        logf_("%s", err);
+    if (wire_send(d->router, id, idlen, m, &err) != 0)
+        logf_("%s", err.msg);
     else if (id == d->route)
         d->last_sent = clock_now_ns();
 }
@@ -187,8 +187,9 @@ static void run_release(daemon_t *d)
     pthread_mutex_unlock(&d->mu);
 }
 
-/* Stops the run in progress (strategies check the flag between requests and
- * curl's progress callback ends transfers); its result is thrown away. */
+/* Stops the run in progress: strategies start no request once the flag is
+ * set, so it ends within the requests in flight (their --timeout at worst);
+ * its result is thrown away. */
 static void run_abort(daemon_t *d)
 {
     if (d->run == RUN_NONE || d->run == RUN_DRAINING) return;
@@ -262,7 +263,8 @@ static void on_run_done(daemon_t *d)
         logf_("run %u of benchmark %u aborted", d->step.run, d->step.bench);
     } else if (d->run_rc != 0) {
         send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "%s %s: %s",
-                   d->strategy ? d->strategy->name : "command", "could not run", d->result.err);
+                   d->strategy ? d->strategy->name : "command", "could not run",
+                   d->result.error.msg);
     } else {
         memset(&d->out, 0, sizeof d->out);
         result_to_msg(d, &d->out.u.result);
@@ -335,7 +337,8 @@ static void on_hello(daemon_t *d, const void *id, size_t idlen, const proto_msg_
 
 static void on_plan(daemon_t *d, const proto_plan_t *p)
 {
-    char names[256], err[PROBE_ERR_LEN];
+    char names[256];
+    fb_err_t err = {""};
 
     for (uint32_t i = 0; i < p->nbench; i++)
         if (p->bench[i].command[0] && !d->cfg->allow_exec) {
@@ -352,9 +355,9 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
             return;
         }
     for (uint32_t i = 0; i < p->nbench; i++)
-        if (proto_bench_check(&p->bench[i], err, sizeof err) != 0) {
+        if (proto_bench_check(&p->bench[i], &err) != 0) {
             send_error(d, d->route, d->routelen, d->session, PROTO_ERR_BAD_MESSAGE,
-                       "benchmark %u: %s", i, err);
+                       "benchmark %u: %s", i, err.msg);
             return;
         }
     if (!allowed(d->cfg, p->target_host, (int)p->target_port)) {
@@ -363,8 +366,8 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
                    p->target_port);
         return;
     }
-    if (probe_tcp(p->target_host, (int)p->target_port, PROBE_TIMEOUT_MS, err) != 0) {
-        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_UNREACHABLE, "%s", err);
+    if (probe_tcp(p->target_host, (int)p->target_port, PROBE_TIMEOUT_MS, &err) != 0) {
+        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_UNREACHABLE, "%s", err.msg);
         return;
     }
     d->plan = *p;
@@ -387,7 +390,7 @@ static void state_error(daemon_t *d, const char *fmt, ...)
 static void on_prepare(daemon_t *d, const proto_step_t *s)
 {
     const proto_bench_t *b;
-    char err[RUN_ERR_LEN] = "";
+    fb_err_t err = {""};
 
     if (!d->have_plan || s->bench >= d->plan.nbench) {
         state_error(d, "prepare of benchmark %u without a plan that has it", s->bench);
@@ -415,8 +418,9 @@ static void on_prepare(daemon_t *d, const proto_step_t *s)
     /* open loop: the plan gives this agent's share of the fleet's rate */
     d->params.rate = (double)b->rate_milli / 1000.0;
     d->params.duration_s = (double)b->duration_ms / 1000.0;
-    if (run_params_finish(&d->params, err) != 0) {
-        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "prepare: %s", err);
+    if (run_params_finish(&d->params, &err) != 0) {
+        send_error(d, d->route, d->routelen, d->session, PROTO_ERR_INTERNAL, "prepare: %s",
+                   err.msg);
         return;
     }
     if (run_result_init(&d->result) != 0) {
@@ -586,25 +590,22 @@ static int poll_timeout_ms(const daemon_t *d)
 
 /* With keys: the ZAP handler first (so no peer is ever let in unchecked),
  * then the router as a CURVE server. */
-static int daemon_secure(daemon_t *d)
+static int daemon_secure(daemon_t *d, fb_err_t *err)
 {
-    char err[CURVE_ERR_LEN];
     curve_key_t secret;
 
     if (d->cfg->key_path == NULL) return 0;
     if (curve_load_secret(d->cfg->key_path, &secret, err) != 0 ||
         curve_load_authorized(d->cfg->authorized_path, &d->authorized, &d->nauthorized, err) != 0 ||
         curve_zap_init(&d->zap, d->zctx, d->authorized, d->nauthorized, err) != 0 ||
-        curve_server_setup(d->router, &secret, err) != 0) {
-        fprintf(stderr, "agent: %s\n", err);
+        curve_server_setup(d->router, &secret, err) != 0)
         return -1;
-    }
     return 0;
 }
 
-static int daemon_bind(daemon_t *d, char *endpoint, size_t cap)
+static int daemon_bind(daemon_t *d, char *endpoint, size_t cap, fb_err_t *err)
 {
-    char err[PROTO_ERR_LEN], ep[300];
+    char ep[300];
     int v6 = strchr(d->cfg->host, ':') != NULL;
     size_t sz = cap;
 
@@ -613,10 +614,14 @@ static int daemon_bind(daemon_t *d, char *endpoint, size_t cap)
     else
         snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:%d" : "tcp://%s:%d", d->cfg->host, d->cfg->port);
     d->router = zmq_socket(d->zctx, ZMQ_ROUTER);
-    if (d->router == NULL || daemon_secure(d) != 0) return -1;
+    if (d->router == NULL) {
+        fb_err_set(err, "socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    if (daemon_secure(d, err) != 0) return -1;
     if (wire_socket_setup(d->router, err) != 0 ||
         zmq_setsockopt(d->router, ZMQ_IPV6, &v6, sizeof v6) != 0 || zmq_bind(d->router, ep) != 0) {
-        fprintf(stderr, "agent: cannot listen on %s: %s\n", ep, zmq_strerror(errno));
+        fb_err_set(err, "cannot listen on %s: %s", ep, zmq_strerror(errno));
         return -1;
     }
     zmq_getsockopt(d->router, ZMQ_LAST_ENDPOINT, endpoint, &sz);
@@ -624,7 +629,7 @@ static int daemon_bind(daemon_t *d, char *endpoint, size_t cap)
     d->done_tx = zmq_socket(d->zctx, ZMQ_PAIR);
     if (zmq_bind(d->done_rx, "inproc://agent-done") != 0 ||
         zmq_connect(d->done_tx, "inproc://agent-done") != 0) {
-        fprintf(stderr, "agent: inproc pipe: %s\n", zmq_strerror(errno));
+        fb_err_set(err, "inproc pipe: %s", zmq_strerror(errno));
         return -1;
     }
     return 0;
@@ -634,7 +639,7 @@ static void daemon_loop(daemon_t *d)
 {
     unsigned char id[WIRE_ID_MAX];
     size_t idlen = 0;
-    char err[PROTO_ERR_LEN];
+    fb_err_t err = {""};
 
     while (!g_stop) {
         zmq_pollitem_t items[3] = {{d->router, 0, ZMQ_POLLIN, 0},
@@ -649,22 +654,26 @@ static void daemon_loop(daemon_t *d)
                 logf_("refused a coordinator whose key is not in %s", d->cfg->authorized_path);
         }
         for (int k = 0; k < BATCH; k++) {
-            int rc = wire_recv(d->router, id, &idlen, &d->in, err);
+            int rc = wire_recv(d->router, id, &idlen, &d->in, &err);
             if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
-            on_message(d, id, idlen, rc, &d->in, err);
+            on_message(d, id, idlen, rc, &d->in, err.msg);
         }
         tick(d);
     }
 }
 
-int daemon_run(const daemon_config_t *cfg)
+fb_exit_t daemon_run(const daemon_config_t *cfg)
 {
     daemon_t *d = calloc(1, sizeof *d);
     struct sigaction sa = {.sa_handler = on_signal};
     char endpoint[300] = "";
-    int rc = 1;
+    fb_err_t err = {""};
+    fb_exit_t rc = FB_EXIT_USAGE;
 
-    if (d == NULL) return 1;
+    if (d == NULL) {
+        fprintf(stderr, "agent: out of memory\n");
+        return FB_EXIT_USAGE;
+    }
     d->cfg = cfg;
     d->view_before_status = PROTO_VIEW_UNREACHABLE;
     run_raise_fd_limit(); /* each connection of a run is a descriptor */
@@ -674,7 +683,10 @@ int daemon_run(const daemon_config_t *cfg)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     d->zctx = zmq_ctx_new();
-    if (d->zctx != NULL && daemon_bind(d, endpoint, sizeof endpoint) == 0) {
+    if (d->zctx == NULL) fb_err_set(&err, "ZeroMQ context: %s", zmq_strerror(errno));
+    if (d->zctx == NULL || daemon_bind(d, endpoint, sizeof endpoint, &err) != 0) {
+        fprintf(stderr, "agent: %s\n", err.msg);
+    } else {
         printf("agent: listening on %s\n", endpoint);
         fflush(stdout);
         daemon_loop(d);
@@ -685,7 +697,7 @@ int daemon_run(const daemon_config_t *cfg)
             pthread_join(d->thread, NULL);
             run_result_close(&d->result);
         }
-        rc = 0;
+        rc = FB_EXIT_OK;
     }
     if (d->router) zmq_close(d->router);
     curve_zap_close(&d->zap);

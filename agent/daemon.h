@@ -6,6 +6,7 @@
 #define AGENT_DAEMON_H
 
 #include "fb_err.h"
+#include "fb_exit.h"
 
 #include <stdio.h>
 
@@ -32,6 +33,6 @@ int daemon_parse(daemon_config_t *cfg, int argc, char **argv, fb_err_t *err);
 /* The daemon options, for agent --help. */
 void daemon_usage(FILE *out);
 /* Serves until SIGINT/SIGTERM. Returns the process exit code. */
-int daemon_run(const daemon_config_t *cfg);
+fb_exit_t daemon_run(const daemon_config_t *cfg);
 
 #endif

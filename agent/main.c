@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <uv.h>
 
 typedef struct {
@@ -24,14 +23,14 @@ typedef struct {
 /* agent keygen PREFIX: PREFIX.key (secret, 0600) and PREFIX.pub. */
 static int cmd_keygen(int argc, char **argv)
 {
-    char err[CURVE_ERR_LEN];
+    fb_err_t err = {""};
 
     if (argc != 2 || argv[1][0] == '-') {
         fprintf(stderr, "Usage: agent keygen PREFIX   (writes PREFIX.key and PREFIX.pub)\n");
         return FB_EXIT_USAGE;
     }
-    if (curve_keygen(argv[1], err) != 0) {
-        fprintf(stderr, "agent: %s\n", err);
+    if (curve_keygen(argv[1], &err) != 0) {
+        fprintf(stderr, "agent: %s\n", err.msg);
         return FB_EXIT_USAGE;
     }
     printf("agent: wrote %s.key (secret) and %s.pub\n", argv[1], argv[1]);
@@ -81,18 +80,13 @@ static void version(void)
 static int daemon_main(int argc, char **argv)
 {
     daemon_config_t *cfg = calloc(1, sizeof *cfg);
-    fb_err_t err;
-    int code = FB_EXIT_USAGE;
+    fb_err_t err = {""};
+    fb_exit_t code = FB_EXIT_USAGE;
 
     if (cfg == NULL) return FB_EXIT_USAGE;
     if (daemon_parse(cfg, argc, argv, &err) != DAEMON_OK) {
         fprintf(stderr, "agent: %s\n", err.msg);
     } else {
-        struct rlimit rl; /* a run's connections, as agent run: soft limit up to the hard */
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
         signal(SIGPIPE, SIG_IGN);
         /* before any thread starts: curl's global init is not thread-safe */
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -33,12 +33,7 @@ typedef struct {
     uint64_t user_ns, sys_ns; /* getrusage(RUSAGE_SELF) difference */
     uint64_t threads;         /* threads that made requests (1 for async) */
     uint64_t pace_start_ns;   /* with a rate: when request 0 fell due (pace_init) */
-    /* Why the strategy could not run. err is the same text as a char
-     * array, only until agent/daemon.c reads error.msg (docs/errors.md). */
-    union {
-        fb_err_t error;
-        char err[FB_ERR_MAX];
-    };
+    fb_err_t error;           /* why the strategy could not run */
 } run_result_t;
 
 /* Defaults as in the seed: -r 100 -c 100, 100 connections, 10 s timeout,

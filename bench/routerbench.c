@@ -14,6 +14,7 @@
  * process, the libzmq I/O thread included, over the R runs only) and the GO
  * fan-out, so bench/fleet.sh can set them beside the real coordinator's. */
 #include "curve.h"
+#include "fb_exit.h"
 #include "opt.h"
 #include "proto.h"
 #include "wire.h"
@@ -106,17 +107,18 @@ static int connect_all(rb_t *r, const char *key_path, const char *known_path)
     curve_key_t secret;
     curve_known_t *known = NULL;
     size_t nknown = 0;
-    char err[CURVE_ERR_LEN], ep[300];
+    fb_err_t err = {""};
+    char ep[300];
     int one = 1, v6 = 1;
 
     r->router = zmq_socket(r->zctx, ZMQ_ROUTER);
-    if (r->router == NULL || wire_socket_setup(r->router, err) != 0 ||
+    if (r->router == NULL || wire_socket_setup(r->router, &err) != 0 ||
         zmq_setsockopt(r->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(r->router, ZMQ_IPV6, &v6, sizeof v6) != 0)
         return -1;
-    if (key_path && (curve_load_secret(key_path, &secret, err) != 0 ||
-                     curve_load_known(known_path, &known, &nknown, err) != 0)) {
-        fprintf(stderr, "routerbench: %s\n", err);
+    if (key_path && (curve_load_secret(key_path, &secret, &err) != 0 ||
+                     curve_load_known(known_path, &known, &nknown, &err) != 0)) {
+        fprintf(stderr, "routerbench: %s\n", err.msg);
         return -1;
     }
     if (zmq_socket_monitor(r->router, "inproc://rb-mon",
@@ -131,7 +133,7 @@ static int connect_all(rb_t *r, const char *key_path, const char *known_path)
         agent_id(i, id);
         if (known) {
             server = curve_known_find(known, nknown, r->a[i].host, r->a[i].port);
-            if (server == NULL || curve_client_setup(r->router, &secret, server, err) != 0) {
+            if (server == NULL || curve_client_setup(r->router, &secret, server, &err) != 0) {
                 fprintf(stderr, "routerbench: no key for %s:%d\n", r->a[i].host, r->a[i].port);
                 free(known);
                 return -1;
@@ -166,14 +168,15 @@ static int send_to(rb_t *r, size_t i, const char *buf, size_t len)
 /* Encodes r->out once and sends it to every agent. */
 static int send_all(rb_t *r, proto_type_t t)
 {
-    char err[PROTO_ERR_LEN], *buf;
+    fb_err_t err = {""};
+    char *buf;
     size_t len;
     int rc = 0;
 
     r->out->type = t;
     r->out->version = proto_version();
     r->out->session = r->session;
-    if (proto_encode(r->out, &buf, &len, err) != 0) return -1;
+    if (proto_encode(r->out, &buf, &len, &err) != 0) return -1;
     for (size_t i = 0; i < r->n && rc == 0; i++)
         rc = send_to(r, i, buf, len);
     free(buf);
@@ -186,7 +189,7 @@ static int wait_all(rb_t *r, proto_type_t want, int timeout_ms)
 {
     unsigned char id[WIRE_ID_MAX];
     size_t idlen;
-    char err[PROTO_ERR_LEN];
+    fb_err_t err = {""};
     uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 
     while (r->nwaiting > 0) {
@@ -202,7 +205,7 @@ static int wait_all(rb_t *r, proto_type_t want, int timeout_ms)
             return -1;
         }
         for (;;) {
-            int rc = wire_recv(r->router, id, &idlen, r->in, err);
+            int rc = wire_recv(r->router, id, &idlen, r->in, &err);
             size_t i;
             if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
             if (rc != PROTO_OK || idlen != ID_LEN || id[0] != 'A') continue;
@@ -230,7 +233,8 @@ static int cmp_u64(const void *a, const void *b)
  * clock), as the coordinator must for agents on other hosts. */
 static int runs(rb_t *r, unsigned nruns, unsigned warmup, bool prepare, uint64_t *fanout)
 {
-    char err[PROTO_ERR_LEN], *buf;
+    fb_err_t err = {""};
+    char *buf;
     size_t len;
 
     for (unsigned k = 0; k < warmup + nruns; k++) {
@@ -245,7 +249,7 @@ static int runs(rb_t *r, unsigned nruns, unsigned warmup, bool prepare, uint64_t
         r->out->session = r->session;
         for (size_t i = 0; i < r->n; i++) {
             r->out->u.step.clock_ns = start; /* + the agent's clock offset */
-            if (proto_encode(r->out, &buf, &len, err) != 0) return -1;
+            if (proto_encode(r->out, &buf, &len, &err) != 0) return -1;
             int rc = send_to(r, i, buf, len);
             free(buf);
             if (rc != 0) return -1;
@@ -293,7 +297,8 @@ int main(int argc, char **argv)
     rb_t r = {0};
     bool prepare = true;
     char target_host[256] = "127.0.0.1";
-    int c, rc = 1, target_port = 9; /* simfleet makes no request */
+    fb_exit_t rc = FB_EXIT_USAGE;
+    int c, target_port = 9; /* simfleet makes no request */
 
     while ((c = getopt_long(argc, argv, "f:n:", k_opts, NULL)) != -1) {
         switch (c) {
@@ -301,7 +306,7 @@ int main(int argc, char **argv)
         case 'n':
             if (opt_u64("--runs", optarg, 1, 1000000, &nruns, &err) != 0) {
                 fprintf(stderr, "routerbench: %s\n", err.msg);
-                return 1;
+                return FB_EXIT_USAGE;
             }
             break;
         case 'k': key = optarg; break;
@@ -311,19 +316,19 @@ int main(int argc, char **argv)
             if (opt_hostport("--target", optarg, -1, target_host, sizeof target_host, &target_port,
                              &err) != 0) {
                 fprintf(stderr, "routerbench: %s\n", err.msg);
-                return 1;
+                return FB_EXIT_USAGE;
             }
             break;
         default:
             fprintf(stderr,
                     "Usage: routerbench --agents-file FILE [--runs R] "
                     "[--key FILE --known-agents FILE] [--no-prepare] [--target HOST:PORT]\n");
-            return 1;
+            return FB_EXIT_USAGE;
         }
     }
     if (file == NULL || (key == NULL) != (known == NULL) || load_agents(&r, file) != 0) {
         fprintf(stderr, "routerbench: --agents-file FILE (HOST:PORT lines) is needed\n");
-        return 1;
+        return FB_EXIT_USAGE;
     }
     r.session = now_ns();
     r.in = malloc(sizeof *r.in);
@@ -344,7 +349,7 @@ int main(int argc, char **argv)
                    r.n, (unsigned long long)nruns, cpu * 1e6 / ((double)(nruns + 5) * (double)r.n),
                    cpu * 1e3 / (double)(nruns + 5), wall * 1e3 / (double)(nruns + 5),
                    (double)fanout[nruns / 2] / 1e3, (double)fanout[nruns - 1] / 1e3);
-            rc = 0;
+            rc = FB_EXIT_OK;
         }
     }
     if (r.router) {

@@ -260,11 +260,11 @@ static void timer_arm(sim_t *s)
 static void send_msg(sim_t *s, sim_slot_t *sl, const unsigned char *id, size_t idlen,
                      proto_msg_t *m)
 {
-    char err[PROTO_ERR_LEN];
+    fb_err_t err = {""};
 
     m->version = proto_version();
-    if (wire_send(s->router, id, idlen, m, err) != 0) {
-        fprintf(stderr, "simfleet: %s\n", err);
+    if (wire_send(s->router, id, idlen, m, &err) != 0) {
+        fprintf(stderr, "simfleet: %s\n", err.msg);
         return;
     }
     s->msgs_out++;
@@ -509,15 +509,15 @@ typedef struct {
 
 static int sim_secure(sim_t *s, const sim_opts_t *o)
 {
-    char err[CURVE_ERR_LEN];
+    fb_err_t err = {""};
     curve_key_t secret;
 
     if (o->key_path == NULL) return 0;
-    if (curve_load_secret(o->key_path, &secret, err) != 0 ||
-        curve_load_authorized(o->authorized_path, &s->authorized, &s->nauthorized, err) != 0 ||
-        curve_zap_init(&s->zap, s->zctx, s->authorized, s->nauthorized, err) != 0 ||
-        curve_server_setup(s->router, &secret, err) != 0) {
-        fprintf(stderr, "simfleet: %s\n", err);
+    if (curve_load_secret(o->key_path, &secret, &err) != 0 ||
+        curve_load_authorized(o->authorized_path, &s->authorized, &s->nauthorized, &err) != 0 ||
+        curve_zap_init(&s->zap, s->zctx, s->authorized, s->nauthorized, &err) != 0 ||
+        curve_server_setup(s->router, &secret, &err) != 0) {
+        fprintf(stderr, "simfleet: %s\n", err.msg);
         return -1;
     }
     return 0;
@@ -526,11 +526,12 @@ static int sim_secure(sim_t *s, const sim_opts_t *o)
 /* Binds the N endpoints and lists them, one HOST:PORT per line. */
 static int sim_bind(sim_t *s, const sim_opts_t *o, FILE *list)
 {
-    char err[PROTO_ERR_LEN], ep[300], last[300];
+    fb_err_t err = {""};
+    char ep[300], last[300];
     int v6 = strchr(o->host, ':') != NULL;
 
     s->router = zmq_socket(s->zctx, ZMQ_ROUTER);
-    if (s->router == NULL || sim_secure(s, o) != 0 || wire_socket_setup(s->router, err) != 0 ||
+    if (s->router == NULL || sim_secure(s, o) != 0 || wire_socket_setup(s->router, &err) != 0 ||
         zmq_setsockopt(s->router, ZMQ_IPV6, &v6, sizeof v6) != 0) {
         fprintf(stderr, "simfleet: socket: %s\n", zmq_strerror(errno));
         return -1;
@@ -567,7 +568,7 @@ static void sim_loop(sim_t *s)
 {
     unsigned char id[WIRE_ID_MAX];
     size_t idlen = 0;
-    char err[PROTO_ERR_LEN];
+    fb_err_t err = {""};
     uint64_t next_tick = 0;
 
     while (!g_stop) {
@@ -581,9 +582,9 @@ static void sim_loop(sim_t *s)
             timer_arm(s);
         }
         for (;;) {
-            int rc = wire_recv(s->router, id, &idlen, &s->in, err);
+            int rc = wire_recv(s->router, id, &idlen, &s->in, &err);
             if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
-            on_message(s, id, idlen, rc, &s->in, err);
+            on_message(s, id, idlen, rc, &s->in, err.msg);
         }
         timer_arm(s); /* a GO may have added an earlier RESULT */
         uint64_t now = now_ns();

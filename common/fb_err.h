@@ -35,9 +35,4 @@ void fb_err_append(fb_err_t *err, const char *fmt, ...) FB_ERR_PRINTF(2, 3);
 /* Back to "". */
 void fb_err_clear(fb_err_t *err);
 
-/* Transition only, for files that still hold char buffers (see
- * docs/errors.md): takes an fb_err_t * as it is, or a char buffer of at
- * least FB_ERR_MAX bytes as one. Anything else does not compile. */
-#define FB_ERR_BUF(e) _Generic((e), fb_err_t * : (e), char * : (fb_err_t *)(void *)(e))
-
 #endif

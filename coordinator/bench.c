@@ -95,7 +95,7 @@ int bench_add_run(bench_t *b, const bench_agent_run_t *agents)
     if (r->agents == NULL) return -1;
     memcpy(r->agents, agents, b->nagents * sizeof *r->agents);
     run_derive(r, b->nagents);
-    r->go_fanout_s = NAN; /* the runner sets it */
+    r->go_fanout_s = NAN; /* drive.c sets it */
     b->nruns++;
     return 0;
 }

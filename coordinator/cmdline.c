@@ -190,22 +190,22 @@ static const opt_hint_t k_hints[] = {
 };
 
 /* Port 0 means "any free port" to a listener; nothing can be reached there. */
-static int no_port_zero(const char *flag, const char *arg, int port, char *err)
+static int no_port_zero(const char *flag, const char *arg, int port, fb_err_t *err)
 {
     if (port != 0) return 0;
-    snprintf(err, OPT_ERR_LEN, "%s: '%s': port 0 cannot be connected to", flag, arg);
+    fb_err_set(err, "%s: '%s': port 0 cannot be connected to", flag, arg);
     return -1;
 }
 
 /* The same agent twice would be measured twice and load the target twice. */
-static int listed_twice(const cmdline_t *o, const char *tok, char *err)
+static int listed_twice(const cmdline_t *o, const char *tok, fb_err_t *err)
 {
     size_t n = o->nagents;
 
     for (size_t i = 0; i < n; i++)
         if (o->agent_port[i] == o->agent_port[n] &&
             strcasecmp(o->agent_host[i], o->agent_host[n]) == 0) {
-            snprintf(err, OPT_ERR_LEN, "--agents: '%s' is listed twice", tok);
+            fb_err_set(err, "--agents: '%s' is listed twice", tok);
             return -1;
         }
     return 0;
@@ -213,22 +213,22 @@ static int listed_twice(const cmdline_t *o, const char *tok, char *err)
 
 static const opt_cli_t k_cli = {"coordinator --help", k_opts, k_hints};
 
-static int parse_agents(cmdline_t *o, const char *list, char *err)
+static int parse_agents(cmdline_t *o, const char *list, fb_err_t *err)
 {
     char *buf = strdup(list), *tok, *save = NULL;
     int rc = 0;
 
     if (buf == NULL) {
-        snprintf(err, OPT_ERR_LEN, "--agents: out of memory");
+        fb_err_set(err, "--agents: out of memory");
         return -1;
     }
     o->nagents = 0;
     for (tok = strtok_r(buf, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
         if (o->nagents == CMDLINE_MAX_AGENTS) {
-            snprintf(err, OPT_ERR_LEN,
-                     "--agents: more than %d agents (the most one coordinator "
-                     "drives)",
-                     CMDLINE_MAX_AGENTS);
+            fb_err_set(err,
+                       "--agents: more than %d agents (the most one coordinator "
+                       "drives)",
+                       CMDLINE_MAX_AGENTS);
             rc = -1;
         } else if (opt_hostport("--agents", tok, 5555, o->agent_host[o->nagents], 256,
                                 &o->agent_port[o->nagents], err) != 0 ||
@@ -241,39 +241,38 @@ static int parse_agents(cmdline_t *o, const char *list, char *err)
     }
     free(buf);
     if (rc == 0 && o->nagents == 0) {
-        snprintf(err, OPT_ERR_LEN, "--agents: empty list");
+        fb_err_set(err, "--agents: empty list");
         rc = -1;
     }
     return rc;
 }
 
 /* --agents-file: its agents follow --agents' (read once every option is in). */
-static int load_agents_file(cmdline_t *o, char *err)
+static int load_agents_file(cmdline_t *o, fb_err_t *err)
 {
-    char ferr[AGENTS_FILE_ERR_LEN];
     agents_file_list_t l = {o->agent_host, o->agent_port, &o->nagents, CMDLINE_MAX_AGENTS, 5555};
 
-    if (o->agents_file == NULL || agents_file_load(o->agents_file, &l, ferr) == 0) return 0;
-    snprintf(err, OPT_ERR_LEN, "--agents-file %.*s", OPT_ERR_LEN - 20, ferr);
+    if (o->agents_file == NULL || agents_file_load(o->agents_file, &l, err) == 0) return 0;
+    fb_err_prefix(err, "--agents-file ");
     return -1;
 }
 
 static int parse_choice(const char *flag, const char *arg, const char *a, const char *b, int *out,
-                        char *err)
+                        fb_err_t *err)
 {
     if (strcmp(arg, a) == 0)
         *out = 0;
     else if (strcmp(arg, b) == 0)
         *out = 1;
     else {
-        snprintf(err, OPT_ERR_LEN, "%s: '%s' is neither %s nor %s", flag, arg, a, b);
+        fb_err_set(err, "%s: '%s' is neither %s nor %s", flag, arg, a, b);
         return -1;
     }
     return 0;
 }
 
 static int parse_u(const char *flag, const char *arg, uint64_t lo, uint64_t hi, unsigned *out,
-                   char *err)
+                   fb_err_t *err)
 {
     uint64_t v;
 
@@ -282,7 +281,7 @@ static int parse_u(const char *flag, const char *arg, uint64_t lo, uint64_t hi, 
     return 0;
 }
 
-static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
+static int parse_one(cmdline_t *o, int c, const char *arg, fb_err_t *err)
 {
     int choice;
     unsigned v;
@@ -297,7 +296,7 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
         return no_port_zero("--target", arg, o->target_port, err);
     case O_MATRIX:
         if (strlen(arg) >= sizeof o->matrix_spec) {
-            snprintf(err, OPT_ERR_LEN, "--matrix: too long");
+            fb_err_set(err, "--matrix: too long");
             return -1;
         }
         strcpy(o->matrix_spec, arg);
@@ -316,7 +315,7 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
         return 0;
     case O_ORDER:
         if (order_parse(arg, &o->order) == 0) return 0;
-        snprintf(err, OPT_ERR_LEN, "--order: '%s' is not interleave, shuffle or sequential", arg);
+        fb_err_set(err, "--order: '%s' is not interleave, shuffle or sequential", arg);
         return -1;
     case O_SEED: o->seed_set = 1; return opt_u64("--seed", arg, 0, INT64_MAX, &o->seed, err);
     case O_LOSS:
@@ -335,7 +334,7 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
     case O_DURATION: return opt_double("--duration", arg, 0.001, 86400, &o->duration_s, err);
     case O_HDR:
         if (arg[0] == '\0') {
-            snprintf(err, OPT_ERR_LEN, "--export-hdr: needs a file name");
+            fb_err_set(err, "--export-hdr: needs a file name");
             return -1;
         }
         o->export_hdr = arg;
@@ -351,23 +350,23 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
         return 0;
     case 'n':
         if (o->nnames == CMDLINE_MAX_COMMANDS) {
-            snprintf(err, OPT_ERR_LEN, "--command-name: more than %d", CMDLINE_MAX_COMMANDS);
+            fb_err_set(err, "--command-name: more than %d", CMDLINE_MAX_COMMANDS);
             return -1;
         }
         o->names[o->nnames++] = arg;
         return 0;
     case 'L':
         if (o->nparams == MATRIX_MAX_PARAMS) {
-            snprintf(err, OPT_ERR_LEN, "--parameter-list: more than %d", MATRIX_MAX_PARAMS);
+            fb_err_set(err, "--parameter-list: more than %d", MATRIX_MAX_PARAMS);
             return -1;
         }
         if (arg[0] == '\0' || strpbrk(arg, "{}")) {
-            snprintf(err, OPT_ERR_LEN, "--parameter-list: '%s' is not a parameter name", arg);
+            fb_err_set(err, "--parameter-list: '%s' is not a parameter name", arg);
             return -1;
         }
         for (size_t i = 0; i < o->nparams; i++)
             if (strcmp(o->param_name[i], arg) == 0) {
-                snprintf(err, OPT_ERR_LEN, "Duplicate parameter names: %s", arg);
+                fb_err_set(err, "Duplicate parameter names: %s", arg);
                 return -1;
             }
         o->param_name[o->nparams] = arg; /* its values are the next argument */
@@ -384,18 +383,18 @@ static int parse_one(cmdline_t *o, int c, const char *arg, char *err)
 }
 
 /* A positional argument: the values of the -L just given, or a command. */
-static int positional(cmdline_t *o, const char *arg, char *err)
+static int positional(cmdline_t *o, const char *arg, fb_err_t *err)
 {
     if (o->nparams && o->param_values[o->nparams - 1] == NULL) {
         o->param_values[o->nparams - 1] = arg;
         return 0;
     }
     if (o->ncommands == CMDLINE_MAX_COMMANDS) {
-        snprintf(err, OPT_ERR_LEN, "more than %d commands", CMDLINE_MAX_COMMANDS);
+        fb_err_set(err, "more than %d commands", CMDLINE_MAX_COMMANDS);
         return -1;
     }
     if (arg[0] == '\0') {
-        snprintf(err, OPT_ERR_LEN, "an empty command");
+        fb_err_set(err, "an empty command");
         return -1;
     }
     o->commands[o->ncommands++] = arg;
@@ -419,52 +418,49 @@ static void cmdline_defaults(cmdline_t *o)
 
 /* --rate and --duration: every agent's share of the rate, and requests
  * per agent as proto_bench_paced_requests counts them (agents check). */
-static int finish_rate(cmdline_t *o, int requests_set, char *err)
+static int finish_rate(cmdline_t *o, int requests_set, fb_err_t *err)
 {
     size_t k = o->nagents ? o->nagents : 1; /* 0: one embedded agent */
     proto_bench_t b = {0};
 
     if (o->rate == 0 && o->duration_s == 0) return 0;
     if (o->rate == 0) {
-        snprintf(err, OPT_ERR_LEN, "--duration needs --rate (it sets an open-loop run's length)");
+        fb_err_set(err, "--duration needs --rate (it sets an open-loop run's length)");
         return -1;
     }
     if (o->duration_s == 0) {
-        snprintf(err, OPT_ERR_LEN, "--rate needs --duration S (each run's schedule)");
+        fb_err_set(err, "--rate needs --duration S (each run's schedule)");
         return -1;
     }
     if (requests_set) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--requests and --rate exclude each other (with --rate, requests = rate x "
-                 "duration)");
+        fb_err_set(err, "--requests and --rate exclude each other (with --rate, requests = rate x "
+                        "duration)");
         return -1;
     }
     if (o->mode == MODE_SERIAL) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--rate needs --mode lockstep: the agents share the rate, all at once");
+        fb_err_set(err, "--rate needs --mode lockstep: the agents share the rate, all at once");
         return -1;
     }
     if (o->ncommands > 0) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--rate paces the strategies' requests; a command (COMMAND...) runs on no "
-                 "schedule");
+        fb_err_set(err, "--rate paces the strategies' requests; a command (COMMAND...) runs on no "
+                        "schedule");
         return -1;
     }
     b.rate_milli = (uint64_t)llround(o->rate * 1000.0 / (double)k);
     b.duration_ms = (uint64_t)llround(o->duration_s * 1000.0);
     if (b.rate_milli == 0 || b.duration_ms == 0) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--rate %g over %zu agents is below 0.001 request per second each, or "
-                 "--duration %g below 1 ms",
-                 o->rate, k, o->duration_s);
+        fb_err_set(err,
+                   "--rate %g over %zu agents is below 0.001 request per second each, or "
+                   "--duration %g below 1 ms",
+                   o->rate, k, o->duration_s);
         return -1;
     }
     if (proto_bench_paced_requests(&b) > PROTO_MAX_REQUESTS) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--rate %g x --duration %g is %llu requests per agent (%zu agents), more than "
-                 "%d",
-                 o->rate, o->duration_s, (unsigned long long)proto_bench_paced_requests(&b), k,
-                 PROTO_MAX_REQUESTS);
+        fb_err_set(err,
+                   "--rate %g x --duration %g is %llu requests per agent (%zu agents), more than "
+                   "%d",
+                   o->rate, o->duration_s, (unsigned long long)proto_bench_paced_requests(&b), k,
+                   PROTO_MAX_REQUESTS);
         return -1;
     }
     o->rate_milli = b.rate_milli;
@@ -473,7 +469,7 @@ static int finish_rate(cmdline_t *o, int requests_set, char *err)
     return 0;
 }
 
-int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
+int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err)
 {
     int c, others = 0, resumes = 0, requests_set = 0;
 
@@ -484,8 +480,8 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
      * the argument after it and commands may stand among the options */
     while ((c = getopt_long(argc, argv, "-:hVr:c:w:n:L:iN", k_opts, NULL)) != -1) {
         if (c != 1 && o->nparams && o->param_values[o->nparams - 1] == NULL) {
-            snprintf(err, OPT_ERR_LEN, "--parameter-list %s: a list of values must follow",
-                     o->param_name[o->nparams - 1]);
+            fb_err_set(err, "--parameter-list %s: a list of values must follow",
+                       o->param_name[o->nparams - 1]);
             return CMDLINE_ERROR;
         }
         switch (c) {
@@ -512,37 +508,36 @@ int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err)
     for (; optind < argc; optind++, others++) /* after "--" */
         if (positional(o, argv[optind], err) != 0) return CMDLINE_ERROR;
     if (o->nparams && o->param_values[o->nparams - 1] == NULL) {
-        snprintf(err, OPT_ERR_LEN, "--parameter-list %s: a list of values must follow",
-                 o->param_name[o->nparams - 1]);
+        fb_err_set(err, "--parameter-list %s: a list of values must follow",
+                   o->param_name[o->nparams - 1]);
         return CMDLINE_ERROR;
     }
     if (o->ncommands == 0 &&
         (o->nnames || o->nparams || o->ignore_failure || o->show_output || o->no_shell)) {
-        snprintf(err, OPT_ERR_LEN, "%s without a command to apply it to",
-                 o->nnames           ? "--command-name"
-                 : o->nparams        ? "--parameter-list"
-                 : o->ignore_failure ? "--ignore-failure"
-                 : o->show_output    ? "--show-output"
-                                     : "--shell=none");
+        fb_err_set(err, "%s without a command to apply it to",
+                   o->nnames           ? "--command-name"
+                   : o->nparams        ? "--parameter-list"
+                   : o->ignore_failure ? "--ignore-failure"
+                   : o->show_output    ? "--show-output"
+                                       : "--shell=none");
         return CMDLINE_ERROR;
     }
     /* counted as parsed: wherever it stands, in whatever spelling */
     if (resumes > 1 || (resumes && others)) {
-        snprintf(err, OPT_ERR_LEN, "--resume takes no other options: the journal has them");
+        fb_err_set(err, "--resume takes no other options: the journal has them");
         return CMDLINE_ERROR;
     }
     if ((o->key_path == NULL) != (o->known_path == NULL)) {
-        snprintf(err, OPT_ERR_LEN, "--key and --known-agents go together");
+        fb_err_set(err, "--key and --known-agents go together");
         return CMDLINE_ERROR;
     }
     if (o->resume == NULL && load_agents_file(o, err) != 0) return CMDLINE_ERROR;
     if (o->resume == NULL && finish_rate(o, requests_set, err) != 0) return CMDLINE_ERROR;
     /* a late heartbeat or two must not lose a healthy agent */
     if ((uint64_t)o->liveness_ms < (uint64_t)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms) {
-        snprintf(err, OPT_ERR_LEN,
-                 "--liveness %u must be at least %d times --heartbeat %u (at least %llu)",
-                 o->liveness_ms, CMDLINE_LIVENESS_BEATS, o->heartbeat_ms,
-                 (unsigned long long)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms);
+        fb_err_set(err, "--liveness %u must be at least %d times --heartbeat %u (at least %llu)",
+                   o->liveness_ms, CMDLINE_LIVENESS_BEATS, o->heartbeat_ms,
+                   (unsigned long long)CMDLINE_LIVENESS_BEATS * o->heartbeat_ms);
         return CMDLINE_ERROR;
     }
     return CMDLINE_OK;

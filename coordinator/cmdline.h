@@ -2,6 +2,7 @@
 #ifndef CO_CMDLINE_H
 #define CO_CMDLINE_H
 
+#include "fb_err.h"
 #include "matrix.h"
 #include "order.h"
 
@@ -43,7 +44,7 @@ typedef struct {
     int seed_set;
     cmdline_loss_t on_loss;
     unsigned heartbeat_ms, liveness_ms, timeout_ms;
-    unsigned run_timeout_s; /* --run-timeout; 0: derived from each benchmark (runner.h) */
+    unsigned run_timeout_s; /* --run-timeout; 0: derived from each benchmark (drive.h) */
     const char *export_json, *export_md, *export_csv;
     const char *report;      /* --report FILE.html: report.h's page */
     const char *journal;     /* NULL: beside the JSON export */
@@ -63,6 +64,6 @@ enum { CMDLINE_OK, CMDLINE_EXIT, CMDLINE_ERROR };
 
 /* CMDLINE_EXIT after --help/--version on out (exit 0); CMDLINE_ERROR with err
  * naming the flag (exit 1). */
-int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, char *err);
+int cmdline_parse(cmdline_t *o, int argc, char **argv, FILE *out, fb_err_t *err);
 
 #endif

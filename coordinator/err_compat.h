@@ -1,39 +1,52 @@
-/* err_compat: the transition of coordinator/cmdline.c and main.c to fb_err_t
- * (docs/errors.md). CMakeLists.txt force-includes this header into those two
- * files only: they still hold char buffers (main.c's FLEET_ERR_LEN, 600, and the
- * names below, FB_ERR_MAX) and pass them where opt, matrix, agents_file,
- * embed and fleet now take an fb_err_t *, which FB_ERR_BUF adapts.
- * Delete a file from the CMake list once it declares fb_err_t, and this
- * header with the last one. */
+/* err_compat: the last of the transition to fb_err_t (docs/errors.md).
+ * CMakeLists.txt force-includes this header into coordinator/fleet.c only,
+ * whose inner buffers are still char (PROTO_ERR_LEN and CURVE_ERR_LEN below,
+ * FB_ERR_MAX bytes each) where proto/ takes an fb_err_t *, and a
+ * why[VET_WHY_LEN] where vet_result takes one. Each wrapper takes an
+ * fb_err_t * as well. Delete this header, and its line in CMakeLists.txt,
+ * once fleet.c declares fb_err_t for them. */
 #ifndef CO_ERR_COMPAT_H
 #define CO_ERR_COMPAT_H
 
-#include "agents_file.h"
-#include "embed.h"
+#include "curve.h"
 #include "fb_err.h"
-#include "fleet.h"
-#include "matrix.h"
-#include "opt.h"
+#include "proto.h"
+#include "vet.h"
+#include "wire.h"
 
-#define OPT_ERR_LEN FB_ERR_MAX
-#define FLEET_ERR_LEN 600 /* main.c's buffer: its messages quote a path or two */
-#define AGENTS_FILE_ERR_LEN FB_ERR_MAX
+#include <stdio.h>
 
-#define opt_u64(flag, s, min, max, out, err) opt_u64(flag, s, min, max, out, FB_ERR_BUF(err))
-#define opt_double(flag, s, min, max, out, err) opt_double(flag, s, min, max, out, FB_ERR_BUF(err))
-#define opt_hostport(flag, s, dport, host, hostlen, port, err)                                     \
-    opt_hostport(flag, s, dport, host, hostlen, port, FB_ERR_BUF(err))
-#define opt_target(flag, s, dport, host, hostlen, port, err)                                       \
-    opt_target(flag, s, dport, host, hostlen, port, FB_ERR_BUF(err))
-#define opt_getopt_error(cli, c, argv, err) opt_getopt_error(cli, c, argv, FB_ERR_BUF(err))
-#define opt_unexpected(cli, arg, err) opt_unexpected(cli, arg, FB_ERR_BUF(err))
-#define matrix_list_parse(l, flag, s, min, max, err)                                               \
-    matrix_list_parse(l, flag, s, min, max, FB_ERR_BUF(err))
-#define matrix_build(m, spec, requests, conc, conns, err)                                          \
-    matrix_build(m, spec, requests, conc, conns, FB_ERR_BUF(err))
-#define agents_file_load(path, l, err) agents_file_load(path, l, FB_ERR_BUF(err))
-#define embed_start(p, name, args, err) embed_start(p, name, args, FB_ERR_BUF(err))
-#define fleet_init(f, hosts, ports, n, hb, live, key, known, err)                                  \
-    fleet_init(f, hosts, ports, n, hb, live, key, known, FB_ERR_BUF(err))
+/* Takes an fb_err_t * as it is, or a char buffer of at least FB_ERR_MAX
+ * bytes as one. Anything else does not compile. */
+#define FB_ERR_BUF(e) _Generic((e), fb_err_t * : (e), char * : (fb_err_t *)(void *)(e))
+
+/* fleet.c's why[VET_WHY_LEN] is smaller than an fb_err_t: a copy, cut. */
+#define VET_WHY_LEN 200
+static inline int vet_result_chars(const vet_expect_t *e, const proto_result_t *res, hist_t *lat,
+                                   char *why)
+{
+    fb_err_t w;
+    int rc = vet_result(e, res, lat, &w);
+
+    if (rc != 0) snprintf(why, VET_WHY_LEN, "%.199s", w.msg);
+    return rc;
+}
+#define vet_result(e, res, lat, why)                                                               \
+    _Generic((why), fb_err_t *                                                                     \
+             : (vet_result)(e, res, lat, (fb_err_t *)(void *)(why)), default                       \
+             : vet_result_chars(e, res, lat, (char *)(void *)(why)))
+
+#define PROTO_ERR_LEN FB_ERR_MAX
+#define CURVE_ERR_LEN FB_ERR_MAX
+
+#define proto_encode(m, buf, len, err) proto_encode(m, buf, len, FB_ERR_BUF(err))
+#define proto_decode(buf, len, out, err) proto_decode(buf, len, out, FB_ERR_BUF(err))
+#define wire_socket_setup(sock, err) wire_socket_setup(sock, FB_ERR_BUF(err))
+#define wire_send(sock, id, idlen, m, err) wire_send(sock, id, idlen, m, FB_ERR_BUF(err))
+#define wire_recv(sock, id, idlen, m, err) wire_recv(sock, id, idlen, m, FB_ERR_BUF(err))
+#define curve_load_secret(path, secret, err) curve_load_secret(path, secret, FB_ERR_BUF(err))
+#define curve_load_known(path, known, n, err) curve_load_known(path, known, n, FB_ERR_BUF(err))
+#define curve_client_setup(sock, secret, server, err)                                              \
+    curve_client_setup(sock, secret, server, FB_ERR_BUF(err))
 
 #endif

@@ -122,25 +122,24 @@ size_t export_params(const bench_set_t *set, size_t i, export_param_t *p)
     return n;
 }
 
-typedef int (*writer_t)(FILE *out, const bench_set_t *set, char *err);
+typedef int (*writer_t)(FILE *out, const bench_set_t *set, fb_err_t *err);
 
 static const writer_t k_writers[EXPORT__COUNT] = {export_json, export_markdown, export_csv,
                                                   report_html};
 
-int export_write(const char *path, export_format_t fmt, const bench_set_t *set, char *err)
+int export_write(const char *path, export_format_t fmt, const bench_set_t *set, fb_err_t *err)
 {
-    char inner[EXPORT_ERR_LEN] = "";
+    fb_err_t inner = {""};
     outfile_t o;
 
     if ((unsigned)fmt >= EXPORT__COUNT) {
-        snprintf(err, EXPORT_ERR_LEN, "%s: unknown export format %d", path, (int)fmt);
+        fb_err_set(err, "%s: unknown export format %d", path, (int)fmt);
         return -1;
     }
-    _Static_assert(OUTFILE_ERR_LEN <= EXPORT_ERR_LEN, "messages fit");
     if (outfile_open(&o, path, err) != 0) return -1;
-    if (k_writers[fmt](o.f, set, inner) != 0) {
+    if (k_writers[fmt](o.f, set, &inner) != 0) {
         outfile_abort(&o);
-        snprintf(err, EXPORT_ERR_LEN, "%.200s: %.300s", path, inner);
+        fb_err_set(err, "%.200s: %.300s", path, inner.msg);
         return -1;
     }
     return outfile_commit(&o, err);

@@ -16,10 +16,10 @@
 #define FB_EXPORT_H
 
 #include "bench.h"
+#include "fb_err.h"
 
 #include <stdio.h>
 
-#define EXPORT_ERR_LEN 512
 #define EXPORT_MAX_PARAMS 12 /* 4 dimensions of the strategies, 8 -L lists of commands */
 
 typedef enum {
@@ -37,16 +37,16 @@ typedef struct {
 
 /* Each renders the whole set to out; -1 with a message in err (out of
  * memory, a write error). */
-int export_json(FILE *out, const bench_set_t *set, char *err);
-int export_markdown(FILE *out, const bench_set_t *set, char *err);
-int export_csv(FILE *out, const bench_set_t *set, char *err);
+int export_json(FILE *out, const bench_set_t *set, fb_err_t *err);
+int export_markdown(FILE *out, const bench_set_t *set, fb_err_t *err);
+int export_csv(FILE *out, const bench_set_t *set, fb_err_t *err);
 
 /* Renders the set to path as outfile.h writes files: a regular file is
  * replaced atomically (a reader or a crash sees the previous file or the new
  * one, never half of one), so it is safe to call after every benchmark, as
  * hyperfine does; a device, FIFO or /dev/stdout is written in place. err
  * names the file; every write, sync and close error is one. */
-int export_write(const char *path, export_format_t fmt, const bench_set_t *set, char *err);
+int export_write(const char *path, export_format_t fmt, const bench_set_t *set, fb_err_t *err);
 
 /* The scanned dimensions' names and the commands' -L names, in name order
  * (hyperfine's map order): the CSV's parameter columns. Returns how many (at most

@@ -101,14 +101,14 @@ static void put_row(FILE *out, const bench_set_t *set, size_t i, const bench_sta
     fputc('\n', out);
 }
 
-int export_csv(FILE *out, const bench_set_t *set, char *err)
+int export_csv(FILE *out, const bench_set_t *set, fb_err_t *err)
 {
     const char *names[EXPORT_MAX_PARAMS];
     size_t nnames = export_param_names(set, names);
     bench_table_t t;
 
     if (bench_table_init(&t, set) != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "out of memory");
+        fb_err_set(err, "out of memory");
         return -1;
     }
     fputs("command,mean,stddev,median,user,system,min,max", out);
@@ -119,7 +119,7 @@ int export_csv(FILE *out, const bench_set_t *set, char *err)
         put_row(out, set, i, &t.stats[i], names, nnames);
     bench_table_close(&t);
     if (ferror(out)) {
-        snprintf(err, EXPORT_ERR_LEN, "cannot write: %s", strerror(errno));
+        fb_err_set(err, "cannot write: %s", strerror(errno));
         return -1;
     }
     return 0;

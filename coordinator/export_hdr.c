@@ -21,30 +21,30 @@ int export_hdr_path(char *out, size_t len, const char *path, size_t i, size_t n,
     return w >= 0 && (size_t)w < len ? 0 : -1;
 }
 
-int export_hdr(const char *path, const bench_set_t *set, char *err)
+int export_hdr(const char *path, const bench_set_t *set, fb_err_t *err)
 {
-    char name[OUTFILE_PATH_LEN], why[OUTFILE_ERR_LEN];
+    char name[OUTFILE_PATH_LEN];
 
     for (size_t i = 0; i < set->nbench; i++) {
         const bench_t *b = set->benches[i];
         outfile_t o;
         if (hist_count(b->latency) == 0) continue; /* no measured run */
         if (export_hdr_path(name, sizeof name, path, i, set->nbench, b->params.strategy) != 0) {
-            snprintf(err, EXPORT_HDR_ERR_LEN, "--export-hdr %.300s: name too long", path);
+            fb_err_set(err, "--export-hdr %.300s: name too long", path);
             return -1;
         }
-        if (outfile_open(&o, name, why) != 0) {
-            snprintf(err, EXPORT_HDR_ERR_LEN, "--export-hdr %.480s", why);
+        if (outfile_open(&o, name, err) != 0) {
+            fb_err_prefix(err, "--export-hdr ");
             return -1;
         }
         /* ms with 3 decimals, as agent run --export-hdr and wrk2 */
         if (hist_write_hdr_percentiles(o.f, b->latency, 1e6, 3) != 0) {
             outfile_abort(&o);
-            snprintf(err, EXPORT_HDR_ERR_LEN, "--export-hdr %.300s: write failed", name);
+            fb_err_set(err, "--export-hdr %.300s: write failed", name);
             return -1;
         }
-        if (outfile_commit(&o, why) != 0) {
-            snprintf(err, EXPORT_HDR_ERR_LEN, "--export-hdr %.480s", why);
+        if (outfile_commit(&o, err) != 0) {
+            fb_err_prefix(err, "--export-hdr ");
             return -1;
         }
     }

@@ -6,10 +6,9 @@
 #define CO_EXPORT_HDR_H
 
 #include "bench.h"
+#include "fb_err.h"
 
 #include <stddef.h>
-
-#define EXPORT_HDR_ERR_LEN 512
 
 /* Benchmark i's file (numbered i + 1 as in the summary) of n: path itself
  * when n is 1, else path with ".N-STRATEGY" before the extension of its
@@ -20,6 +19,6 @@ int export_hdr_path(char *out, size_t len, const char *path, size_t i, size_t n,
 /* Writes the file of every benchmark of set with a measured request (as
  * outfile.h writes files: a regular file replaced atomically). -1 with err
  * naming the file. */
-int export_hdr(const char *path, const bench_set_t *set, char *err);
+int export_hdr(const char *path, const bench_set_t *set, fb_err_t *err);
 
 #endif

@@ -335,29 +335,28 @@ static json_t *root_json(const bench_set_t *set, const bench_table_t *t)
     return json_pack("{s:o, s:o}", "results", results, "fleetbench", top_json(set, t));
 }
 
-int export_json(FILE *out, const bench_set_t *set, char *err)
+int export_json(FILE *out, const bench_set_t *set, fb_err_t *err)
 {
     bench_table_t t;
     json_t *root;
     int rc;
 
     if (bench_table_init(&t, set) != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "out of memory");
+        fb_err_set(err, "out of memory");
         return -1;
     }
     root = root_json(set, &t);
     bench_table_close(&t);
     if (root == NULL) {
         /* a command or host fact that is not UTF-8 fails like memory does */
-        snprintf(err, EXPORT_ERR_LEN,
-                 "cannot build the JSON document (out of memory, or text "
-                 "that is not UTF-8)");
+        fb_err_set(err, "cannot build the JSON document (out of memory, or text "
+                        "that is not UTF-8)");
         return -1;
     }
     rc = json_dumpf(root, out, JSON_FLAGS);
     json_decref(root);
     if (rc != 0 || fputc('\n', out) == EOF || ferror(out)) {
-        snprintf(err, EXPORT_ERR_LEN, "cannot write: %s", strerror(errno));
+        fb_err_set(err, "cannot write: %s", strerror(errno));
         return -1;
     }
     return 0;

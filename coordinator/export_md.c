@@ -49,14 +49,14 @@ static void put_row(FILE *out, const bench_table_t *t, size_t i, summary_unit_t 
     fputs(" |\n", out);
 }
 
-int export_markdown(FILE *out, const bench_set_t *set, char *err)
+int export_markdown(FILE *out, const bench_set_t *set, fb_err_t *err)
 {
     bench_table_t t;
     summary_unit_t u;
     const char *name;
 
     if (bench_table_init(&t, set) != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "out of memory");
+        fb_err_set(err, "out of memory");
         return -1;
     }
     u = table_unit(&t);
@@ -71,7 +71,7 @@ int export_markdown(FILE *out, const bench_set_t *set, char *err)
     }
     bench_table_close(&t);
     if (ferror(out)) {
-        snprintf(err, EXPORT_ERR_LEN, "cannot write: %s", strerror(errno));
+        fb_err_set(err, "cannot write: %s", strerror(errno));
         return -1;
     }
     return 0;

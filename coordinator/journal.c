@@ -11,15 +11,15 @@
 
 #define JOURNAL_FORMAT 1
 
-static int fail(journal_t *j, const char *what, int e, char *err)
+static int fail(journal_t *j, const char *what, int e, fb_err_t *err)
 {
-    snprintf(err, JOURNAL_ERR_LEN, "journal %.300s: %s: %s", j->path, what, strerror(e));
+    fb_err_set(err, "journal %.300s: %s: %s", j->path, what, strerror(e));
     return -1;
 }
 
 /* Everything or nothing: a write cut short (a full disk) is taken back, so
  * the file keeps ending with a whole line and --resume reads it. */
-static int append(journal_t *j, const char *buf, size_t len, char *err)
+static int append(journal_t *j, const char *buf, size_t len, fb_err_t *err)
 {
     size_t done = 0;
     int e = 0;
@@ -44,7 +44,7 @@ static int append(journal_t *j, const char *buf, size_t len, char *err)
 }
 
 /* One line, whole, then fsync: the run counts only once it is on disk. */
-static int write_line(journal_t *j, json_t *obj, char *err)
+static int write_line(journal_t *j, json_t *obj, fb_err_t *err)
 {
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     size_t len;
@@ -52,7 +52,7 @@ static int write_line(journal_t *j, json_t *obj, char *err)
 
     json_decref(obj);
     if (text == NULL) {
-        snprintf(err, JOURNAL_ERR_LEN, "journal %.300s: out of memory", j->path);
+        fb_err_set(err, "journal %.300s: out of memory", j->path);
         return -1;
     }
     len = strlen(text);
@@ -64,7 +64,7 @@ static int write_line(journal_t *j, json_t *obj, char *err)
 
 /* Opens path as a regular file and takes the lock that keeps a second
  * coordinator out for as long as we hold it open. */
-static int open_locked(journal_t *j, const char *path, int flags, char *err)
+static int open_locked(journal_t *j, const char *path, int flags, fb_err_t *err)
 {
     struct stat st;
 
@@ -74,15 +74,14 @@ static int open_locked(journal_t *j, const char *path, int flags, char *err)
     if (j->fd < 0) return fail(j, "cannot open", errno, err);
     if (fstat(j->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         journal_close(j);
-        snprintf(err, JOURNAL_ERR_LEN, "journal %.300s: not a regular file", path);
+        fb_err_set(err, "journal %.300s: not a regular file", path);
         return -1;
     }
     if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         journal_close(j);
         if (e == EWOULDBLOCK)
-            snprintf(err, JOURNAL_ERR_LEN,
-                     "journal %.300s: in use by another coordinator (it is locked)", path);
+            fb_err_set(err, "journal %.300s: in use by another coordinator (it is locked)", path);
         else
             fail(j, "cannot lock", e, err);
         return -1;
@@ -91,7 +90,7 @@ static int open_locked(journal_t *j, const char *path, int flags, char *err)
     return 0;
 }
 
-int journal_create(journal_t *j, const char *path, int argc, char **argv, char *err)
+int journal_create(journal_t *j, const char *path, int argc, char **argv, fb_err_t *err)
 {
     json_t *args = json_array();
 
@@ -112,7 +111,7 @@ int journal_create(journal_t *j, const char *path, int argc, char **argv, char *
 }
 
 /* Where the last whole line ends: 0 if there is none. */
-static int last_line_end(journal_t *j, uint64_t *end, char *err)
+static int last_line_end(journal_t *j, uint64_t *end, fb_err_t *err)
 {
     char buf[4096];
     uint64_t pos = j->size;
@@ -132,15 +131,15 @@ static int last_line_end(journal_t *j, uint64_t *end, char *err)
     return 0;
 }
 
-int journal_reopen(journal_t *j, const char *path, char *err)
+int journal_reopen(journal_t *j, const char *path, fb_err_t *err)
 {
     uint64_t end;
 
     if (open_locked(j, path, 0, err) != 0) return -1;
     if (last_line_end(j, &end, err) != 0) goto bad;
     if (end == 0) {
-        snprintf(err, JOURNAL_ERR_LEN,
-                 "journal %.300s: no complete header line (empty, or torn by a crash)", path);
+        fb_err_set(err, "journal %.300s: no complete header line (empty, or torn by a crash)",
+                   path);
         goto bad;
     }
     /* a crash or a full disk mid-line: that run never counted; cut it so
@@ -247,7 +246,7 @@ static int target_from_json(json_t *a, bench_target_t *t)
 
 int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, size_t nagents,
                    const hist_t *latency, const hist_t *service, const bench_target_t *target,
-                   char *err)
+                   fb_err_t *err)
 {
     json_t *arr = json_array(), *line;
 
@@ -333,23 +332,23 @@ bad:
     return NULL;
 }
 
-static int load_header(json_t *o, journal_load_t *l, char *err)
+static int load_header(json_t *o, journal_load_t *l, fb_err_t *err)
 {
     json_int_t format;
     json_t *args;
 
     if (json_unpack(o, "{s:I, s:o}", "fleetbench_journal", &format, "argv", &args) != 0 ||
         !json_is_array(args) || json_array_size(args) > JOURNAL_MAX_ARGS) {
-        snprintf(err, JOURNAL_ERR_LEN, "not a fleetbench journal");
+        fb_err_set(err, "not a fleetbench journal");
         return -1;
     }
     if (format != JOURNAL_FORMAT) {
-        snprintf(err, JOURNAL_ERR_LEN, "journal format %lld, this coordinator reads %d",
-                 (long long)format, JOURNAL_FORMAT);
+        fb_err_set(err, "journal format %lld, this coordinator reads %d", (long long)format,
+                   JOURNAL_FORMAT);
         return -1;
     }
     if (json_array_size(args) == 0) {
-        snprintf(err, JOURNAL_ERR_LEN, "bad command line in the journal: empty");
+        fb_err_set(err, "bad command line in the journal: empty");
         return -1;
     }
     for (size_t i = 0; i < json_array_size(args); i++) {
@@ -357,14 +356,14 @@ static int load_header(json_t *o, journal_load_t *l, char *err)
         /* a journal is started by a run, never by a --resume */
         if (s == NULL || (i > 0 && strncmp(s, "--resume", 8) == 0) ||
             (l->argv[l->argc++] = strdup(s)) == NULL) {
-            snprintf(err, JOURNAL_ERR_LEN, "bad command line in the journal");
+            fb_err_set(err, "bad command line in the journal");
             return -1;
         }
     }
     return 0;
 }
 
-static int load_run(json_t *o, journal_load_t *l, char *err)
+static int load_run(json_t *o, journal_load_t *l, fb_err_t *err)
 {
     json_int_t bench;
     json_t *agents, *lat, *target = json_object_get(o, "target");
@@ -388,14 +387,14 @@ static int load_run(json_t *o, journal_load_t *l, char *err)
     if (target != NULL && target_from_json(target, &t) != 0) goto out; /* optional */
     rc = l->on_run(l->ctx, (size_t)bench, a, n, h, sh, target ? &t : NULL, err);
 out:
-    if (rc != 0 && err[0] == '\0') snprintf(err, JOURNAL_ERR_LEN, "malformed run record");
+    if (rc != 0 && err->msg[0] == '\0') fb_err_set(err, "malformed run record");
     free(a);
     hist_free(&h);
     hist_free(&sh);
     return rc;
 }
 
-int journal_load(const char *path, journal_load_t *l, char *err)
+int journal_load(const char *path, journal_load_t *l, fb_err_t *err)
 {
     FILE *f = fopen(path, "r");
     char *line = NULL;
@@ -405,7 +404,7 @@ int journal_load(const char *path, journal_load_t *l, char *err)
 
     l->argc = 0;
     if (f == NULL) {
-        snprintf(err, JOURNAL_ERR_LEN, "--resume %.200s: %s", path, strerror(errno));
+        fb_err_set(err, "--resume %.200s: %s", path, strerror(errno));
         return -1;
     }
     while (rc == 0 && (len = getline(&line, &cap, f)) > 0) {
@@ -414,15 +413,15 @@ int journal_load(const char *path, journal_load_t *l, char *err)
         lineno++;
         if (line[len - 1] != '\n') { /* torn by a crash: the run never counted */
             if (lineno > 1) break;
-            snprintf(err, JOURNAL_ERR_LEN, "the header line is incomplete (torn by a crash)");
+            fb_err_set(err, "the header line is incomplete (torn by a crash)");
             rc = -1;
             break;
         }
         if (lineno > 1 && l->on_run == NULL) continue; /* the command line is all we want */
         o = json_loads(line, 0, &je);
-        err[0] = '\0';
+        fb_err_clear(err);
         if (o == NULL) {
-            snprintf(err, JOURNAL_ERR_LEN, "invalid JSON: %s", je.text);
+            fb_err_set(err, "invalid JSON: %s", je.text);
             rc = -1;
         } else {
             rc = lineno == 1 ? load_header(o, l, err) : load_run(o, l, err);
@@ -430,13 +429,11 @@ int journal_load(const char *path, journal_load_t *l, char *err)
         json_decref(o);
     }
     if (rc == 0 && lineno == 0) {
-        snprintf(err, JOURNAL_ERR_LEN, "empty file");
+        fb_err_set(err, "empty file");
         rc = -1;
     }
     if (rc != 0) {
-        char why[JOURNAL_ERR_LEN];
-        snprintf(why, sizeof why, "%s", err);
-        snprintf(err, JOURNAL_ERR_LEN, "--resume %.200s: line %zu: %.250s", path, lineno, why);
+        fb_err_prefix(err, "--resume %.200s: line %zu: ", path, lineno);
     }
     free(line);
     fclose(f);

@@ -14,11 +14,11 @@
 #define CO_JOURNAL_H
 
 #include "bench.h"
+#include "fb_err.h"
 
 #include <stdint.h>
 #include <stdio.h>
 
-#define JOURNAL_ERR_LEN 512
 #define JOURNAL_MAX_ARGS 128
 
 typedef struct {
@@ -29,10 +29,10 @@ typedef struct {
 
 /* A new journal holding argv (the matrix's command line, without --resume),
  * replacing what path held; locked. */
-int journal_create(journal_t *j, const char *path, int argc, char **argv, char *err);
+int journal_create(journal_t *j, const char *path, int argc, char **argv, fb_err_t *err);
 /* Locks an existing journal and cuts a torn last line, for journal_load
  * and then appending. A file without a whole first line is an error. */
-int journal_reopen(journal_t *j, const char *path, char *err);
+int journal_reopen(journal_t *j, const char *path, fb_err_t *err);
 /* Closes (and unlocks); safe on a closed journal. */
 void journal_close(journal_t *j);
 
@@ -41,7 +41,7 @@ void journal_close(journal_t *j);
  * target's view of it, when seen. */
 int journal_append(journal_t *j, size_t bench, const bench_agent_run_t *agents, size_t nagents,
                    const hist_t *latency, const hist_t *service, const bench_target_t *target,
-                   char *err);
+                   fb_err_t *err);
 
 /* What a journal holds: the command line, and each run in file order. */
 typedef struct {
@@ -51,12 +51,12 @@ typedef struct {
      * service time, or NULL); NULL reads the command line only */
     int (*on_run)(void *ctx, size_t bench, const bench_agent_run_t *agents, size_t nagents,
                   const hist_t *latency, const hist_t *service, const bench_target_t *target,
-                  char *err);
+                  fb_err_t *err);
     void *ctx;
 } journal_load_t;
 
 /* Reads path; argv strings are malloc'd (journal_load_free). */
-int journal_load(const char *path, journal_load_t *l, char *err);
+int journal_load(const char *path, journal_load_t *l, fb_err_t *err);
 void journal_load_free(journal_load_t *l);
 
 #endif

@@ -10,9 +10,9 @@
 
 #define MAX_LINKS 40 /* the kernel's own limit (ELOOP) */
 
-static int fail(char *err, const char *path, const char *what, int e)
+static int fail(fb_err_t *err, const char *path, const char *what, int e)
 {
-    snprintf(err, OUTFILE_ERR_LEN, "%.400s: %s: %s", path, what, strerror(e));
+    fb_err_set(err, "%.400s: %s: %s", path, what, strerror(e));
     return -1;
 }
 
@@ -47,7 +47,7 @@ static int fd_alias(const char *p)
 /* Follows path's symlinks, hop by hop, to the name they end at (which need
  * not exist yet: a dangling link creates its target). *fd is the descriptor
  * when a hop names one (then final is that hop), else -1. */
-static int resolve(const char *path, char *final, int *fd, char *err)
+static int resolve(const char *path, char *final, int *fd, fb_err_t *err)
 {
     char cur[OUTFILE_PATH_LEN], link[OUTFILE_PATH_LEN], next[OUTFILE_PATH_LEN];
     struct stat st;
@@ -110,7 +110,7 @@ static int make_tmp(char *tmp, const char *final, mode_t mode)
     return fd;
 }
 
-int outfile_open(outfile_t *o, const char *path, char *err)
+int outfile_open(outfile_t *o, const char *path, fb_err_t *err)
 {
     struct stat st;
     int alias, fd, exists;
@@ -164,7 +164,7 @@ static int sync_dir(const char *final)
     return rc;
 }
 
-int outfile_commit(outfile_t *o, char *err)
+int outfile_commit(outfile_t *o, fb_err_t *err)
 {
     int e = 0;
 
@@ -197,7 +197,7 @@ void outfile_abort(outfile_t *o)
     o->tmp[0] = '\0';
 }
 
-int outfile_check(const char *path, char *err)
+int outfile_check(const char *path, fb_err_t *err)
 {
     char final[OUTFILE_PATH_LEN], tmp[OUTFILE_PATH_LEN];
     struct stat st;
@@ -226,11 +226,12 @@ int outfile_check(const char *path, char *err)
 
 bool outfile_in_place(const char *path)
 {
-    char final[OUTFILE_PATH_LEN], err[OUTFILE_ERR_LEN];
+    char final[OUTFILE_PATH_LEN];
+    fb_err_t err;
     struct stat st;
     int alias;
 
-    if (resolve(path, final, &alias, err) != 0) return false;
+    if (resolve(path, final, &alias, &err) != 0) return false;
     if (alias >= 0) return true;
     return stat(final, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
@@ -263,11 +264,11 @@ static int stat_of(const char *final, int alias, struct stat *st)
 bool outfile_same(const char *a, const char *b)
 {
     char fa[OUTFILE_PATH_LEN], fb[OUTFILE_PATH_LEN], ca[OUTFILE_PATH_LEN], cb[OUTFILE_PATH_LEN];
-    char err[OUTFILE_ERR_LEN];
+    fb_err_t err;
     struct stat sa, sb;
     int da, db;
 
-    if (resolve(a, fa, &da, err) != 0 || resolve(b, fb, &db, err) != 0) return false;
+    if (resolve(a, fa, &da, &err) != 0 || resolve(b, fb, &db, &err) != 0) return false;
     if (da >= 0 && da == db) return true;
     if (stat_of(fa, da, &sa) == 0 && stat_of(fb, db, &sb) == 0)
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;

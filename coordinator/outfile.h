@@ -13,10 +13,11 @@
 #ifndef CO_OUTFILE_H
 #define CO_OUTFILE_H
 
+#include "fb_err.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 
-#define OUTFILE_ERR_LEN 512
 #define OUTFILE_PATH_LEN 4096
 
 typedef struct {
@@ -28,10 +29,10 @@ typedef struct {
 } outfile_t;
 
 /* Opens path for a whole new content (a FIFO's open waits for a reader). */
-int outfile_open(outfile_t *o, const char *path, char *err);
+int outfile_open(outfile_t *o, const char *path, fb_err_t *err);
 /* Flushes, syncs and closes; a temporary is renamed into place. On failure
  * nothing replaced the old file and the temporary is gone. */
-int outfile_commit(outfile_t *o, char *err);
+int outfile_commit(outfile_t *o, fb_err_t *err);
 /* Gives up: closes and removes the temporary. Safe after a failed open. */
 void outfile_abort(outfile_t *o);
 
@@ -39,7 +40,7 @@ void outfile_abort(outfile_t *o);
  * temporary is created and removed in the directory a regular file would be
  * replaced in; a device or FIFO must be writable; a descriptor open for
  * writing. For the checks before a long run starts. */
-int outfile_check(const char *path, char *err);
+int outfile_check(const char *path, fb_err_t *err);
 /* path is written in place (a device, FIFO or descriptor), not replaced:
  * writing it twice delivers two copies, so only the final content goes there. */
 bool outfile_in_place(const char *path);

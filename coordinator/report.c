@@ -978,13 +978,13 @@ static void put_hosts(const page_t *pg)
 
 /* ---- the page ----------------------------------------------------------- */
 
-int report_html(FILE *out, const bench_set_t *set, char *err)
+int report_html(FILE *out, const bench_set_t *set, fb_err_t *err)
 {
     page_t pg = {out, set, {0}};
     int rc;
 
     if (bench_table_init(&pg.t, set) != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "out of memory");
+        fb_err_set(err, "out of memory");
         return -1;
     }
     put_head(&pg);
@@ -1002,11 +1002,11 @@ int report_html(FILE *out, const bench_set_t *set, char *err)
     }
     bench_table_close(&pg.t);
     if (rc != 0) {
-        snprintf(err, EXPORT_ERR_LEN, "out of memory");
+        fb_err_set(err, "out of memory");
         return -1;
     }
     if (ferror(out)) {
-        snprintf(err, EXPORT_ERR_LEN, "cannot write: %s", strerror(errno));
+        fb_err_set(err, "cannot write: %s", strerror(errno));
         return -1;
     }
     return 0;

@@ -13,12 +13,12 @@
 #define FB_REPORT_H
 
 #include "bench.h"
+#include "fb_err.h"
 
 #include <stdio.h>
 
-/* Renders the whole set to out; -1 with a message in err (EXPORT_ERR_LEN
- * bytes: out of memory, a write error). An empty set gives a page that
- * says so. */
-int report_html(FILE *out, const bench_set_t *set, char *err);
+/* Renders the whole set to out; -1 with a message in err (out of memory,
+ * a write error). An empty set gives a page that says so. */
+int report_html(FILE *out, const bench_set_t *set, fb_err_t *err);
 
 #endif

@@ -7,25 +7,25 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-static int refuse(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(char *why, const char *fmt, ...)
+static int refuse(fb_err_t *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(fb_err_t *why, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(why, VET_WHY_LEN, fmt, ap);
+    fb_err_vset(why, fmt, ap);
     va_end(ap);
     return -1;
 }
 
-static int vet_step(const vet_expect_t *e, const proto_result_t *r, char *why)
+static int vet_step(const vet_expect_t *e, const proto_result_t *r, fb_err_t *why)
 {
     if (r->bench == e->step.bench && r->run == e->step.run && r->warmup == e->step.warmup) return 0;
     return refuse(why, "it is run %" PRIu32 "%s of benchmark %" PRIu32 ", not the one asked",
                   r->run, r->warmup ? " (warmup)" : "", r->bench);
 }
 
-static int vet_counts(const vet_expect_t *e, const proto_result_t *r, char *why)
+static int vet_counts(const vet_expect_t *e, const proto_result_t *r, fb_err_t *why)
 {
     uint64_t failed = 0;
 
@@ -44,7 +44,7 @@ static int vet_counts(const vet_expect_t *e, const proto_result_t *r, char *why)
     return 0;
 }
 
-static int vet_times(const vet_expect_t *e, const proto_result_t *r, char *why)
+static int vet_times(const vet_expect_t *e, const proto_result_t *r, fb_err_t *why)
 {
     uint64_t cpu, cap, end;
 
@@ -70,7 +70,7 @@ static int vet_times(const vet_expect_t *e, const proto_result_t *r, char *why)
 
 /* The histogram, rebuilt: indices in order and in range, counts adding up
  * to the requests without wrapping, min/max/sum consistent with them. */
-static int vet_latency(const vet_expect_t *e, const proto_result_t *r, hist_t *lat, char *why)
+static int vet_latency(const vet_expect_t *e, const proto_result_t *r, hist_t *lat, fb_err_t *why)
 {
     uint64_t total = 0;
 
@@ -119,7 +119,7 @@ int vet_service(const proto_result_t *r, hist_t *svc)
  * sent has one service time, no longer than its latency from its due time
  * and its lateness no longer than the run; the achieved rate's span is at
  * least the schedule and at most the run. A closed-loop run has none. */
-static int vet_pace(const vet_expect_t *e, const proto_result_t *r, char *why)
+static int vet_pace(const vet_expect_t *e, const proto_result_t *r, fb_err_t *why)
 {
     uint64_t total, late_ok, span_max;
     hist_t *svc;
@@ -165,7 +165,7 @@ static int vet_pace(const vet_expect_t *e, const proto_result_t *r, char *why)
 /* A command's run: a process the agent timed, no requests it made. So no
  * count, byte or latency may come with it; a strategy's run has no exit
  * code. */
-static int vet_kind(const vet_expect_t *e, const proto_result_t *r, hist_t *lat, char *why)
+static int vet_kind(const vet_expect_t *e, const proto_result_t *r, hist_t *lat, fb_err_t *why)
 {
     uint64_t any = r->ok | r->bytes | r->connections | r->lat_min | r->lat_max | r->lat_sum;
 
@@ -181,7 +181,7 @@ static int vet_kind(const vet_expect_t *e, const proto_result_t *r, hist_t *lat,
     return 0;
 }
 
-int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, char *why)
+int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, fb_err_t *why)
 {
     if (vet_step(e, res, why) != 0 || vet_kind(e, res, lat, why) != 0) return -1;
     if (e->command) return vet_times(e, res, why) != 0 || vet_pace(e, res, why) != 0 ? -1 : 0;

@@ -6,13 +6,12 @@
 #ifndef CO_VET_H
 #define CO_VET_H
 
+#include "fb_err.h"
 #include "hist.h"
 #include "proto.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define VET_WHY_LEN 200
 
 /* Bytes per request that is sane for GET /multiply: a target streaming more
  * fails the request anyway (the body buffer overflows), and the bound keeps
@@ -38,7 +37,7 @@ typedef struct {
 /* 0 if res fits e; its latency histogram is then in lat (reset first).
  * -1 with why ("ok 10000000 + failed 0 != 20 requests"); lat is then
  * unspecified. */
-int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, char *why);
+int vet_result(const vet_expect_t *e, const proto_result_t *res, hist_t *lat, fb_err_t *why);
 /* The service-time histogram of a result vet_result accepted, into svc
  * (reset first). -1 if it does not load (never, once vetted). */
 int vet_service(const proto_result_t *res, hist_t *svc);

@@ -90,15 +90,16 @@ static void check_parses_whole(const uint8_t *data, size_t size)
 
 static void check_round_trip(const proto_msg_t *m)
 {
-    char err[PROTO_ERR_LEN] = "", *buf = NULL;
+    fb_err_t err = {""};
+    char *buf = NULL;
     size_t len = 0;
 
-    if (proto_encode(m, &buf, &len, err) != 0) {
-        fprintf(stderr, "fuzz_proto: %s\n", err);
+    if (proto_encode(m, &buf, &len, &err) != 0) {
+        fprintf(stderr, "fuzz_proto: %s\n", err.msg);
         FZ_CHECK(0, "a decoded message does not encode");
     }
     FZ_CHECK(proto_check(buf, len) == 0, "proto_check refuses the encoder's output");
-    FZ_CHECK(proto_decode(buf, len, &g_again, err) == PROTO_OK,
+    FZ_CHECK(proto_decode(buf, len, &g_again, &err) == PROTO_OK,
              "re-encoded message does not decode");
     FZ_CHECK(memcmp(m, &g_again, offsetof(proto_msg_t, u) + member_size(m->type)) == 0,
              "round trip changed the message");
@@ -108,19 +109,20 @@ static void check_round_trip(const proto_msg_t *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[PROTO_ERR_LEN], err2[PROTO_ERR_LEN];
+    fb_err_t err, err2;
     int checked = proto_check(data, size);
     int rc;
 
     if (checked == 0) check_parses_whole(data, size);
-    memset(err, 'x', sizeof err);
-    rc = proto_decode(data, size, &g_zero, err);
+    memset(err.msg, 'x', sizeof err.msg);
+    rc = proto_decode(data, size, &g_zero, &err);
     FZ_CHECK(rc <= PROTO_OK && rc >= PROTO_EFIELD, "unknown decoder result");
-    if (rc != PROTO_OK) FZ_CHECK(memchr(err, '\0', sizeof err) != NULL, "err not terminated");
+    if (rc != PROTO_OK)
+        FZ_CHECK(memchr(err.msg, '\0', sizeof err.msg) != NULL, "err not terminated");
     if (checked != 0 && size <= PROTO_MAX_MSG)
         FZ_CHECK(rc == PROTO_EMALFORMED, "decoded what proto_check refuses");
 
-    FZ_CHECK(proto_decode(data, size, &g_poison, err2) == rc, "decoder result depends on out");
+    FZ_CHECK(proto_decode(data, size, &g_poison, &err2) == rc, "decoder result depends on out");
     FZ_CHECK(memcmp(&g_zero, &g_poison, offsetof(proto_msg_t, u) + meaningful(&g_zero, rc)) == 0,
              "decoded message depends on what the struct held before");
     if (rc == PROTO_OK) {

@@ -225,11 +225,12 @@ static void http_generated(void)
 
 static void proto(const char *name, proto_msg_t *m)
 {
-    char err[PROTO_ERR_LEN], *buf;
+    fb_err_t err = {""};
+    char *buf;
     size_t len;
 
-    if (proto_encode(m, &buf, &len, err) != 0) {
-        fprintf(stderr, "gen_corpus: %s: %s\n", name, err);
+    if (proto_encode(m, &buf, &len, &err) != 0) {
+        fprintf(stderr, "gen_corpus: %s: %s\n", name, err.msg);
         exit(1);
     }
     put("proto", name, buf, len);

@@ -13,29 +13,29 @@
 #include <unistd.h>
 #include <zmq.h>
 
-static int write_file(const char *path, const char *text, mode_t mode, char *err)
+static int write_file(const char *path, const char *text, mode_t mode, fb_err_t *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     size_t len = strlen(text);
 
     if (fd < 0) {
-        snprintf(err, CURVE_ERR_LEN, "%.300s: %s", path, strerror(errno));
+        fb_err_set(err, "%.300s: %s", path, strerror(errno));
         return -1;
     }
     if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
-        snprintf(err, CURVE_ERR_LEN, "%.300s: %s", path, strerror(errno));
+        fb_err_set(err, "%.300s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     return close(fd);
 }
 
-int curve_keygen(const char *prefix, char *err)
+int curve_keygen(const char *prefix, fb_err_t *err)
 {
     char pub[CURVE_KEY_LEN + 1], sec[CURVE_KEY_LEN + 1], path[4200], line[64];
 
     if (zmq_curve_keypair(pub, sec) != 0) {
-        snprintf(err, CURVE_ERR_LEN, "keygen: %s (libzmq without CURVE?)", zmq_strerror(errno));
+        fb_err_set(err, "keygen: %s (libzmq without CURVE?)", zmq_strerror(errno));
         return -1;
     }
     /* neither may exist: never leave a new secret beside an old public key */
@@ -43,7 +43,7 @@ int curve_keygen(const char *prefix, char *err)
         struct stat st;
         snprintf(path, sizeof path, "%s.%s", prefix, i ? "pub" : "key");
         if (lstat(path, &st) == 0) {
-            snprintf(err, CURVE_ERR_LEN, "%.300s: %s", path, strerror(EEXIST));
+            fb_err_set(err, "%.300s: %s", path, strerror(EEXIST));
             return -1;
         }
     }
@@ -79,14 +79,14 @@ static int blank_or_comment(const char *s)
     return *s == '#' || *s == '\n' || *s == '\r' || *s == '\0';
 }
 
-static FILE *open_read(const char *path, char *err)
+static FILE *open_read(const char *path, fb_err_t *err)
 {
     FILE *f = fopen(path, "r");
-    if (f == NULL) snprintf(err, CURVE_ERR_LEN, "%.300s: %s", path, strerror(errno));
+    if (f == NULL) fb_err_set(err, "%.300s: %s", path, strerror(errno));
     return f;
 }
 
-int curve_load_secret(const char *path, curve_key_t *secret, char *err)
+int curve_load_secret(const char *path, curve_key_t *secret, fb_err_t *err)
 {
     struct stat st;
     char line[256];
@@ -98,16 +98,16 @@ int curve_load_secret(const char *path, curve_key_t *secret, char *err)
      * and a .pub made 0600 to please the check below would load and then
      * fail every handshake with nothing saying why */
     if (len >= 4 && strcmp(path + len - 4, ".pub") == 0) {
-        snprintf(err, CURVE_ERR_LEN,
-                 "%.300s: a public key; --key wants the secret one (PREFIX.key, beside it)", path);
+        fb_err_set(err, "%.300s: a public key; --key wants the secret one (PREFIX.key, beside it)",
+                   path);
         return -1;
     }
     f = open_read(path, err);
     if (f == NULL) return -1;
     if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
-        snprintf(err, CURVE_ERR_LEN, "%.300s: secret key readable by others (chmod 600 it)", path);
+        fb_err_set(err, "%.300s: secret key readable by others (chmod 600 it)", path);
     else if (fgets(line, sizeof line, f) == NULL || parse_key(line, secret) == NULL)
-        snprintf(err, CURVE_ERR_LEN, "%.300s: not a fleetbench key (40 Z85 characters)", path);
+        fb_err_set(err, "%.300s: not a fleetbench key (40 Z85 characters)", path);
     else
         rc = 0;
     fclose(f);
@@ -115,7 +115,7 @@ int curve_load_secret(const char *path, curve_key_t *secret, char *err)
 }
 
 /* Calls add(line) for each non-comment line; err names the line on failure. */
-static int each_line(const char *path, int (*add)(void *, const char *), void *ctx, char *err)
+static int each_line(const char *path, int (*add)(void *, const char *), void *ctx, fb_err_t *err)
 {
     FILE *f = open_read(path, err);
     char line[1024];
@@ -127,7 +127,7 @@ static int each_line(const char *path, int (*add)(void *, const char *), void *c
         no++;
         if (blank_or_comment(line)) continue;
         if (add(ctx, line) != 0) {
-            snprintf(err, CURVE_ERR_LEN, "%.300s: line %zu: not a valid entry", path, no);
+            fb_err_set(err, "%.300s: line %zu: not a valid entry", path, no);
             rc = -1;
         }
     }
@@ -152,7 +152,7 @@ static int add_authorized(void *ctx, const char *line)
     return 0;
 }
 
-int curve_load_authorized(const char *path, curve_key_t **keys, size_t *n, char *err)
+int curve_load_authorized(const char *path, curve_key_t **keys, size_t *n, fb_err_t *err)
 {
     keys_acc_t a = {calloc(CURVE_MAX_KEYS, sizeof(curve_key_t)), 0};
 
@@ -223,7 +223,7 @@ static int add_known(void *ctx, const char *line)
     return 0;
 }
 
-int curve_load_known(const char *path, curve_known_t **known, size_t *n, char *err)
+int curve_load_known(const char *path, curve_known_t **known, size_t *n, fb_err_t *err)
 {
     known_acc_t a = {calloc(CURVE_MAX_KEYS, sizeof(curve_known_t)), 0};
 
@@ -256,13 +256,13 @@ const curve_key_t *curve_known_find(const curve_known_t *known, size_t n, const 
     return NULL;
 }
 
-static int sockopt_err(const char *what, char *err)
+static int sockopt_err(const char *what, fb_err_t *err)
 {
-    snprintf(err, CURVE_ERR_LEN, "CURVE %s: %s", what, zmq_strerror(errno));
+    fb_err_set(err, "CURVE %s: %s", what, zmq_strerror(errno));
     return -1;
 }
 
-int curve_server_setup(void *sock, const curve_key_t *secret, char *err)
+int curve_server_setup(void *sock, const curve_key_t *secret, fb_err_t *err)
 {
     int one = 1;
 
@@ -275,7 +275,7 @@ int curve_server_setup(void *sock, const curve_key_t *secret, char *err)
 }
 
 int curve_client_setup(void *sock, const curve_key_t *secret, const curve_key_t *server_pub,
-                       char *err)
+                       fb_err_t *err)
 {
     char pub[CURVE_KEY_LEN + 1];
 
@@ -287,14 +287,14 @@ int curve_client_setup(void *sock, const curve_key_t *secret, const curve_key_t 
     return 0;
 }
 
-int curve_zap_init(curve_zap_t *z, void *zctx, const curve_key_t *keys, size_t n, char *err)
+int curve_zap_init(curve_zap_t *z, void *zctx, const curve_key_t *keys, size_t n, fb_err_t *err)
 {
     memset(z, 0, sizeof *z);
     z->keys = keys;
     z->n = n;
     z->sock = zmq_socket(zctx, ZMQ_REP);
     if (z->sock == NULL || zmq_bind(z->sock, "inproc://zeromq.zap.01") != 0) {
-        snprintf(err, CURVE_ERR_LEN, "ZAP handler: %s", zmq_strerror(errno));
+        fb_err_set(err, "ZAP handler: %s", zmq_strerror(errno));
         return -1;
     }
     return 0;

@@ -205,22 +205,22 @@ uint64_t proto_bench_paced_requests(const proto_bench_t *b)
     return n ? n : 1;
 }
 
-int proto_bench_check(const proto_bench_t *b, char *err, size_t len)
+int proto_bench_check(const proto_bench_t *b, fb_err_t *err)
 {
     if (b->rate_milli == 0 && b->duration_ms == 0) return 0;
     if (b->command[0]) {
-        snprintf(err, len, "a command runs on no schedule (rate_milli, duration_ms)");
+        fb_err_set(err, "a command runs on no schedule (rate_milli, duration_ms)");
         return -1;
     }
     if (b->rate_milli == 0 || b->duration_ms == 0) {
-        snprintf(err, len, "rate_milli %llu and duration_ms %llu: both or neither",
-                 (unsigned long long)b->rate_milli, (unsigned long long)b->duration_ms);
+        fb_err_set(err, "rate_milli %llu and duration_ms %llu: both or neither",
+                   (unsigned long long)b->rate_milli, (unsigned long long)b->duration_ms);
         return -1;
     }
     if (b->requests != proto_bench_paced_requests(b)) {
-        snprintf(err, len, "%llu requests, but rate x duration is %llu",
-                 (unsigned long long)b->requests,
-                 (unsigned long long)proto_bench_paced_requests(b));
+        fb_err_set(err, "%llu requests, but rate x duration is %llu",
+                   (unsigned long long)b->requests,
+                   (unsigned long long)proto_bench_paced_requests(b));
         return -1;
     }
     return 0;
@@ -382,16 +382,16 @@ static void pack_key(msgpack_packer *pk, const char *k)
 
 static const char k_not_clean[] = "control characters or bytes that are not UTF-8";
 
-static int range_err(const field_t *f, uint64_t v, char *err)
+static int range_err(const field_t *f, uint64_t v, fb_err_t *err)
 {
-    snprintf(err, PROTO_ERR_LEN, "field '%s': %llu is out of range (%llu..%llu)", f->key,
-             (unsigned long long)v, (unsigned long long)f->min, (unsigned long long)f->max);
+    fb_err_set(err, "field '%s': %llu is out of range (%llu..%llu)", f->key, (unsigned long long)v,
+               (unsigned long long)f->min, (unsigned long long)f->max);
     return -1;
 }
 
-static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, char *err);
+static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, fb_err_t *err);
 
-static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, char *err)
+static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, fb_err_t *err)
 {
     const void *at = base + f->off;
     uint64_t v;
@@ -407,11 +407,11 @@ static int pack_field(msgpack_packer *pk, const field_t *f, const char *base, ch
     case F_STR:
         len = strnlen(at, f->size);
         if (len == f->size || len < f->min) {
-            snprintf(err, PROTO_ERR_LEN, "field '%s': text of %zu bytes does not fit", f->key, len);
+            fb_err_set(err, "field '%s': text of %zu bytes does not fit", f->key, len);
             return -1;
         }
         if (f->exact && !proto_text_valid(at)) {
-            snprintf(err, PROTO_ERR_LEN, "field '%s': %s", f->key, k_not_clean);
+            fb_err_set(err, "field '%s': %s", f->key, k_not_clean);
             return -1;
         }
         msgpack_pack_str_with_body(pk, at, len);
@@ -475,16 +475,16 @@ static size_t nsent(const field_t *fields, const char *base)
 }
 
 /* A benchmark runs a strategy or a command, never both nor neither. */
-static int bench_check(const proto_bench_t *b, char *err)
+static int bench_check(const proto_bench_t *b, fb_err_t *err)
 {
     if ((b->strategy[0] == '\0') == (b->command[0] == '\0')) {
-        snprintf(err, PROTO_ERR_LEN, "a benchmark needs exactly one of 'strategy' and 'command'");
+        fb_err_set(err, "a benchmark needs exactly one of 'strategy' and 'command'");
         return PROTO_EFIELD;
     }
     return 0;
 }
 
-static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, char *err)
+static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *base, fb_err_t *err)
 {
     if (fields == k_bench && bench_check((const proto_bench_t *)base, err) != 0) return -1;
     msgpack_pack_map(pk, nsent(fields, base));
@@ -496,14 +496,14 @@ static int pack_fields(msgpack_packer *pk, const field_t *fields, const char *ba
     return 0;
 }
 
-int proto_encode(const proto_msg_t *m, char **buf, size_t *len, char *err)
+int proto_encode(const proto_msg_t *m, char **buf, size_t *len, fb_err_t *err)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
     const field_t *fields;
 
     if (m->type <= 0 || m->type >= PROTO__TYPES) {
-        snprintf(err, PROTO_ERR_LEN, "no message type %d", (int)m->type);
+        fb_err_set(err, "no message type %d", (int)m->type);
         return -1;
     }
     fields = k_types[m->type].fields;
@@ -522,8 +522,8 @@ int proto_encode(const proto_msg_t *m, char **buf, size_t *len, char *err)
         if (pack_field(&pk, f, (const char *)&m->u, err) != 0) goto fail;
     }
     if (sb.size > PROTO_MAX_MSG) {
-        snprintf(err, PROTO_ERR_LEN, "%s message of %zu bytes is over the %d-byte limit",
-                 proto_type_name(m->type), sb.size, PROTO_MAX_MSG);
+        fb_err_set(err, "%s message of %zu bytes is over the %d-byte limit",
+                   proto_type_name(m->type), sb.size, PROTO_MAX_MSG);
         goto fail;
     }
     *buf = sb.data;
@@ -595,13 +595,13 @@ static bool obj_key_is(const msgpack_object *k, const char *s)
            memcmp(k->via.str.ptr, s, n) == 0;
 }
 
-static int field_err(const field_t *f, const char *why, char *err)
+static int field_err(const field_t *f, const char *why, fb_err_t *err)
 {
-    snprintf(err, PROTO_ERR_LEN, "field '%s': %s", f->key, why);
+    fb_err_set(err, "field '%s': %s", f->key, why);
     return PROTO_EFIELD;
 }
 
-static int get_uint(const msgpack_object *o, const field_t *f, uint64_t *v, char *err)
+static int get_uint(const msgpack_object *o, const field_t *f, uint64_t *v, fb_err_t *err)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return field_err(f, "not an unsigned integer", err);
@@ -613,9 +613,10 @@ static int get_uint(const msgpack_object *o, const field_t *f, uint64_t *v, char
     return 0;
 }
 
-static int unpack_fields(const msgpack_object *map, const field_t *fields, char *base, char *err);
+static int unpack_fields(const msgpack_object *map, const field_t *fields, char *base,
+                         fb_err_t *err);
 
-static int unpack_field(const msgpack_object *o, const field_t *f, char *base, char *err)
+static int unpack_field(const msgpack_object *o, const field_t *f, char *base, fb_err_t *err)
 {
     void *at = base + f->off;
     uint64_t v;
@@ -690,13 +691,14 @@ static int unpack_field(const msgpack_object *o, const field_t *f, char *base, c
 
 /* Fills base from a map: every listed key exactly once; others ignored, so a
  * newer peer of the same version may add optional keys. */
-static int unpack_fields(const msgpack_object *map, const field_t *fields, char *base, char *err)
+static int unpack_fields(const msgpack_object *map, const field_t *fields, char *base,
+                         fb_err_t *err)
 {
     uint64_t seen = 0;
     size_t n = nfields(fields), i, j;
 
     if (map->type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, PROTO_ERR_LEN, "expected a map");
+        fb_err_set(err, "expected a map");
         return PROTO_EFIELD;
     }
     for (i = 0; i < map->via.map.size; i++) {
@@ -716,7 +718,7 @@ static int unpack_fields(const msgpack_object *map, const field_t *fields, char 
 }
 
 /* Reads "v", "t" and "s" from the top-level map. */
-static int unpack_header(const msgpack_object *map, proto_msg_t *out, char *err)
+static int unpack_header(const msgpack_object *map, proto_msg_t *out, fb_err_t *err)
 {
     static const field_t fv = {"v", F_U32, 0, 0, 0, UINT32_MAX, 0, 0};
     static const field_t ft = {"t", F_U32, 0, 0, 0, UINT32_MAX, 0, 0}; /* range: after "v" */
@@ -740,14 +742,14 @@ static int unpack_header(const msgpack_object *map, proto_msg_t *out, char *err)
     out->session = val[2];
     /* another version may have other types: that is a version mismatch */
     if (out->version == proto_version() && (val[1] < 1 || val[1] >= PROTO__TYPES)) {
-        snprintf(err, PROTO_ERR_LEN, "field 't': %llu is out of range (1..%d)",
-                 (unsigned long long)val[1], PROTO__TYPES - 1);
+        fb_err_set(err, "field 't': %llu is out of range (1..%d)", (unsigned long long)val[1],
+                   PROTO__TYPES - 1);
         return PROTO_EFIELD;
     }
     return 0;
 }
 
-int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err)
+int proto_decode(const void *buf, size_t len, proto_msg_t *out, fb_err_t *err)
 {
     msgpack_unpacked up;
     size_t off = 0;
@@ -756,26 +758,24 @@ int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err)
     memset(out, 0, offsetof(proto_msg_t, u));
     memset(&out->u.error, 0, sizeof out->u.error); /* filled on some failures */
     if (len > PROTO_MAX_MSG) {
-        snprintf(err, PROTO_ERR_LEN, "message of %zu bytes is over the %d-byte limit", len,
-                 PROTO_MAX_MSG);
+        fb_err_set(err, "message of %zu bytes is over the %d-byte limit", len, PROTO_MAX_MSG);
         return PROTO_ETOOBIG;
     }
     if (len == 0 || proto_check(buf, len) != 0) {
-        snprintf(err, PROTO_ERR_LEN, "not one well-formed msgpack object");
+        fb_err_set(err, "not one well-formed msgpack object");
         return PROTO_EMALFORMED;
     }
     msgpack_unpacked_init(&up);
     if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
-        snprintf(err, PROTO_ERR_LEN, "not one well-formed msgpack object");
+        fb_err_set(err, "not one well-formed msgpack object");
         rc = PROTO_EMALFORMED;
     } else if (up.data.type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, PROTO_ERR_LEN, "message is not a map");
+        fb_err_set(err, "message is not a map");
         rc = PROTO_EMALFORMED;
     } else if ((rc = unpack_header(&up.data, out, err)) != 0) {
         /* rc set */
     } else if (out->version != proto_version()) {
-        snprintf(err, PROTO_ERR_LEN, "protocol version %u, this side speaks %u", out->version,
-                 proto_version());
+        fb_err_set(err, "protocol version %u, this side speaks %u", out->version, proto_version());
         if (out->type == PROTO_ERROR) /* its layout is the same in every version */
             unpack_fields(&up.data, k_error, (char *)&out->u.error, err);
         rc = PROTO_EVERSION;

@@ -11,6 +11,7 @@
 #define FB_PROTO_H
 
 #include "cause.h"
+#include "fb_err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -200,8 +201,6 @@ enum {
     PROTO_EFIELD = -4,     /* a field missing, of the wrong type or out of range */
 };
 
-#define PROTO_ERR_LEN 256
-
 /* The version this process speaks: PROTO_VERSION, unless a test asks for
  * another one to check that mismatches are refused. */
 uint32_t proto_version(void);
@@ -209,10 +208,10 @@ void proto_set_version(uint32_t v);
 
 /* Encodes m into a malloc'd buffer (*buf, *len). 0, or -1 on a field out of
  * range (err says which): the encoder refuses what the decoder would. */
-int proto_encode(const proto_msg_t *m, char **buf, size_t *len, char *err);
+int proto_encode(const proto_msg_t *m, char **buf, size_t *len, fb_err_t *err);
 /* Decodes one message. On PROTO_EVERSION out->type and out->version are set
  * (and, for an ERROR, out->u.error) so the caller can answer. */
-int proto_decode(const void *buf, size_t len, proto_msg_t *out, char *err);
+int proto_decode(const void *buf, size_t len, proto_msg_t *out, fb_err_t *err);
 /* Checks that buf holds exactly one msgpack object whose counts all fit in
  * the bytes present, nested at most 16 deep. 0 or -1. */
 int proto_check(const void *buf, size_t len);
@@ -223,7 +222,7 @@ uint64_t proto_bench_paced_requests(const proto_bench_t *b);
 /* 0 if b is consistent: rate_milli and duration_ms both 0 (closed loop), or
  * both set on a strategy and requests = proto_bench_paced_requests. -1 with
  * why in err. */
-int proto_bench_check(const proto_bench_t *b, char *err, size_t len);
+int proto_bench_check(const proto_bench_t *b, fb_err_t *err);
 /* Copies a result's fields and its buckets in use only (not 192 KiB). */
 void proto_result_copy(proto_result_t *dst, const proto_result_t *src);
 const char *proto_err_name(uint32_t code);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
-int wire_socket_setup(void *sock, char *err)
+int wire_socket_setup(void *sock, fb_err_t *err)
 {
     /* up to 4x the limit a message still arrives, to be refused with an ERROR
      * and a log line; beyond that libzmq drops the connection unread */
@@ -17,13 +17,13 @@ int wire_socket_setup(void *sock, char *err)
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0) {
-        snprintf(err, PROTO_ERR_LEN, "socket options: %s", zmq_strerror(errno));
+        fb_err_set(err, "socket options: %s", zmq_strerror(errno));
         return WIRE_ESOCK;
     }
     return 0;
 }
 
-int wire_send(void *sock, const void *id, size_t idlen, const proto_msg_t *m, char *err)
+int wire_send(void *sock, const void *id, size_t idlen, const proto_msg_t *m, fb_err_t *err)
 {
     char *buf;
     size_t len;
@@ -32,8 +32,7 @@ int wire_send(void *sock, const void *id, size_t idlen, const proto_msg_t *m, ch
     if (proto_encode(m, &buf, &len, err) != 0) return PROTO_EFIELD;
     if ((id != NULL && zmq_send(sock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
         zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0) {
-        snprintf(err, PROTO_ERR_LEN, "sending %s: %s", proto_type_name(m->type),
-                 zmq_strerror(errno));
+        fb_err_set(err, "sending %s: %s", proto_type_name(m->type), zmq_strerror(errno));
         rc = WIRE_ESOCK;
     }
     free(buf);
@@ -54,7 +53,7 @@ static void drain_more(void *sock)
     }
 }
 
-int wire_recv(void *sock, void *id, size_t *idlen, proto_msg_t *m, char *err)
+int wire_recv(void *sock, void *id, size_t *idlen, proto_msg_t *m, fb_err_t *err)
 {
     zmq_msg_t f;
     int n, rc, more = 0;
@@ -73,7 +72,7 @@ int wire_recv(void *sock, void *id, size_t *idlen, proto_msg_t *m, char *err)
     zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
     if (more) {
         drain_more(sock);
-        snprintf(err, PROTO_ERR_LEN, "a message must be one frame");
+        fb_err_set(err, "a message must be one frame");
         rc = PROTO_EMALFORMED;
     } else {
         rc = proto_decode(zmq_msg_data(&f), zmq_msg_size(&f), m, err);
@@ -82,6 +81,6 @@ int wire_recv(void *sock, void *id, size_t *idlen, proto_msg_t *m, char *err)
     return rc;
 sockerr:
     if (errno == EAGAIN) return WIRE_EAGAIN;
-    snprintf(err, PROTO_ERR_LEN, "receiving: %s", zmq_strerror(errno));
+    fb_err_set(err, "receiving: %s", zmq_strerror(errno));
     return WIRE_ESOCK;
 }

@@ -171,7 +171,7 @@ static void on_event(void *mon, int msgno)
 
 static void print_reply(zmq_msg_t *frames, int n, int msgno, proto_msg_t *m)
 {
-    char err[PROTO_ERR_LEN];
+    fb_err_t err = {""};
     int rc;
 
     printf("msg %d: reply ", msgno);
@@ -181,9 +181,9 @@ static void print_reply(zmq_msg_t *frames, int n, int msgno, proto_msg_t *m)
     }
     putchar('\n');
     if (n != 1) return;
-    rc = proto_decode(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), m, err);
+    rc = proto_decode(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), m, &err);
     if (rc != PROTO_OK && rc != PROTO_EVERSION) {
-        printf("msg %d: undecodable rc=%d: %s\n", msgno, rc, err);
+        printf("msg %d: undecodable rc=%d: %s\n", msgno, rc, err.msg);
         return;
     }
     printf("msg %d: decoded t=%d (%s) v=%" PRIu32 " s=%" PRIu64, msgno, (int)m->type,
@@ -286,11 +286,11 @@ int main(int argc, char **argv)
     }
     if (key_path) {
         curve_key_t secret, pub;
-        char err[CURVE_ERR_LEN];
+        fb_err_t err = {""};
         snprintf(pub.key, sizeof pub.key, "%s", server_pub);
-        if (curve_load_secret(key_path, &secret, err) != 0 ||
-            curve_client_setup(sock, &secret, &pub, err) != 0) {
-            fprintf(stderr, "zmq_junk: %s\n", err);
+        if (curve_load_secret(key_path, &secret, &err) != 0 ||
+            curve_client_setup(sock, &secret, &pub, &err) != 0) {
+            fprintf(stderr, "zmq_junk: %s\n", err.msg);
             return 1;
         }
     }

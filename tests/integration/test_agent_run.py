@@ -351,6 +351,16 @@ class TestUsage(AgentCase):
         self.assertEqual(status, 1)
         self.assertIn("unknown command 'sprint'", err)
 
+    def test_daemon_port_taken(self):
+        # the daemon's setup errors come back to daemon_run, printed once, exit 1
+        blocker = fbtest.SilentListener(self.host)
+        self.addCleanup(blocker.close)
+        status, out, err = self.agent("--listen", f"{blocker.host}:{blocker.port}")
+        self.assertEqual(status, 1, err)
+        self.assertIn(f"agent: cannot listen on tcp://{blocker.host}:{blocker.port}: ", err)
+        self.assertEqual(err.count("agent: "), 1, err)
+        self.assertNotIn("listening", out)
+
 
 @unittest.skipIf(fbtest.SANITIZE, "sanitizers need address space that RLIMIT_AS would take")
 class TestThreadLimit(AgentCase):

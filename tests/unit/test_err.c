@@ -107,29 +107,13 @@ static void test_cut_keeps_utf8(void **state)
     }
 }
 
-/* The transition macro takes an fb_err_t * or a char buffer. */
-static void fill(fb_err_t *err)
-{
-    fb_err_set(err, "from %s", "callee");
-}
-
-static void test_buf_transition(void **state)
-{
-    fb_err_t err = {""};
-    char buf[FB_ERR_MAX] = "";
-
-    fill(FB_ERR_BUF(&err));
-    fill(FB_ERR_BUF(buf));
-    assert_string_equal(err.msg, "from callee");
-    assert_string_equal(buf, "from callee");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_set_formats),     cmocka_unit_test(test_prefix_and_append),
-        cmocka_unit_test(test_too_long_is_cut), cmocka_unit_test(test_cut_keeps_utf8),
-        cmocka_unit_test(test_buf_transition),
+        cmocka_unit_test(test_set_formats),
+        cmocka_unit_test(test_prefix_and_append),
+        cmocka_unit_test(test_too_long_is_cut),
+        cmocka_unit_test(test_cut_keeps_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,19 +63,20 @@ static void add(bench_set_t *s, const char *command, bench_params_t p, const dou
     assert_int_equal(bench_set_add(s, mkbench(command, &p, t, n, nagents)), 0);
 }
 
-static char *render(int (*f)(FILE *, const bench_set_t *, char *), const bench_set_t *s)
+static char *render(int (*f)(FILE *, const bench_set_t *, fb_err_t *), const bench_set_t *s)
 {
-    char *got = NULL, err[EXPORT_ERR_LEN];
+    char *got = NULL;
+    fb_err_t err = {""};
     size_t len = 0;
     FILE *out = open_memstream(&got, &len);
 
     assert_non_null(out);
-    if (f(out, s, err) != 0) fail_msg("%s", err);
+    if (f(out, s, &err) != 0) fail_msg("%s", err.msg);
     fclose(out);
     return got;
 }
 
-static void expect(int (*f)(FILE *, const bench_set_t *, char *), const bench_set_t *s,
+static void expect(int (*f)(FILE *, const bench_set_t *, fb_err_t *), const bench_set_t *s,
                    const char *want)
 {
     char *got = render(f, s);
@@ -482,7 +483,7 @@ static void test_json_agents(void **state)
     assert_int_equal(bench_add_run(b, a), 0);
     a[0].lost = 1;
     assert_int_equal(bench_add_run(b, a), 0);
-    b->runs[0].go_fanout_s = 0.25; /* the runner's; run 2's is unknown (NAN) */
+    b->runs[0].go_fanout_s = 0.25; /* drive.c's; run 2's is unknown (NAN) */
     text = render(export_json, &s);
     root = json_loads(text, 0, NULL);
     assert_non_null(root);
@@ -599,8 +600,8 @@ static void test_hyperfine_script_keys(void **state)
     json_decref(root);
     free(text);
     if (sample != NULL) { /* for check_hyperfine_scripts.py */
-        char err[EXPORT_ERR_LEN];
-        if (export_write(sample, EXPORT_JSON, &s, err) != 0) fail_msg("%s", err);
+        fb_err_t err = {""};
+        if (export_write(sample, EXPORT_JSON, &s, &err) != 0) fail_msg("%s", err.msg);
     }
     bench_set_close(&s);
 }
@@ -619,7 +620,8 @@ static char *slurp(const char *path)
 
 static void test_write(void **state)
 {
-    char dir[] = "/tmp/fb-export-XXXXXX", path[64], tmp[80], err[EXPORT_ERR_LEN], *md, *got;
+    char dir[] = "/tmp/fb-export-XXXXXX", path[64], tmp[80], *md, *got;
+    fb_err_t err = {""};
     bench_set_t s;
     FILE *f;
 
@@ -631,14 +633,14 @@ static void test_write(void **state)
     fputs("old\n", f);
     fclose(f);
     sleep_set(&s, 0);
-    assert_int_equal(export_write(path, EXPORT_MARKDOWN, &s, err), 0);
+    assert_int_equal(export_write(path, EXPORT_MARKDOWN, &s, &err), 0);
     md = render(export_markdown, &s);
     got = slurp(path);
     assert_string_equal(got, md); /* replaced whole */
     assert_int_equal(access(tmp, F_OK), -1);
     free(got);
     free(md);
-    assert_int_equal(export_write(path, EXPORT_CSV, &s, err), 0);
+    assert_int_equal(export_write(path, EXPORT_CSV, &s, &err), 0);
     got = slurp(path);
     assert_true(strncmp(got, "command,mean,", 13) == 0);
     free(got);
@@ -646,9 +648,9 @@ static void test_write(void **state)
 
     /* an unwritable place: the error names the file, nothing is left behind */
     snprintf(path, sizeof path, "%s/missing/out.json", dir);
-    assert_int_equal(export_write(path, EXPORT_JSON, &s, err), -1);
-    assert_non_null(strstr(err, "missing/out.json"));
-    assert_non_null(strstr(err, "No such file or directory"));
+    assert_int_equal(export_write(path, EXPORT_JSON, &s, &err), -1);
+    assert_non_null(strstr(err.msg, "missing/out.json"));
+    assert_non_null(strstr(err.msg, "No such file or directory"));
     assert_int_equal(rmdir(dir), 0);
     bench_set_close(&s);
 }

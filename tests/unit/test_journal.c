@@ -45,7 +45,7 @@ static char *k_argv[] = {"coordinator", "--runs", "3", "--export-json", "r.json"
 #define K_ARGC 5
 
 /* One agent run whose ok count says which run it was. */
-static int append_run(journal_t *j, size_t bench, uint64_t tag, char *err)
+static int append_run(journal_t *j, size_t bench, uint64_t tag, fb_err_t *err)
 {
     bench_agent_run_t a = {.wall_s = 0.5, .ok = tag};
     hist_t *h = hist_new();
@@ -65,7 +65,7 @@ typedef struct {
 
 static int on_run(void *ctx, size_t bench, const bench_agent_run_t *agents, size_t nagents,
                   const hist_t *latency, const hist_t *service, const bench_target_t *target,
-                  char *err)
+                  fb_err_t *err)
 {
     seen_t *s = ctx;
 
@@ -81,7 +81,7 @@ static int on_run(void *ctx, size_t bench, const bench_agent_run_t *agents, size
 }
 
 /* Loads g_path: 0 with the runs' tags in *s, or -1 with err. */
-static int load(seen_t *s, char *err)
+static int load(seen_t *s, fb_err_t *err)
 {
     journal_load_t l = {.on_run = on_run, .ctx = s};
     int rc;
@@ -115,13 +115,13 @@ static off_t size_of(const char *path)
 
 static void test_torn_tail_cut_every_time(void **state)
 {
-    char err[JOURNAL_ERR_LEN];
+    fb_err_t err = {""};
     journal_t j;
     seen_t s;
 
     (void)state;
-    assert_int_equal(journal_create(&j, g_path, K_ARGC, k_argv, err), 0);
-    assert_int_equal(append_run(&j, 0, 1, err), 0);
+    assert_int_equal(journal_create(&j, g_path, K_ARGC, k_argv, &err), 0);
+    assert_int_equal(append_run(&j, 0, 1, &err), 0);
     journal_close(&j);
     /* crash, resume, crash, resume...: each time a half-written line */
     for (uint64_t round = 2; round < 7; round++) {
@@ -131,13 +131,13 @@ static void test_torn_tail_cut_every_time(void **state)
             tear("{\"bench\":0,\"agents\":[{\"wall\":0.5", 31);
         else
             tear("\0\0\0\0", 4);
-        assert_int_equal(load(&s, err), 0); /* the tail never counted */
+        assert_int_equal(load(&s, &err), 0); /* the tail never counted */
         assert_int_equal(s.n, round - 1);
-        assert_int_equal(journal_reopen(&j, g_path, err), 0);
+        assert_int_equal(journal_reopen(&j, g_path, &err), 0);
         assert_int_equal(size_of(g_path), whole); /* cut before anything is appended */
-        assert_int_equal(append_run(&j, 0, round, err), 0);
+        assert_int_equal(append_run(&j, 0, round, &err), 0);
         journal_close(&j);
-        assert_int_equal(load(&s, err), 0);
+        assert_int_equal(load(&s, &err), 0);
         assert_int_equal(s.n, round);
         for (size_t i = 0; i < s.n; i++)
             assert_int_equal(s.tags[i], i + 1);
@@ -156,7 +156,7 @@ static void test_header_validated(void **state)
         "{\"argv\":[\"c\"]}\n",
         "not json\n",
     };
-    char err[JOURNAL_ERR_LEN];
+    fb_err_t err = {""};
     journal_t j;
     seen_t s;
 
@@ -166,46 +166,47 @@ static void test_header_validated(void **state)
         assert_non_null(f);
         fputs(k_bad[i], f);
         fclose(f);
-        err[0] = '\0';
-        assert_int_equal(load(&s, err), -1);
-        assert_non_null(strstr(err, g_path)); /* names the file */
-        if (i < 2) {                          /* no whole first line: nothing to reopen either */
-            assert_int_equal(journal_reopen(&j, g_path, err), -1);
-            assert_non_null(strstr(err, g_path));
-            assert_non_null(strstr(err, "header"));
+        fb_err_clear(&err);
+        assert_int_equal(load(&s, &err), -1);
+        assert_non_null(strstr(err.msg, g_path)); /* names the file */
+        if (i < 2) { /* no whole first line: nothing to reopen either */
+            assert_int_equal(journal_reopen(&j, g_path, &err), -1);
+            assert_non_null(strstr(err.msg, g_path));
+            assert_non_null(strstr(err.msg, "header"));
         }
     }
 }
 
 static void test_lock_keeps_second_out(void **state)
 {
-    char err[JOURNAL_ERR_LEN], fifo[160];
+    fb_err_t err = {""};
+    char fifo[160];
     journal_t a, b;
     seen_t s;
 
     (void)state;
-    assert_int_equal(journal_create(&a, g_path, K_ARGC, k_argv, err), 0);
-    assert_int_equal(append_run(&a, 0, 1, err), 0);
+    assert_int_equal(journal_create(&a, g_path, K_ARGC, k_argv, &err), 0);
+    assert_int_equal(append_run(&a, 0, 1, &err), 0);
     /* a second coordinator: neither a new journal over it nor a resume */
-    assert_int_equal(journal_create(&b, g_path, K_ARGC, k_argv, err), -1);
-    assert_non_null(strstr(err, "in use by another coordinator"));
-    assert_non_null(strstr(err, g_path));
-    assert_int_equal(journal_reopen(&b, g_path, err), -1);
-    assert_non_null(strstr(err, "in use by another coordinator"));
+    assert_int_equal(journal_create(&b, g_path, K_ARGC, k_argv, &err), -1);
+    assert_non_null(strstr(err.msg, "in use by another coordinator"));
+    assert_non_null(strstr(err.msg, g_path));
+    assert_int_equal(journal_reopen(&b, g_path, &err), -1);
+    assert_non_null(strstr(err.msg, "in use by another coordinator"));
     /* the first is untouched and goes on */
-    assert_int_equal(append_run(&a, 0, 2, err), 0);
+    assert_int_equal(append_run(&a, 0, 2, &err), 0);
     journal_close(&a);
-    assert_int_equal(load(&s, err), 0);
+    assert_int_equal(load(&s, &err), 0);
     assert_int_equal(s.n, 2);
     /* free again once closed */
-    assert_int_equal(journal_reopen(&b, g_path, err), 0);
+    assert_int_equal(journal_reopen(&b, g_path, &err), 0);
     journal_close(&b);
     journal_close(&b); /* twice is fine */
     /* not a regular file (a FIFO of our own: O_RDWR opens it without a reader) */
     snprintf(fifo, sizeof fifo, "%s/fifo", g_dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    assert_int_equal(journal_create(&b, fifo, K_ARGC, k_argv, err), -1);
-    assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(journal_create(&b, fifo, K_ARGC, k_argv, &err), -1);
+    assert_non_null(strstr(err.msg, "not a regular file"));
 }
 
 /* In a child: the file size limit stands in for a full disk (EFBIG after a
@@ -213,31 +214,32 @@ static void test_lock_keeps_second_out(void **state)
 static void fill_up(void)
 {
     struct rlimit rl;
-    char err[JOURNAL_ERR_LEN];
+    fb_err_t err = {""};
     journal_t j;
 
     signal(SIGXFSZ, SIG_IGN);
-    if (journal_reopen(&j, g_path, err) != 0) _exit(10);
+    if (journal_reopen(&j, g_path, &err) != 0) _exit(10);
     rl.rlim_cur = rl.rlim_max = (rlim_t)j.size + 700; /* a few lines more */
     if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(11);
     for (uint64_t tag = 100; tag < 200; tag++)
-        if (append_run(&j, 0, tag, err) != 0) {
-            _exit(strstr(err, strerror(EFBIG)) && strstr(err, g_path) ? 0 : 12);
+        if (append_run(&j, 0, tag, &err) != 0) {
+            _exit(strstr(err.msg, strerror(EFBIG)) && strstr(err.msg, g_path) ? 0 : 12);
         }
     _exit(13);
 }
 
 static void test_full_disk_leaves_it_resumable(void **state)
 {
-    char err[JOURNAL_ERR_LEN], last;
+    fb_err_t err = {""};
+    char last;
     journal_t j;
     seen_t s;
     pid_t pid;
     int status, fd;
 
     (void)state;
-    assert_int_equal(journal_create(&j, g_path, K_ARGC, k_argv, err), 0);
-    assert_int_equal(append_run(&j, 0, 1, err), 0);
+    assert_int_equal(journal_create(&j, g_path, K_ARGC, k_argv, &err), 0);
+    assert_int_equal(append_run(&j, 0, 1, &err), 0);
     journal_close(&j);
     pid = fork();
     assert_true(pid >= 0);
@@ -251,13 +253,13 @@ static void test_full_disk_leaves_it_resumable(void **state)
     assert_int_equal(pread(fd, &last, 1, size_of(g_path) - 1), 1);
     close(fd);
     assert_int_equal(last, '\n');
-    assert_int_equal(load(&s, err), 0);
+    assert_int_equal(load(&s, &err), 0);
     assert_true(s.n >= 2); /* some fitted */
     /* space again: resumes and appends */
-    assert_int_equal(journal_reopen(&j, g_path, err), 0);
-    assert_int_equal(append_run(&j, 0, 999, err), 0);
+    assert_int_equal(journal_reopen(&j, g_path, &err), 0);
+    assert_int_equal(append_run(&j, 0, 999, &err), 0);
     journal_close(&j);
-    assert_int_equal(load(&s, err), 0);
+    assert_int_equal(load(&s, &err), 0);
     assert_int_equal(s.tags[s.n - 1], 999);
 }
 

@@ -78,7 +78,7 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static int write_text(const char *path, const char *text, char *err)
+static int write_text(const char *path, const char *text, fb_err_t *err)
 {
     outfile_t o;
 
@@ -113,19 +113,19 @@ static void test_regular_replaced(void **state)
 {
     fixture_t *fx = *state;
     const char *p = at(fx, "r.json");
-    char err[OUTFILE_ERR_LEN];
+    fb_err_t err = {""};
     struct stat before, after;
     mode_t mask = umask(022);
 
     /* new: created with 0666 under the umask, not mkstemp's 0600 */
-    assert_int_equal(write_text(p, "one\n", err), 0);
+    assert_int_equal(write_text(p, "one\n", &err), 0);
     has_content(p, "one\n");
     assert_int_equal(stat(p, &after), 0);
     assert_int_equal(after.st_mode & 0777, 0644);
     /* replaced: a new inode (a reader keeps the old one whole), the mode kept */
     assert_int_equal(chmod(p, 0640), 0);
     assert_int_equal(stat(p, &before), 0);
-    assert_int_equal(write_text(p, "two\n", err), 0);
+    assert_int_equal(write_text(p, "two\n", &err), 0);
     has_content(p, "two\n");
     assert_int_equal(stat(p, &after), 0);
     assert_true(before.st_ino != after.st_ino);
@@ -138,19 +138,19 @@ static void test_unique_temporaries(void **state)
 {
     fixture_t *fx = *state;
     const char *p = at(fx, "r.json");
-    char err[OUTFILE_ERR_LEN];
+    fb_err_t err = {""};
     outfile_t a, b;
 
     /* two writers at once (two coordinators, one path): neither clobbers
      * the other's temporary, the last rename wins whole */
-    assert_int_equal(outfile_open(&a, p, err), 0);
-    assert_int_equal(outfile_open(&b, p, err), 0);
+    assert_int_equal(outfile_open(&a, p, &err), 0);
+    assert_int_equal(outfile_open(&b, p, &err), 0);
     assert_string_not_equal(a.tmp, b.tmp);
     assert_true(strncmp(a.tmp, p, strlen(p)) == 0); /* beside it: the rename stays on its disk */
     fputs("from a\n", a.f);
     fputs("from b\n", b.f);
-    assert_int_equal(outfile_commit(&b, err), 0);
-    assert_int_equal(outfile_commit(&a, err), 0);
+    assert_int_equal(outfile_commit(&b, &err), 0);
+    assert_int_equal(outfile_commit(&a, &err), 0);
     has_content(p, "from a\n");
     assert_int_equal(entries(fx), 1);
 }
@@ -159,11 +159,11 @@ static void test_abort_keeps_old(void **state)
 {
     fixture_t *fx = *state;
     const char *p = at(fx, "r.json");
-    char err[OUTFILE_ERR_LEN];
+    fb_err_t err = {""};
     outfile_t o;
 
     put(p, "old\n");
-    assert_int_equal(outfile_open(&o, p, err), 0);
+    assert_int_equal(outfile_open(&o, p, &err), 0);
     fputs("half of a new one", o.f);
     outfile_abort(&o);
     has_content(p, "old\n");
@@ -173,7 +173,8 @@ static void test_abort_keeps_old(void **state)
 static void test_symlinks_followed(void **state)
 {
     fixture_t *fx = *state;
-    char err[OUTFILE_ERR_LEN], target[300];
+    fb_err_t err = {""};
+    char target[300];
     struct stat st;
 
     assert_int_equal(mkdir(at(fx, "sub"), 0755), 0);
@@ -181,7 +182,7 @@ static void test_symlinks_followed(void **state)
     /* a relative link, to a relative link: each resolved from its own directory */
     assert_int_equal(symlink("real.json", at(fx, "sub/inner")), 0);
     assert_int_equal(symlink("sub/inner", at(fx, "outer")), 0);
-    assert_int_equal(write_text(at(fx, "outer"), "new\n", err), 0);
+    assert_int_equal(write_text(at(fx, "outer"), "new\n", &err), 0);
     has_content(at(fx, "sub/real.json"), "new\n");
     assert_int_equal(lstat(at(fx, "outer"), &st), 0);
     assert_true(S_ISLNK(st.st_mode));
@@ -190,7 +191,7 @@ static void test_symlinks_followed(void **state)
     /* a dangling link: its target is created, the link stays */
     snprintf(target, sizeof target, "%s", at(fx, "sub/new.json"));
     assert_int_equal(symlink(target, at(fx, "dangling")), 0);
-    assert_int_equal(write_text(at(fx, "dangling"), "made\n", err), 0);
+    assert_int_equal(write_text(at(fx, "dangling"), "made\n", &err), 0);
     has_content(target, "made\n");
     assert_int_equal(lstat(at(fx, "dangling"), &st), 0);
     assert_true(S_ISLNK(st.st_mode));
@@ -198,16 +199,17 @@ static void test_symlinks_followed(void **state)
     /* a loop is an error, not a hang */
     assert_int_equal(symlink("loop2", at(fx, "loop1")), 0);
     assert_int_equal(symlink("loop1", at(fx, "loop2")), 0);
-    assert_int_equal(write_text(at(fx, "loop1"), "x", err), -1);
-    assert_non_null(strstr(err, "loop1"));
-    assert_non_null(strstr(err, strerror(ELOOP)));
+    assert_int_equal(write_text(at(fx, "loop1"), "x", &err), -1);
+    assert_non_null(strstr(err.msg, "loop1"));
+    assert_non_null(strstr(err.msg, strerror(ELOOP)));
 }
 
 static void test_fifo_in_place(void **state)
 {
     fixture_t *fx = *state;
     const char *p = at(fx, "fifo");
-    char err[OUTFILE_ERR_LEN], got[64] = "";
+    fb_err_t err = {""};
+    char got[64] = "";
     struct stat st;
     int pipefd[2], status;
     pid_t reader;
@@ -216,7 +218,7 @@ static void test_fifo_in_place(void **state)
     assert_int_equal(mkfifo(p, 0600), 0);
     assert_true(outfile_in_place(p));
     /* checked without opening it: no reader yet, and it must not wait for one */
-    assert_int_equal(outfile_check(p, err), 0);
+    assert_int_equal(outfile_check(p, &err), 0);
     assert_int_equal(pipe(pipefd), 0);
     reader = fork();
     assert_true(reader >= 0);
@@ -231,7 +233,7 @@ static void test_fifo_in_place(void **state)
         _exit(k == 0 ? 0 : 1);
     }
     close(pipefd[1]);
-    assert_int_equal(write_text(p, "through the fifo\n", err), 0);
+    assert_int_equal(write_text(p, "through the fifo\n", &err), 0);
     n = read(pipefd[0], got, sizeof got - 1);
     assert_true(n > 0);
     got[n] = '\0';
@@ -264,19 +266,19 @@ static void test_dev_full(void **state)
 {
     fixture_t *fx = *state;
     const char *full = device(fx, "full", makedev(1, 7)), *null = device(fx, "null", makedev(1, 3));
-    char err[OUTFILE_ERR_LEN];
+    fb_err_t err = {""};
     struct stat st;
 
     assert_true(outfile_in_place(full));
-    assert_int_equal(outfile_check(full, err), 0);
-    assert_int_equal(write_text(full, "nowhere\n", err), -1);
-    assert_non_null(strstr(err, full));
-    assert_non_null(strstr(err, strerror(ENOSPC)));
+    assert_int_equal(outfile_check(full, &err), 0);
+    assert_int_equal(write_text(full, "nowhere\n", &err), -1);
+    assert_non_null(strstr(err.msg, full));
+    assert_non_null(strstr(err.msg, strerror(ENOSPC)));
     /* still the device (the old rename replaced it when run as root) */
     assert_int_equal(lstat(full, &st), 0);
     assert_true(S_ISCHR(st.st_mode));
     /* /dev/null: in place, no error */
-    assert_int_equal(write_text(null, "gone\n", err), 0);
+    assert_int_equal(write_text(null, "gone\n", &err), 0);
     assert_int_equal(lstat(null, &st), 0);
     assert_true(S_ISCHR(st.st_mode));
 }
@@ -284,7 +286,8 @@ static void test_dev_full(void **state)
 static void test_descriptor_names(void **state)
 {
     fixture_t *fx = *state;
-    char err[OUTFILE_ERR_LEN], name[64];
+    fb_err_t err = {""};
+    char name[64];
     const char *p = at(fx, "stdout.txt");
     struct stat before, after;
     int fd, pipefd[2];
@@ -295,15 +298,15 @@ static void test_descriptor_names(void **state)
     assert_int_equal(pipe(pipefd), 0);
     snprintf(name, sizeof name, "/dev/fd/%d", pipefd[1]);
     assert_true(outfile_in_place(name));
-    assert_int_equal(outfile_check(name, err), 0);
-    assert_int_equal(write_text(name, "piped\n", err), 0);
+    assert_int_equal(outfile_check(name, &err), 0);
+    assert_int_equal(write_text(name, "piped\n", &err), 0);
     n = read(pipefd[0], got, sizeof got - 1);
     assert_int_equal(n, 6);
     assert_string_equal(got, "piped\n");
     /* the read end is not for writing */
     snprintf(name, sizeof name, "/proc/self/fd/%d", pipefd[0]);
-    assert_int_equal(outfile_check(name, err), -1);
-    assert_non_null(strstr(err, "not open for writing"));
+    assert_int_equal(outfile_check(name, &err), -1);
+    assert_non_null(strstr(err.msg, "not open for writing"));
     close(pipefd[0]);
     close(pipefd[1]);
     /* stdout redirected to a regular file: written at its offset, after what
@@ -314,44 +317,44 @@ static void test_descriptor_names(void **state)
     assert_int_equal(fstat(fd, &before), 0);
     snprintf(name, sizeof name, "/proc/%ld/fd/%d", (long)getpid(), fd);
     assert_true(outfile_in_place(name));
-    assert_int_equal(write_text(name, "{}\n", err), 0);
+    assert_int_equal(write_text(name, "{}\n", &err), 0);
     close(fd);
     has_content(p, "summary\n{}\n");
     assert_int_equal(stat(p, &after), 0);
     assert_int_equal(before.st_ino, after.st_ino);
     /* a descriptor that is not open */
-    assert_int_equal(outfile_check("/dev/fd/987", err), -1);
-    assert_int_equal(write_text("/dev/fd/987", "x", err), -1);
-    assert_non_null(strstr(err, "/dev/fd/987"));
+    assert_int_equal(outfile_check("/dev/fd/987", &err), -1);
+    assert_int_equal(write_text("/dev/fd/987", "x", &err), -1);
+    assert_non_null(strstr(err.msg, "/dev/fd/987"));
 }
 
 static void test_errors_name_the_path(void **state)
 {
     fixture_t *fx = *state;
-    char err[OUTFILE_ERR_LEN];
+    fb_err_t err = {""};
 
     /* a missing directory, found by the check before anything runs */
-    assert_int_equal(outfile_check(at(fx, "missing/r.json"), err), -1);
-    assert_non_null(strstr(err, "missing/r.json"));
-    assert_non_null(strstr(err, strerror(ENOENT)));
-    assert_int_equal(write_text(at(fx, "missing/r.json"), "x", err), -1);
-    assert_non_null(strstr(err, "missing/r.json"));
+    assert_int_equal(outfile_check(at(fx, "missing/r.json"), &err), -1);
+    assert_non_null(strstr(err.msg, "missing/r.json"));
+    assert_non_null(strstr(err.msg, strerror(ENOENT)));
+    assert_int_equal(write_text(at(fx, "missing/r.json"), "x", &err), -1);
+    assert_non_null(strstr(err.msg, "missing/r.json"));
     /* a directory */
-    assert_int_equal(outfile_check(fx->dir, err), -1);
-    assert_non_null(strstr(err, strerror(EISDIR)));
-    assert_int_equal(write_text(fx->dir, "x", err), -1);
-    assert_non_null(strstr(err, strerror(EISDIR)));
+    assert_int_equal(outfile_check(fx->dir, &err), -1);
+    assert_non_null(strstr(err.msg, strerror(EISDIR)));
+    assert_int_equal(write_text(fx->dir, "x", &err), -1);
+    assert_non_null(strstr(err.msg, strerror(EISDIR)));
     /* a directory where a file would have to be created */
     put(at(fx, "plain"), "x");
-    assert_int_equal(outfile_check(at(fx, "plain/r.json"), err), -1);
-    assert_non_null(strstr(err, strerror(ENOTDIR)));
+    assert_int_equal(outfile_check(at(fx, "plain/r.json"), &err), -1);
+    assert_non_null(strstr(err.msg, strerror(ENOTDIR)));
     /* fine: the check leaves nothing behind */
-    assert_int_equal(outfile_check(at(fx, "r.json"), err), 0);
+    assert_int_equal(outfile_check(at(fx, "r.json"), &err), 0);
     assert_int_equal(entries(fx), 1);
     if (geteuid() != 0) { /* root writes anywhere */
         assert_int_equal(mkdir(at(fx, "ro"), 0555), 0);
-        assert_int_equal(outfile_check(at(fx, "ro/r.json"), err), -1);
-        assert_non_null(strstr(err, strerror(EACCES)));
+        assert_int_equal(outfile_check(at(fx, "ro/r.json"), &err), -1);
+        assert_non_null(strstr(err.msg, strerror(EACCES)));
     }
 }
 

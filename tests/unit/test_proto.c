@@ -12,7 +12,7 @@
 
 #include "proto.h"
 
-static char err[PROTO_ERR_LEN];
+static fb_err_t perr;
 
 static proto_msg_t *msg_new(proto_type_t t)
 {
@@ -30,10 +30,10 @@ static void round_trip(proto_msg_t *m)
     char *buf;
     size_t len;
 
-    if (proto_encode(m, &buf, &len, err) != 0)
-        fail_msg("encode %s: %s", proto_type_name(m->type), err);
-    if (proto_decode(buf, len, back, err) != PROTO_OK)
-        fail_msg("decode %s: %s", proto_type_name(m->type), err);
+    if (proto_encode(m, &buf, &len, &perr) != 0)
+        fail_msg("encode %s: %s", proto_type_name(m->type), perr.msg);
+    if (proto_decode(buf, len, back, &perr) != PROTO_OK)
+        fail_msg("decode %s: %s", proto_type_name(m->type), perr.msg);
     assert_memory_equal(m, back, sizeof *m);
     free(buf);
     free(back);
@@ -174,7 +174,7 @@ static void header(mp_t *m, size_t npairs, uint32_t v, uint32_t t)
 
 static int decode_mp(mp_t *m, proto_msg_t *out)
 {
-    int rc = proto_decode(m->sb.data, m->sb.size, out, err);
+    int rc = proto_decode(m->sb.data, m->sb.size, out, &perr);
     msgpack_sbuffer_destroy(&m->sb);
     return rc;
 }
@@ -182,7 +182,7 @@ static int decode_mp(mp_t *m, proto_msg_t *out)
 static int decode_bytes(const char *bytes, size_t len)
 {
     proto_msg_t *out = malloc(sizeof *out);
-    int rc = proto_decode(bytes, len, out, err);
+    int rc = proto_decode(bytes, len, out, &perr);
     free(out);
     return rc;
 }
@@ -193,7 +193,7 @@ static void expect_field_error(mp_t *m, const char *part)
     int rc = decode_mp(m, out);
     free(out);
     assert_int_equal(rc, PROTO_EFIELD);
-    if (strstr(err, part) == NULL) fail_msg("error '%s' lacks '%s'", err, part);
+    if (strstr(perr.msg, part) == NULL) fail_msg("error '%s' lacks '%s'", perr.msg, part);
 }
 
 static void heartbeat_with(mp_t *m, void (*val)(mp_t *))
@@ -276,7 +276,7 @@ static void test_header(void **s)
     mp_init(&m); /* unknown type */
     header(&m, 0, PROTO_VERSION, PROTO__TYPES);
     assert_int_equal(decode_mp(&m, out), PROTO_EFIELD);
-    assert_non_null(strstr(err, "'t'"));
+    assert_non_null(strstr(perr.msg, "'t'"));
 
     mp_init(&m); /* type 0 */
     header(&m, 0, PROTO_VERSION, 0);
@@ -289,7 +289,7 @@ static void test_header(void **s)
     key(&m, "s");
     msgpack_pack_uint32(&m.pk, 1);
     assert_int_equal(decode_mp(&m, out), PROTO_EFIELD);
-    assert_non_null(strstr(err, "'v': missing"));
+    assert_non_null(strstr(perr.msg, "'v': missing"));
 
     mp_init(&m); /* another version: refused, but type and version known */
     header(&m, 0, PROTO_VERSION + 1, PROTO_BYE);
@@ -297,7 +297,7 @@ static void test_header(void **s)
     assert_int_equal(out->version, PROTO_VERSION + 1);
     assert_int_equal(out->type, PROTO_BYE);
     snprintf(want, sizeof want, "version %u", PROTO_VERSION + 1);
-    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(perr.msg, want));
 
     mp_init(&m); /* not a map */
     msgpack_pack_array(&m.pk, 0);
@@ -324,9 +324,9 @@ static void test_version_error_readable(void **s)
     /* a peer speaking version 9 refuses us; we still read why */
     proto_set_version(9);
     proto_error_init(m, 1, PROTO_ERR_VERSION, "agent speaks protocol 9, coordinator 1");
-    assert_int_equal(proto_encode(m, &buf, &len, err), 0);
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), 0);
     proto_set_version(PROTO_VERSION);
-    assert_int_equal(proto_decode(buf, len, out, err), PROTO_EVERSION);
+    assert_int_equal(proto_decode(buf, len, out, &perr), PROTO_EVERSION);
     assert_int_equal(out->type, PROTO_ERROR);
     assert_int_equal(out->version, 9);
     assert_int_equal(out->u.error.code, PROTO_ERR_VERSION);
@@ -468,11 +468,11 @@ static void test_encoder_refuses(void **s)
     strcpy(m->u.plan.target_host, "h");
     m->u.plan.target_port = 1;
     m->u.plan.timeout_ms = 1;
-    assert_int_equal(proto_encode(m, &buf, &len, err), -1);
-    assert_non_null(strstr(err, "benches"));
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), -1);
+    assert_non_null(strstr(perr.msg, "benches"));
     m->type = PROTO_HEARTBEAT;
     m->type = (proto_type_t)99;
-    assert_int_equal(proto_encode(m, &buf, &len, err), -1);
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), -1);
     free(m);
 }
 
@@ -505,15 +505,15 @@ static void test_commands(void **s)
     m->u.plan.target_port = m->u.plan.timeout_ms = 1;
     m->u.plan.nbench = 1;
     m->u.plan.bench[0].requests = m->u.plan.bench[0].chunk = m->u.plan.bench[0].connections = 1;
-    assert_int_equal(proto_encode(m, &buf, &len, err), -1); /* neither */
-    assert_non_null(strstr(err, "exactly one of 'strategy' and 'command'"));
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), -1); /* neither */
+    assert_non_null(strstr(perr.msg, "exactly one of 'strategy' and 'command'"));
     strcpy(m->u.plan.bench[0].strategy, "async-for");
     strcpy(m->u.plan.bench[0].command, "true");
-    assert_int_equal(proto_encode(m, &buf, &len, err), -1); /* both */
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), -1); /* both */
     m->u.plan.bench[0].command[0] = '\0';
     m->u.plan.bench[0].no_shell = 2;
-    assert_int_equal(proto_encode(m, &buf, &len, err), -1);
-    assert_non_null(strstr(err, "no_shell"));
+    assert_int_equal(proto_encode(m, &buf, &len, &perr), -1);
+    assert_non_null(strstr(perr.msg, "no_shell"));
     free(m);
 
     m = msg_new(PROTO_RESULT);
@@ -572,8 +572,8 @@ static void test_text_cleaned(void **s)
         m->u.hello.heartbeat_ms = 100;
         m->u.hello.liveness_ms = 1000;
         strcpy(m->u.hello.name, cases[i].in);
-        assert_int_equal(proto_encode(m, &buf, &len, err), 0);
-        assert_int_equal(proto_decode(buf, len, back, err), PROTO_OK);
+        assert_int_equal(proto_encode(m, &buf, &len, &perr), 0);
+        assert_int_equal(proto_decode(buf, len, back, &perr), PROTO_OK);
         assert_string_equal(back->u.hello.name, cases[i].out);
         /* the bytes freed at the end are zero: a decoded message is a function of its bytes */
         for (size_t k = strlen(back->u.hello.name); k < sizeof back->u.hello.name; k++)
@@ -594,6 +594,7 @@ static void test_command_not_cleaned(void **s)
         "cat caf\xe9",    "echo \xe2\x80",  "\x1b[2J",
     };
     proto_msg_t *m = msg_new(PROTO_PLAN);
+    fb_err_t err;
     char *buf;
     size_t len;
     (void)s;
@@ -614,8 +615,8 @@ static void test_command_not_cleaned(void **s)
         mp_t mp;
         assert_false(proto_text_valid(bad[i]));
         strcpy(m->u.plan.bench[0].command, bad[i]);
-        assert_int_equal(proto_encode(m, &buf, &len, err), -1);
-        assert_non_null(strstr(err, "field 'command': control characters"));
+        assert_int_equal(proto_encode(m, &buf, &len, &err), -1);
+        assert_non_null(strstr(err.msg, "field 'command': control characters"));
 
         mp_init(&mp);
         header(&mp, 4, PROTO_VERSION, PROTO_PLAN);

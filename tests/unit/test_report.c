@@ -107,13 +107,14 @@ static void small_set(bench_set_t *s)
 
 static char *render(const bench_set_t *s)
 {
-    char *got = NULL, err[EXPORT_ERR_LEN];
+    char *got = NULL;
+    fb_err_t err = {""};
     size_t len = 0;
     FILE *out = open_memstream(&got, &len);
     char *page;
 
     assert_non_null(out);
-    if (report_html(out, s, err) != 0) fail_msg("%s", err);
+    if (report_html(out, s, &err) != 0) fail_msg("%s", err.msg);
     fclose(out);
     page = strdup(got); /* a fresh pointer: gcc takes got for a local's address */
     assert_non_null(page);
@@ -421,7 +422,8 @@ static void test_many(void **state)
 /* Through export_write: one file, no temporary left behind. */
 static void test_write(void **state)
 {
-    char dir[] = "/tmp/fbreport-XXXXXX", path[64], tmp[80], err[EXPORT_ERR_LEN], head[32] = "";
+    char dir[] = "/tmp/fbreport-XXXXXX", path[64], tmp[80], head[32] = "";
+    fb_err_t err = {""};
     bench_set_t s;
     FILE *f;
 
@@ -429,7 +431,7 @@ static void test_write(void **state)
     snprintf(path, sizeof path, "%s/r.html", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     small_set(&s);
-    if (export_write(path, EXPORT_HTML, &s, err) != 0) fail_msg("%s", err);
+    if (export_write(path, EXPORT_HTML, &s, &err) != 0) fail_msg("%s", err.msg);
     assert_int_equal(access(tmp, F_OK), -1);
     f = fopen(path, "r");
     assert_non_null(f);

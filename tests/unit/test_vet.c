@@ -50,15 +50,15 @@ static proto_result_t *honest(void)
 static void check_with(const vet_expect_t *e, proto_result_t *r, const char *want)
 {
     hist_t *lat = hist_new();
-    char why[VET_WHY_LEN] = "";
-    int rc = vet_result(e, r, lat, why);
+    fb_err_t why = {""};
+    int rc = vet_result(e, r, lat, &why);
 
     if (want == NULL) {
-        if (rc != 0) fail_msg("refused an honest result: %s", why);
+        if (rc != 0) fail_msg("refused an honest result: %s", why.msg);
         assert_int_equal(hist_count(lat), REQ);
     } else {
         if (rc == 0) fail_msg("accepted a result that should fail with '%s'", want);
-        if (strstr(why, want) == NULL) fail_msg("reason '%s' does not say '%s'", why, want);
+        if (strstr(why.msg, want) == NULL) fail_msg("reason '%s' does not say '%s'", why.msg, want);
     }
     hist_free(&lat);
     free(r);
@@ -275,7 +275,7 @@ static proto_result_t *honest_command(void)
     return r;
 }
 
-static int vet_command(proto_result_t *r, char *why)
+static int vet_command(proto_result_t *r, fb_err_t *why)
 {
     vet_expect_t e = k_expect;
     hist_t *lat = hist_new();
@@ -291,33 +291,33 @@ static int vet_command(proto_result_t *r, char *why)
 
 static void test_command(void **s)
 {
-    char why[VET_WHY_LEN] = "";
+    fb_err_t why = {""};
     proto_result_t *r;
 
     (void)s;
-    assert_int_equal(vet_command(honest_command(), why), 0);
+    assert_int_equal(vet_command(honest_command(), &why), 0);
     r = honest_command();
     r->ok = 1;
-    assert_int_equal(vet_command(r, why), -1);
-    assert_non_null(strstr(why, "request counts or latencies from a command's run"));
+    assert_int_equal(vet_command(r, &why), -1);
+    assert_non_null(strstr(why.msg, "request counts or latencies from a command's run"));
     r = honest_command();
     r->failed[2] = 1;
-    assert_int_equal(vet_command(r, why), -1);
+    assert_int_equal(vet_command(r, &why), -1);
     r = honest_command();
     r->nbuckets = 1;
     r->bucket_cnt[0] = 1;
-    assert_int_equal(vet_command(r, why), -1);
+    assert_int_equal(vet_command(r, &why), -1);
     r = honest_command();
     r->lat_max = 7;
-    assert_int_equal(vet_command(r, why), -1);
+    assert_int_equal(vet_command(r, &why), -1);
     r = honest_command(); /* its times are checked as a strategy's */
     r->wall_ns = k_expect.timeout_ns + 1;
-    assert_int_equal(vet_command(r, why), -1);
-    assert_non_null(strstr(why, "the run timeout"));
+    assert_int_equal(vet_command(r, &why), -1);
+    assert_non_null(strstr(why.msg, "the run timeout"));
     r = honest_command();
     r->start_ns = 1;
-    assert_int_equal(vet_command(r, why), -1);
-    assert_non_null(strstr(why, "outside the run's window"));
+    assert_int_equal(vet_command(r, &why), -1);
+    assert_non_null(strstr(why.msg, "outside the run's window"));
     r = honest();
     r->exit_code = 1;
     check(r, "exit code 1 from a strategy's run");

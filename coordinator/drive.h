@@ -1,11 +1,13 @@
-/* runner: drives the matrix through the fleet — plan, then for every
+/* drive: drives the matrix through the fleet — plan, then for every
  * benchmark its warmup and timed runs, lockstep (prepare, all ready, one go)
  * or serial (one agent after another) — and records what the agents measured
  * in a bench_set. */
-#ifndef CO_RUNNER_H
-#define CO_RUNNER_H
+#ifndef CO_DRIVE_H
+#define CO_DRIVE_H
 
 #include "bench.h"
+#include "fb_err.h"
+#include "fb_exit.h"
 #include "fleet.h"
 #include "journal.h"
 #include "matrix.h"
@@ -28,38 +30,39 @@ typedef struct {
     hist_t *run_service; /* scratch: its service time (rate mode), and one agent's */
     hist_t *agent_service;
     progress_t progress; /* the live line on a TTY while a benchmark runs */
-    uint64_t connect_ns; /* fleet_now() before the connects: handshake time */
+    uint64_t connect_ns; /* clock_now_ns() before the connects: handshake time */
     double go_fanout_s;  /* the last lockstep GO's first to last send */
     int no_view;         /* the target has no GET /stats, or stopped answering it */
     unsigned view_fails; /* reads of it that failed in a row */
+    fb_err_t err;        /* why drive_matrix stopped, unless the fleet's fatal or a stop */
     char *stopped;       /* per benchmark: a command exited non-zero (no -i) */
     int cmd_failed;      /* some did: exit 2 */
-} runner_t;
+} drive_t;
 
 /* A run's timeout when --run-timeout does not set one: every request timing
  * out, twice over, plus a liveness; at most 24 h. Waves of requests: the
  * requests over the concurrency (--chunk for threads-recreate and
  * threads-reuse, --connections for async-*, every request for threads-map). */
-#define RUNNER_RUN_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
+#define DRIVE_RUN_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
 /* A command's, plus a liveness: fleetbench cannot know how long it runs */
-#define RUNNER_CMD_TIMEOUT_MS (600ull * 1000)
-uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
+#define DRIVE_CMD_TIMEOUT_MS (600ull * 1000)
+uint64_t drive_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms);
 /* Rate mode: the schedule and a last request's --timeout, twice over, plus
  * a liveness; at most 24 h. */
-uint64_t runner_rate_timeout_ms(uint64_t duration_ms, unsigned timeout_ms, unsigned liveness_ms);
+uint64_t drive_rate_timeout_ms(uint64_t duration_ms, unsigned timeout_ms, unsigned liveness_ms);
 
 /* Adds a run read back from a journal to the set (creating its benchmark
  * from the matrix): the journal_load_t callback for --resume. */
-int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const hist_t *service, const bench_target_t *target,
-                  char *err);
+int drive_replay(void *drive, size_t bench, const bench_agent_run_t *agents, size_t nagents,
+                 const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                 fb_err_t *err);
 /* Writes every export asked for (outfile.h: regular files atomically);
  * before the final one, those written in place are left for the end. -1
  * after printing why. */
-int runner_export(const runner_t *r, bool final);
+int drive_export(const drive_t *r, bool final);
 
 /* Runs everything. Returns the exit code (README.md's table); what finished is in the
- * set whatever happened. */
-int runner_run(runner_t *r);
+ * set whatever happened. A failure of its own (the journal, memory) is in r->err. */
+fb_exit_t drive_matrix(drive_t *r);
 
 #endif

@@ -1,4 +1,4 @@
-#include "runner.h"
+#include "drive.h"
 
 #include "export.h"
 #include "export_hdr.h"
@@ -18,7 +18,7 @@
 
 #define MS 1000000ull
 
-static void hosts_from_facts(runner_t *r)
+static void hosts_from_facts(drive_t *r)
 {
     for (size_t i = 0; i < r->fleet->n; i++) {
         const fleet_agent_t *a = &r->fleet->a[i];
@@ -37,10 +37,10 @@ static void hosts_from_facts(runner_t *r)
     }
 }
 
-static uint64_t run_timeout_ns(const runner_t *r, size_t idx);
+static uint64_t run_timeout_ns(const drive_t *r, size_t idx);
 
 /* The plan every agent gets, now and when it comes back after a loss. */
-static int set_plan(runner_t *r)
+static int set_plan(drive_t *r)
 {
     proto_plan_t *p = calloc(1, sizeof *p);
 
@@ -74,9 +74,9 @@ static int set_plan(runner_t *r)
     return 0;
 }
 
-uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms)
+uint64_t drive_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, unsigned liveness_ms)
 {
-    if (e->is_command) return RUNNER_CMD_TIMEOUT_MS + liveness_ms;
+    if (e->is_command) return DRIVE_CMD_TIMEOUT_MS + liveness_ms;
     uint64_t conc = e->uses_chunk ? e->chunk : e->uses_connections ? e->connections : e->requests;
     uint64_t waves, t;
 
@@ -84,26 +84,26 @@ uint64_t runner_run_timeout_ms(const matrix_entry_t *e, unsigned timeout_ms, uns
     waves = conc ? (e->requests + conc - 1) / conc : 1;
     /* every request timing out, twice over for the CPU around them */
     t = 2 * waves * (uint64_t)timeout_ms + liveness_ms;
-    return t < RUNNER_RUN_TIMEOUT_MAX_MS ? t : RUNNER_RUN_TIMEOUT_MAX_MS;
+    return t < DRIVE_RUN_TIMEOUT_MAX_MS ? t : DRIVE_RUN_TIMEOUT_MAX_MS;
 }
 
-uint64_t runner_rate_timeout_ms(uint64_t duration_ms, unsigned timeout_ms, unsigned liveness_ms)
+uint64_t drive_rate_timeout_ms(uint64_t duration_ms, unsigned timeout_ms, unsigned liveness_ms)
 {
     uint64_t t = 2 * (duration_ms + timeout_ms) + liveness_ms;
 
-    return t < RUNNER_RUN_TIMEOUT_MAX_MS ? t : RUNNER_RUN_TIMEOUT_MAX_MS;
+    return t < DRIVE_RUN_TIMEOUT_MAX_MS ? t : DRIVE_RUN_TIMEOUT_MAX_MS;
 }
 
 /* How long agents get for a run of benchmark idx: --run-timeout, or what
  * the plan says the slowest honest run can take. */
-static uint64_t run_timeout_ns(const runner_t *r, size_t idx)
+static uint64_t run_timeout_ns(const drive_t *r, size_t idx)
 {
     const cmdline_t *o = r->opts;
 
     if (o->run_timeout_s) return (uint64_t)o->run_timeout_s * 1000 * MS;
     if (o->rate > 0)
-        return runner_rate_timeout_ms(o->duration_ms, o->timeout_ms, o->liveness_ms) * MS;
-    return runner_run_timeout_ms(&r->matrix->e[idx], o->timeout_ms, o->liveness_ms) * MS;
+        return drive_rate_timeout_ms(o->duration_ms, o->timeout_ms, o->liveness_ms) * MS;
+    return drive_run_timeout_ms(&r->matrix->e[idx], o->timeout_ms, o->liveness_ms) * MS;
 }
 
 /* Lockstep: GO names a start time a little ahead, on each agent's clock, so
@@ -120,7 +120,7 @@ static uint64_t go_lead(const fleet_t *f)
 }
 
 /* An open-loop run's extras from one agent's (vetted) result. */
-static void collect_pace(runner_t *r, const proto_result_t *res, bench_agent_run_t *ar)
+static void collect_pace(drive_t *r, const proto_result_t *res, bench_agent_run_t *ar)
 {
     uint64_t sent = res->ok - res->expired; /* vetted: expired <= the timeouts */
 
@@ -138,7 +138,7 @@ static void collect_pace(runner_t *r, const proto_result_t *res, bench_agent_run
 
 /* The agents' results of one run, as the bench record wants them: an agent
  * without an accepted result (lost, refused, not part of the run) is lost. */
-static void collect(runner_t *r, bench_agent_run_t *out)
+static void collect(drive_t *r, bench_agent_run_t *out)
 {
     fleet_t *f = r->fleet;
     int64_t first = INT64_MAX, start[f->n];
@@ -175,7 +175,7 @@ static void collect(runner_t *r, bench_agent_run_t *out)
 
 /* Asks agent i to read the target's counters (phase PROTO_VIEW_*); its
  * answer lands in f->a[i].stats. -1 on a fatal error or a stop. */
-static int view_ask(runner_t *r, size_t i, uint32_t phase)
+static int view_ask(drive_t *r, size_t i, uint32_t phase)
 {
     fleet_t *f = r->fleet;
 
@@ -185,7 +185,7 @@ static int view_ask(runner_t *r, size_t i, uint32_t phase)
 /* Before a timed run: the first live agent reads the target's counters;
  * *reader is that agent, or SIZE_MAX when there will be no view of the run.
  * A target without GET /stats is measured as any other, without it. */
-static int view_begin(runner_t *r, size_t *reader)
+static int view_begin(drive_t *r, size_t *reader)
 {
     fleet_t *f = r->fleet;
     const proto_stats_t *s;
@@ -210,7 +210,7 @@ static int view_begin(runner_t *r, size_t *reader)
 }
 
 /* After every result of the run is in: the difference, into *t. */
-static int view_end(runner_t *r, size_t reader, bench_target_t *t)
+static int view_end(drive_t *r, size_t reader, bench_target_t *t)
 {
     fleet_t *f = r->fleet;
     const proto_stats_t *s = &f->a[reader < f->n ? reader : 0].stats;
@@ -236,7 +236,7 @@ static int view_end(runner_t *r, size_t reader, bench_target_t *t)
 
 /* How long the agents loaded the target in a run: the makespan in
  * lockstep, every agent's time one after another in serial. */
-static uint64_t load_ns(const runner_t *r, const bench_agent_run_t *agents)
+static uint64_t load_ns(const drive_t *r, const bench_agent_run_t *agents)
 {
     double t = 0;
 
@@ -252,7 +252,7 @@ static uint64_t load_ns(const runner_t *r, const bench_agent_run_t *agents)
 
 /* Without -i, a command that exits non-zero stops its benchmark, with
  * hyperfine's message; the run is not kept. */
-static bool command_failed(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm)
+static bool command_failed(drive_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm)
 {
     fleet_t *f = r->fleet;
     unsigned k = warm ? run : run - r->opts->warmup;
@@ -282,10 +282,9 @@ static bool command_failed(runner_t *r, bench_t *b, uint32_t bench, uint32_t run
 /* One warmup or timed run on every agent that can take part: those planned
  * at the run boundary. An agent that comes back during the run waits for
  * the next one. */
-static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
+static int one_run(drive_t *r, bench_t *b, uint32_t bench, uint32_t run, int warm,
                    bench_agent_run_t *agents)
 {
-    char err[JOURNAL_ERR_LEN];
     bench_target_t target;
     size_t reader = SIZE_MAX;
 
@@ -314,14 +313,14 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
     target.load_ns = target.seen ? load_ns(r, agents) : 0;
     /* on disk first: a run counts once a crash can no longer lose it */
     if (journal_append(r->journal, bench, agents, f->n, r->run_latency,
-                       r->opts->rate > 0 ? r->run_service : NULL, &target, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
+                       r->opts->rate > 0 ? r->run_service : NULL, &target, &r->err) != 0)
         return -1;
-    }
     hist_merge(b->latency, r->run_latency);
     if (bench_add_run(b, agents) != 0 ||
-        bench_set_run_hists(b, r->run_latency, r->opts->rate > 0 ? r->run_service : NULL) != 0)
+        bench_set_run_hists(b, r->run_latency, r->opts->rate > 0 ? r->run_service : NULL) != 0) {
+        fb_err_set(&r->err, "out of memory");
         return -1;
+    }
     bench_set_target(b, &target);
     b->runs[b->nruns - 1].go_fanout_s = r->go_fanout_s;
     return 0;
@@ -329,7 +328,7 @@ static int one_run(runner_t *r, bench_t *b, uint32_t bench, uint32_t run, int wa
 
 /* benches[idx]; the set holds every benchmark of the matrix, in matrix
  * order, made from its entry when first asked for (runs come in any order). */
-static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
+static bench_t *bench_at(drive_t *r, size_t idx, size_t nagents)
 {
     while (r->set->nbench <= idx) {
         const matrix_entry_t *e = &r->matrix->e[r->set->nbench];
@@ -356,29 +355,29 @@ static bench_t *bench_at(runner_t *r, size_t idx, size_t nagents)
     return r->set->benches[idx];
 }
 
-int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, size_t nagents,
-                  const hist_t *latency, const hist_t *service, const bench_target_t *target,
-                  char *err)
+int drive_replay(void *drive, size_t bench, const bench_agent_run_t *agents, size_t nagents,
+                 const hist_t *latency, const hist_t *service, const bench_target_t *target,
+                 fb_err_t *err)
 {
-    runner_t *r = runner;
+    drive_t *r = drive;
     size_t want = r->opts->nagents ? r->opts->nagents : 1; /* 0: one embedded agent */
     bench_t *b;
 
     if (bench >= r->matrix->n || nagents != want) {
-        snprintf(err, JOURNAL_ERR_LEN,
-                 "run of benchmark %zu with %zu agents does not fit the "
-                 "matrix (%zu benchmarks, %zu agents)",
-                 bench, nagents, r->matrix->n, want);
+        fb_err_set(err,
+                   "run of benchmark %zu with %zu agents does not fit the "
+                   "matrix (%zu benchmarks, %zu agents)",
+                   bench, nagents, r->matrix->n, want);
         return -1;
     }
     b = bench_at(r, bench, nagents);
     if (b == NULL || b->nruns >= r->opts->runs) {
-        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu out of order or one too many", bench);
+        fb_err_set(err, "run of benchmark %zu out of order or one too many", bench);
         return -1;
     }
     if ((r->opts->rate > 0) != (service != NULL)) {
-        snprintf(err, JOURNAL_ERR_LEN, "run of benchmark %zu %s a service-time histogram", bench,
-                 service ? "has" : "lacks");
+        fb_err_set(err, "run of benchmark %zu %s a service-time histogram", bench,
+                   service ? "has" : "lacks");
         return -1;
     }
     hist_merge(b->latency, latency);
@@ -390,7 +389,7 @@ int runner_replay(void *runner, size_t bench, const bench_agent_run_t *agents, s
     return 0;
 }
 
-int runner_export(const runner_t *r, bool final)
+int drive_export(const drive_t *r, bool final)
 {
     const cmdline_t *o = r->opts;
     const struct {
@@ -400,7 +399,7 @@ int runner_export(const runner_t *r, bool final)
               {o->export_md, EXPORT_MARKDOWN},
               {o->export_csv, EXPORT_CSV},
               {o->report, EXPORT_HTML}};
-    char err[EXPORT_ERR_LEN];
+    fb_err_t err = {""};
     bench_set_t view; /* a benchmark with no measured run is left out */
     int rc = 0;
 
@@ -411,16 +410,16 @@ int runner_export(const runner_t *r, bool final)
     for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
         /* a device or FIFO would get one copy per round: the last only */
         if (ex[i].path == NULL || (!final && outfile_in_place(ex[i].path))) continue;
-        if (export_write(ex[i].path, ex[i].fmt, &view, err) != 0) {
-            fprintf(stderr, "coordinator: %s\n", err);
+        if (export_write(ex[i].path, ex[i].fmt, &view, &err) != 0) {
+            fprintf(stderr, "coordinator: %s\n", err.msg);
             rc = -1;
         }
     }
     bench_set_view_close(&view);
     /* one file per benchmark, numbered as the summary numbers them */
     if (o->export_hdr && (final || !outfile_in_place(o->export_hdr)) &&
-        export_hdr(o->export_hdr, r->set, err) != 0) {
-        fprintf(stderr, "coordinator: %s\n", err);
+        export_hdr(o->export_hdr, r->set, &err) != 0) {
+        fprintf(stderr, "coordinator: %s\n", err.msg);
         rc = -1;
     }
     return rc;
@@ -429,7 +428,7 @@ int runner_export(const runner_t *r, bool final)
 /* The blocks of the benchmarks done, in matrix order whatever the run
  * order: from *printed on, up to the first one not done (all when `all`:
  * the matrix ended early). */
-static void print_done(runner_t *r, size_t *printed, int all)
+static void print_done(drive_t *r, size_t *printed, int all)
 {
     for (; *printed < r->set->nbench; (*printed)++) {
         size_t i = *printed;
@@ -444,18 +443,20 @@ static void print_done(runner_t *r, size_t *printed, int all)
 /* Walks the order's steps; a step whose run the journal already holds is
  * skipped (a benchmark's timed runs come in their own order, so its first
  * nruns are done), and so are the warmups of a benchmark with nothing left. */
-static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
+static int run_order(drive_t *r, bench_agent_run_t *agents, size_t *printed)
 {
     unsigned runs = r->opts->runs, warmup = r->opts->warmup;
     size_t total = 0, done = 0;
-    uint64_t t0 = fleet_now(), exported = t0;
+    uint64_t t0 = clock_now_ns(), exported = t0;
     order_step_t st;
     order_t ord;
     int rc = 0;
 
     if (bench_at(r, r->matrix->n - 1, r->fleet->n) == NULL ||
-        order_init(&ord, r->matrix->n, warmup, runs, r->opts->order, r->opts->seed) != 0)
+        order_init(&ord, r->matrix->n, warmup, runs, r->opts->order, r->opts->seed) != 0) {
+        fb_err_set(&r->err, "out of memory");
         return -1;
+    }
     for (size_t i = 0; i < r->set->nbench; i++)
         total += runs - r->set->benches[i]->nruns;
     r->progress.total = total;
@@ -468,7 +469,7 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
                        progress_estimate(b));
         rc = one_run(r, b, st.bench, st.warm ? st.run : warmup + st.run, st.warm, agents);
         if (rc != 0 || st.warm) continue;
-        r->progress.pace_s = (double)(fleet_now() - t0) / 1e9 / (double)++done;
+        r->progress.pace_s = (double)(clock_now_ns() - t0) / 1e9 / (double)++done;
         progress_run(&r->progress, done, progress_estimate(b));
         print_done(r, printed, 0);
         /* as hyperfine after each benchmark, so a crash keeps them; between
@@ -476,7 +477,7 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
          * grows with the runs made, and interleaved runs end a round every
          * run (the journal is what --resume reads, written before this) */
         if (st.round_end && (b->nruns >= runs || clock_now_ns() - exported >= EXPORT_EVERY_NS)) {
-            runner_export(r, false);
+            drive_export(r, false);
             exported = clock_now_ns();
         }
     }
@@ -484,22 +485,22 @@ static int run_order(runner_t *r, bench_agent_run_t *agents, size_t *printed)
     return rc;
 }
 
-/* The worst thing that happened: a lost agent (3) outranks failed requests (2),
- * as README.md's exit-code table orders them. */
-static int final_code(const runner_t *r)
+/* The worst thing that happened: a lost agent outranks failed requests, as
+ * fb_exit.h orders them. */
+static fb_exit_t final_code(const drive_t *r)
 {
-    int code = 0;
+    fb_exit_t code = FB_EXIT_OK;
 
-    if (r->fleet->lost > 0 || r->fleet->refused > 0) return 3;
+    if (r->fleet->lost > 0 || r->fleet->refused > 0) return FB_EXIT_LOST;
     if (r->cmd_failed) code = FB_EXIT_FAILED;
     for (size_t i = 0; i < r->set->nbench; i++)
         for (size_t k = 0; k < r->set->benches[i]->nruns; k++)
-            if (r->set->benches[i]->runs[k].exit_code > code)
-                code = r->set->benches[i]->runs[k].exit_code;
+            if (r->set->benches[i]->runs[k].exit_code > (int)code)
+                code = (fb_exit_t)r->set->benches[i]->runs[k].exit_code;
     return code;
 }
 
-int runner_run(runner_t *r)
+fb_exit_t drive_matrix(drive_t *r)
 {
     fleet_t *f = r->fleet;
     bench_agent_run_t *agents = calloc(f->n, sizeof *agents);
@@ -514,11 +515,12 @@ int runner_run(runner_t *r)
         r->stopped = NULL;
         hist_free(&r->run_latency);
         hist_free(&r->run_service);
-        return 1;
+        fb_err_set(&r->err, "out of memory");
+        return FB_EXIT_USAGE;
     }
     progress_init(&r->progress, r->out, isatty(fileno(r->out)), r->color);
     if (set_plan(r) != 0 || fleet_greet(f, "coordinator") != 0) goto done;
-    r->set->handshake_s = (double)(fleet_now() - r->connect_ns) / 1e9;
+    r->set->handshake_s = (double)(clock_now_ns() - r->connect_ns) / 1e9;
     hosts_from_facts(r);
     if (fleet_next_run(f) != 0) goto done; /* the plan: refusals end the matrix before it starts */
     rc = run_order(r, agents, &printed);
@@ -534,7 +536,7 @@ done:
     hist_free(&r->run_latency);
     hist_free(&r->run_service);
     hist_free(&r->agent_service);
-    if (*f->stop) return 130;
+    if (*f->stop) return FB_EXIT_INTERRUPTED;
     if (f->fatal) return f->fatal;
-    return rc != 0 ? 1 : final_code(r);
+    return rc != 0 ? FB_EXIT_USAGE : final_code(r);
 }

@@ -3,9 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Only char lvalues touch msg: coordinator/err_compat.h's FB_ERR_BUF lets a
- * plain char buffer in. */
-
 /* Text that did not fit: end in "..." at a character boundary (never half a
  * UTF-8 sequence: the message may go into JSON, which must be valid). */
 static void mark_cut(char *msg)

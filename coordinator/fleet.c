@@ -22,11 +22,6 @@
 #define NOTE_MAX 10        /* stale messages logged per agent; the rest are counted */
 #define STALL_MS 50        /* a gap between two looks at the sockets beyond this: we were stopped */
 
-uint64_t fleet_now(void)
-{
-    return clock_now_ns();
-}
-
 /* ---- the heap of due times ---------------------------------------------- */
 
 /* Every agent is always in the heap, keyed by `due`: nothing of it (a
@@ -146,7 +141,6 @@ static int secure_agent(fleet_t *f, fleet_keys_t *k, const char *host, int port,
                         const char *known_path, fb_err_t *err)
 {
     const curve_key_t *server = curve_known_find(k->known, k->nknown, host, port);
-    char cerr[CURVE_ERR_LEN];
 
     if (server == NULL) {
         fb_err_set(err, "agent %.255s:%d is not in %.255s: refusing to talk to it", host, port,
@@ -155,8 +149,7 @@ static int secure_agent(fleet_t *f, fleet_keys_t *k, const char *host, int port,
         return -1;
     }
     if (!k->set) { /* our key pair once: deriving the public key costs a scalar product */
-        if (curve_client_setup(f->router, &k->secret, server, cerr) != 0) {
-            fb_err_set(err, "%s", cerr);
+        if (curve_client_setup(f->router, &k->secret, server, err) != 0) {
             f->fatal = FB_EXIT_USAGE;
             return -1;
         }
@@ -203,11 +196,11 @@ static int connect_agent(fleet_t *f, size_t i, const char *host, int port, fleet
  * refused key is reported as such instead of looking like a silent agent. */
 static int open_router(fleet_t *f, fb_err_t *err)
 {
-    char perr[PROTO_ERR_LEN];
+    fb_err_t perr;
     int one = 1;
 
     f->router = zmq_socket(f->zctx, ZMQ_ROUTER);
-    if (f->router == NULL || wire_socket_setup(f->router, perr) != 0 ||
+    if (f->router == NULL || wire_socket_setup(f->router, &perr) != 0 ||
         /* a send to an agent without a connection fails instead of vanishing */
         zmq_setsockopt(f->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_socket_monitor(f->router, "inproc://fleet-mon",
@@ -227,7 +220,7 @@ static uint64_t new_session(void)
     uint64_t s = 0;
 
     if (getrandom(&s, sizeof s, 0) != (ssize_t)sizeof s)
-        s = fleet_now() ^ ((uint64_t)getpid() << 32);
+        s = clock_now_ns() ^ ((uint64_t)getpid() << 32);
     return s ? s : 1;
 }
 
@@ -235,7 +228,6 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
                uint32_t live_ms, const char *key_path, const char *known_path, fb_err_t *err)
 {
     fleet_keys_t keys = {0};
-    char cerr[CURVE_ERR_LEN];
     int rc = 0;
 
     memset(f, 0, sizeof *f);
@@ -255,9 +247,8 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
         return -1;
     }
     f->n = n;
-    if (key_path != NULL && (curve_load_secret(key_path, &keys.secret, cerr) != 0 ||
-                             curve_load_known(known_path, &keys.known, &keys.nknown, cerr) != 0)) {
-        fb_err_set(err, "%s", cerr);
+    if (key_path != NULL && (curve_load_secret(key_path, &keys.secret, err) != 0 ||
+                             curve_load_known(known_path, &keys.known, &keys.nknown, err) != 0)) {
         f->fatal = FB_EXIT_USAGE;
         free(keys.known);
         return -1;
@@ -271,7 +262,7 @@ int fleet_init(fleet_t *f, char (*hosts)[256], const int *ports, size_t n, uint3
     if (rc != 0) return -1;
     f->count[PEER_LOST] = n;
     f->lost = n;
-    f->last_look = fleet_now();
+    f->last_look = clock_now_ns();
     return 0;
 }
 
@@ -356,7 +347,7 @@ static void send_hello(fleet_t *f, fleet_agent_t *a)
     m->u.hello.heartbeat_ms = f->hb_ms;
     m->u.hello.liveness_ms = f->live_ms;
     snprintf(m->u.hello.name, sizeof m->u.hello.name, "%s", f->name);
-    a->next_hello = fleet_now() + (uint64_t)f->live_ms * MS;
+    a->next_hello = clock_now_ns() + (uint64_t)f->live_ms * MS;
     send_msg(f, a, m);
     arm(f, a);
 }
@@ -409,19 +400,19 @@ static void send_raw(fleet_t *f, fleet_agent_t *a, const char *buf, size_t len, 
             agent_lost(f, a, "sending %s: %s", proto_type_name(t), zmq_strerror(e));
         return;
     }
-    a->last_sent = fleet_now();
+    a->last_sent = clock_now_ns();
 }
 
 /* Encodes m (with our version and session) into *buf: the bytes go to as
  * many agents as need the same ones. 0, or -1 (fatal: we built it wrong). */
 static int encode(fleet_t *f, proto_msg_t *m, char **buf, size_t *len)
 {
-    char err[PROTO_ERR_LEN];
+    fb_err_t err;
 
     m->version = proto_version();
     m->session = f->session;
-    if (proto_encode(m, buf, len, err) != 0) {
-        fleet_fatal(f, FB_EXIT_USAGE, "encoding %s: %s", proto_type_name(m->type), err);
+    if (proto_encode(m, buf, len, &err) != 0) {
+        fleet_fatal(f, FB_EXIT_USAGE, "encoding %s: %s", proto_type_name(m->type), err.msg);
         return -1;
     }
     return 0;
@@ -477,7 +468,7 @@ static void on_result(fleet_t *f, fleet_agent_t *a, const proto_result_t *res, u
 {
     const proto_plan_t *plan = &f->plan->u.plan;
     vet_expect_t e = {.step = a->step, .timeout_ns = f->run_timeout_ns, .cores = a->facts.cores};
-    char why[VET_WHY_LEN];
+    fb_err_t why;
     /* the run's window on the agent's clock, widened by the offset estimate's
      * error and by 0.1 % of its length (clocks slewed by NTP drift apart) */
     int64_t off = a->same_clock ? 0 : a->clock_off;
@@ -491,11 +482,11 @@ static void on_result(fleet_t *f, fleet_agent_t *a, const proto_result_t *res, u
     e.end_hi = hi > (__int128)UINT64_MAX ? UINT64_MAX : hi < 0 ? 0 : (uint64_t)hi;
     a->result_at = now;
     set_phase(f, a, PEER_IDLE, 0);
-    if (vet_result(&e, res, a->latency, why) != 0) {
+    if (vet_result(&e, res, a->latency, &why) != 0) {
         fprintf(stderr,
                 "coordinator: agent %s: result of run %" PRIu32 "%s of benchmark %" PRIu32
                 " refused: %s\n",
-                a->name, a->step.run, a->step.warmup ? " (warmup)" : "", a->step.bench, why);
+                a->name, a->step.run, a->step.warmup ? " (warmup)" : "", a->step.bench, why.msg);
         f->refused++;
         if (f->loss_abort)
             fleet_fatal(f, FB_EXIT_LOST, "agent %s: result refused (--on-agent-loss abort)",
@@ -571,10 +562,10 @@ static void on_session_msg(fleet_t *f, fleet_agent_t *a, const proto_msg_t *m, u
         note(a, "ignored a late or unasked %s", proto_type_name(m->type));
 }
 
-static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err)
+static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const fb_err_t *err)
 {
     const proto_msg_t *m = f->in;
-    uint64_t now = fleet_now();
+    uint64_t now = clock_now_ns();
 
     if (rc == PROTO_EVERSION) {
         if (m->type == PROTO_ERROR)
@@ -586,7 +577,8 @@ static void on_message(fleet_t *f, fleet_agent_t *a, int rc, const char *err)
         return;
     }
     if (rc != PROTO_OK) {
-        fleet_fatal(f, FB_EXIT_PROTOCOL, "agent %s sent a malformed message: %s", a->name, err);
+        fleet_fatal(f, FB_EXIT_PROTOCOL, "agent %s sent a malformed message: %s", a->name,
+                    err->msg);
         return;
     }
     a->heard = true;
@@ -742,20 +734,20 @@ static void serve_messages(fleet_t *f)
 {
     unsigned char id[WIRE_ID_MAX];
     size_t idlen, i;
-    char err[PROTO_ERR_LEN];
+    fb_err_t err;
 
     for (int k = 0; k < RECV_MAX && !f->fatal; k++) {
-        int rc = wire_recv(f->router, id, &idlen, f->in, err);
+        int rc = wire_recv(f->router, id, &idlen, f->in, &err);
         if (rc == WIRE_EAGAIN || rc == WIRE_ESOCK) break;
         if ((i = id_agent(f, id, idlen)) == SIZE_MAX) continue; /* not a connection of ours */
-        on_message(f, &f->a[i], rc, err);
+        on_message(f, &f->a[i], rc, &err);
     }
 }
 
 /* The agents whose time came: the top of the heap, and only that. */
 static void serve_due(fleet_t *f)
 {
-    uint64_t now = fleet_now();
+    uint64_t now = clock_now_ns();
 
     while (f->n > 0 && f->a[f->heap[0]].due <= now) {
         fleet_agent_t *a = &f->a[f->heap[0]];
@@ -771,7 +763,7 @@ static void serve_due(fleet_t *f)
 static int serve_once(fleet_t *f, uint64_t until)
 {
     zmq_pollitem_t items[2] = {{f->router, 0, ZMQ_POLLIN, 0}, {f->mon, 0, ZMQ_POLLIN, 0}};
-    uint64_t now = fleet_now(), wake = now + (uint64_t)f->hb_ms * MS, woke;
+    uint64_t now = clock_now_ns(), wake = now + (uint64_t)f->hb_ms * MS, woke;
     int timeout_ms;
 
     if (f->n > 0) wake = min_u64(wake, f->a[f->heap[0]].due);
@@ -781,13 +773,13 @@ static int serve_once(fleet_t *f, uint64_t until)
         fleet_fatal(f, FB_EXIT_USAGE, "poll: %s", zmq_strerror(errno));
         return -1;
     }
-    woke = fleet_now();
+    woke = clock_now_ns();
     if (woke - f->last_look > ((uint64_t)timeout_ms + STALL_MS) * MS)
         stalled(f, woke - f->last_look - (uint64_t)timeout_ms * MS, woke);
     if (items[1].revents & ZMQ_POLLIN) read_monitor(f);
     if (items[0].revents & ZMQ_POLLIN) serve_messages(f);
     serve_due(f);
-    f->last_look = fleet_now();
+    f->last_look = clock_now_ns();
     return 0;
 }
 
@@ -806,7 +798,7 @@ static int serve(fleet_t *f, fleet_done_t done, uint64_t until)
     uint64_t stalled0 = f->stalled_ns;
 
     while (!f->fatal && !*f->stop && !done(f) &&
-           (until == 0 || fleet_now() < until + (f->stalled_ns - stalled0)))
+           (until == 0 || clock_now_ns() < until + (f->stalled_ns - stalled0)))
         if (serve_once(f, until == 0 ? 0 : until + (f->stalled_ns - stalled0)) != 0) break;
     return f->fatal || *f->stop ? -1 : 0;
 }
@@ -815,7 +807,7 @@ static int serve(fleet_t *f, fleet_done_t done, uint64_t until)
 
 int fleet_greet(fleet_t *f, const char *name)
 {
-    uint64_t now = fleet_now();
+    uint64_t now = clock_now_ns();
 
     snprintf(f->name, sizeof f->name, "%s", name);
     for (size_t i = 0; i < f->n; i++) {
@@ -873,10 +865,10 @@ int fleet_next_run(fleet_t *f)
     if (!someone_welcomed(f)) {
         fprintf(stderr, "coordinator: every agent is lost; waiting %.1f s for one to come back\n",
                 2 * f->live_ms / 1000.0);
-        if (serve(f, someone_welcomed, fleet_now() + 2ull * f->live_ms * MS) != 0) return -1;
+        if (serve(f, someone_welcomed, clock_now_ns() + 2ull * f->live_ms * MS) != 0) return -1;
     }
     if (f->count[PEER_WELCOMED] > 0) {
-        uint64_t due = fleet_now() + ((uint64_t)f->live_ms + PLAN_GRACE_MS) * MS;
+        uint64_t due = clock_now_ns() + ((uint64_t)f->live_ms + PLAN_GRACE_MS) * MS;
         if (send_all(f, SIZE_MAX, PEER_WELCOMED, PEER_PLANNING, due, f->plan) != 0) return -1;
     }
     if (serve(f, none_waiting, 0) != 0) return -1;
@@ -891,7 +883,7 @@ int fleet_next_run(fleet_t *f)
 int fleet_prepare(fleet_t *f, size_t only, const proto_step_t *step)
 {
     size_t lo = only == SIZE_MAX ? 0 : only, hi = only == SIZE_MAX ? f->n : only + 1;
-    uint64_t now = fleet_now();
+    uint64_t now = clock_now_ns();
 
     /* the step first: send_all sends and moves to PREPARING in one pass */
     for (size_t i = lo; i < hi; i++) {
@@ -914,7 +906,7 @@ int fleet_prepare(fleet_t *f, size_t only, const proto_step_t *step)
 int fleet_go(fleet_t *f, size_t only, uint64_t lead_ns, uint64_t timeout_ns)
 {
     size_t lo = only == SIZE_MAX ? 0 : only, hi = only == SIZE_MAX ? f->n : only + 1;
-    uint64_t first = fleet_now(), start = first + lead_ns, due = first + timeout_ns;
+    uint64_t first = clock_now_ns(), start = first + lead_ns, due = first + timeout_ns;
     char *same, *own;
     size_t len, olen;
 
@@ -940,7 +932,7 @@ int fleet_go(fleet_t *f, size_t only, uint64_t lead_ns, uint64_t timeout_ns)
         free(own);
     }
     free(same);
-    f->go_fanout_ns = fleet_now() - first;
+    f->go_fanout_ns = clock_now_ns() - first;
     return serve(f, none_waiting, 0);
 }
 
@@ -951,7 +943,7 @@ int fleet_view(fleet_t *f, size_t i, uint32_t phase)
     a->stats.status = PROTO_VIEW_UNREACHABLE; /* unless it answers */
     snprintf(a->stats.detail, sizeof a->stats.detail, "the agent did not answer");
     if (a->phase != PEER_IDLE) return 0;
-    set_phase(f, a, PEER_VIEWING, fleet_now() + (uint64_t)f->live_ms * MS);
+    set_phase(f, a, PEER_VIEWING, clock_now_ns() + (uint64_t)f->live_ms * MS);
     f->out->type = PROTO_STATS_REQ;
     memset(&f->out->u.stats_req, 0, sizeof f->out->u.stats_req);
     f->out->u.stats_req.phase = phase;
@@ -974,14 +966,15 @@ int64_t fleet_start_ns(const fleet_t *f, size_t i)
 void fleet_end(fleet_t *f, bool abort, const char *reason)
 {
     unsigned char id[ID_LEN];
-    char err[PROTO_ERR_LEN], *buf;
+    fb_err_t err;
+    char *buf;
     size_t len;
 
     f->out->type = abort ? PROTO_ABORT : PROTO_BYE;
     if (abort) snprintf(f->out->u.abort.reason, sizeof f->out->u.abort.reason, "%s", reason);
     f->out->version = proto_version();
     f->out->session = f->session;
-    if (f->router == NULL || proto_encode(f->out, &buf, &len, err) != 0) return;
+    if (f->router == NULL || proto_encode(f->out, &buf, &len, &err) != 0) return;
     for (size_t i = 0; i < f->n; i++) { /* best effort: we are leaving */
         agent_id(i, id);
         if (zmq_send(f->router, id, ID_LEN, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)

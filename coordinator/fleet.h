@@ -125,6 +125,5 @@ int64_t fleet_start_ns(const fleet_t *f, size_t i);
 void fleet_end(fleet_t *f, bool abort, const char *reason);
 
 size_t fleet_live(const fleet_t *f);
-uint64_t fleet_now(void);
 
 #endif

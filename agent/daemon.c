@@ -335,6 +335,15 @@ static void on_hello(daemon_t *d, const void *id, size_t idlen, const proto_msg_
     send_peer(d, PROTO_WELCOME);
 }
 
+/* What exec_run would run: a command without a shell must split into words. */
+static bool has_words(const proto_bench_t *b)
+{
+    char buf[PROTO_CMD], *argv[EXEC_ARGS_MAX + 1];
+
+    if (!b->no_shell) return b->command[strspn(b->command, " ")] != '\0';
+    return exec_split(b->command, buf, argv) >= 0;
+}
+
 static void on_plan(daemon_t *d, const proto_plan_t *p)
 {
     char names[256];
@@ -357,7 +366,13 @@ static void on_plan(daemon_t *d, const proto_plan_t *p)
     for (uint32_t i = 0; i < p->nbench; i++)
         if (proto_bench_check(&p->bench[i], &err) != 0) {
             send_error(d, d->route, d->routelen, d->session, PROTO_ERR_BAD_MESSAGE,
-                       "benchmark %u: %s", i, err.msg);
+                       "benchmark %u of the plan: %s", i + 1, err.msg);
+            return;
+        } else if (p->bench[i].command[0] && !has_words(&p->bench[i])) {
+            /* refused now, not after GO */
+            send_error(d, d->route, d->routelen, d->session, PROTO_ERR_BAD_MESSAGE,
+                       "benchmark %u of the plan: command '%.64s' has no words or more than %d",
+                       i + 1, p->bench[i].command, EXEC_ARGS_MAX);
             return;
         }
     if (!allowed(d->cfg, p->target_host, (int)p->target_port)) {

@@ -180,6 +180,13 @@ class RefusalTests(CommandCase):
                 self.assertIn("control characters (newlines, tabs) and bytes that are not UTF-8",
                               err)
 
+    def test_empty_command_refused(self):
+        for args in (["   "], ["-N", "  "], ["-L", "x", "a,", "{x}"]):
+            with self.subTest(args=args):
+                status, _, err = self.run_binary("coordinator", args)
+                self.assertEqual(status, 1, err)
+                self.assertIn("an empty command", err)
+
     def test_bad_name_count(self):
         status, _, err = self.run_binary("coordinator", ["-n", "a", "-n", "b", "-n", "c",
                                                          "-L", "x", "1,2", "echo {x}"])

@@ -323,6 +323,11 @@ class HostilePlans(SessionCase):
                 self.refused("field 'command': control characters", command=cmd)
         self.assertNotIn("touch", self.agent_proc.stderr())
 
+    def test_command_without_words(self):
+        # refused with the plan, not after go
+        self.refused("has no words", command="   ", no_shell=1)
+        self.refused("has no words", command="   ")
+
     def test_command_not_utf8(self):
         self.refused("field 'command': control characters or bytes that are not UTF-8",
                      command=b"cat caf\xe9")

@@ -67,7 +67,8 @@ static const char k_usage[] =
     "                              several benchmarks, one file each: FILE's name with\n"
     "                              .N-STRATEGY before its extension\n"
     "  --journal FILE              every finished run, synced to disk before it counts\n"
-    "                              (default: the JSON export's name + .journal)\n"
+    "                              (default: the JSON export's name + .journal,\n"
+    "                              removed once the matrix is finished)\n"
     "  --resume FILE               finish the matrix a journal started (no other options)\n"
     "  --key FILE                  our CURVE secret key (coordinator keygen PREFIX)\n"
     "  --known-agents FILE         HOST[:PORT] PUBKEY lines: the only agents we talk to\n"
@@ -339,7 +340,10 @@ static int parse_one(cmdline_t *o, int c, const char *arg, fb_err_t *err)
         }
         o->export_hdr = arg;
         return 0;
-    case O_JOURNAL: o->journal = arg; return 0;
+    case O_JOURNAL:
+        o->journal = arg;
+        o->journal_given = 1;
+        return 0;
     case O_RESUME: o->resume = arg; return 0;
     case O_KEY: o->key_path = arg; return 0;
     case O_KNOWN: o->known_path = arg; return 0;

@@ -48,6 +48,7 @@ typedef struct {
     const char *export_json, *export_md, *export_csv;
     const char *report;      /* --report FILE.html: report.h's page */
     const char *journal;     /* NULL: beside the JSON export */
+    int journal_given;       /* --journal: kept after a finished matrix too */
     const char *key_path;    /* --key: our CURVE secret key */
     const char *known_path;  /* --known-agents: HOST[:PORT] PUBKEY lines */
     const char *resume;      /* --resume FILE: the journal to finish */

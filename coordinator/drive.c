@@ -540,3 +540,11 @@ done:
     if (f->fatal) return f->fatal;
     return rc != 0 ? FB_EXIT_USAGE : final_code(r);
 }
+
+bool drive_finished(const drive_t *r)
+{
+    if (r->set->nbench < r->matrix->n) return false;
+    for (size_t i = 0; i < r->set->nbench; i++)
+        if (r->set->benches[i]->nruns < r->opts->runs) return false;
+    return true;
+}

@@ -65,4 +65,8 @@ int drive_export(const drive_t *r, bool final);
  * set whatever happened. A failure of its own (the journal, memory) is in r->err. */
 fb_exit_t drive_matrix(drive_t *r);
 
+/* Every run of every benchmark of the matrix is in the set (made, or lost
+ * for its agents): a --resume would have nothing left to do. */
+bool drive_finished(const drive_t *r);
+
 #endif

@@ -334,7 +334,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "coordinator: interrupted; exporting the finished runs\n");
     summary_compare(stdout, &set, color);
     fflush(stdout); /* before the embedded processes say goodbye on stderr */
-    if (drive_export(&r, true) != 0 && code == FB_EXIT_OK) code = FB_EXIT_USAGE;
+    if (drive_export(&r, true) != 0) {
+        if (code == FB_EXIT_OK) code = FB_EXIT_USAGE;
+    } else if (!o.journal_given && code != FB_EXIT_INTERRUPTED && !f.fatal && drive_finished(&r)) {
+        /* no litter: a finished matrix's default journal has nothing left to
+         * resume; the exports hold every run (--journal keeps it) */
+        unlink(o.journal);
+    }
 out:
     journal_close(&journal);
     journal_load_free(&jl);

@@ -94,7 +94,8 @@ class RunOrderTests(CoordinatorCase):
         _, target = self.drift_target()
         _, name = self.agent()
         run = self.coordinator("--agents", name, "--target", target, *self.MATRIX,
-                               "--order", "shuffle", "--seed", "7")
+                               "--order", "shuffle", "--seed", "7",
+                               "--journal", self.json_path + ".journal")  # kept: asked for
         self.assert_exit(run, 0)
         top = self.assert_json(run)["fleetbench"]
         self.assertEqual((top["order"], top["seed"]), ("shuffle", 7))

@@ -836,6 +836,8 @@ class InterruptTests(CoordinatorCase):
         self.check_agents(r, [name], lockstep=True)
         self.assertEqual(r["fleetbench"]["requests"]["ok"], 10 * n)
         self.check_latency(r["fleetbench"]["latency"], 10 * n)
+        # an interrupted matrix keeps its journal, beside the export, for --resume
+        self.assertTrue(os.path.exists(self.json_path + ".journal"))
         # the agent ends the session and serves the next coordinator at once
         self.assertIsNotNone(fbtest.wait_for_stderr(agent, r"session \S+ .*ended",
                                                     3 * fbtest.SLOW), agent.stderr())
@@ -848,6 +850,8 @@ class InterruptTests(CoordinatorCase):
         self.check_result(self.assert_json(run)["results"][0],
                           command="async-for -r 10 -c 100", runs=1, requests=10,
                           names=[name])
+        # a finished one leaves none behind
+        self.assertFalse(os.path.exists(self.json_path + ".journal"))
 
 
 if __name__ == "__main__":

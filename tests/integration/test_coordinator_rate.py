@@ -87,7 +87,8 @@ class RateFleetTests(CoordinatorCase):
         run = self.coordinator("--agents", ",".join(agents), "--target", target, "--matrix",
                                "async-for,threads-reuse", "-c", "20", "--rate", str(RATE),
                                "--duration", str(DURATION), "--runs", "2", "-w", "0",
-                               "--export-hdr", hdr, "--report", report)
+                               "--export-hdr", hdr, "--report", report,
+                               "--journal", self.json_path + ".journal")  # kept: asked for
         self.assert_exit(run, 0)
         doc = self.assert_json(run)
         self.assertEqual([r["command"] for r in doc["results"]],

@@ -79,7 +79,7 @@ class Durability(fbtest.FbTestCase):
         _, agent = self.agent()
         args = ["--agents", agent, "--target", target, "--matrix", "threads-reuse,async-for",
                 "-r", "20", "-c", "10", "--runs", str(RUNS), "-w", "1", *FAST,
-                "--export-json", "r.json"]
+                "--export-json", "r.json", "--journal", "r.json.journal"]  # kept: asked for
         coord = self.coordinator(args)
         # each run takes >= 2 x 20 ms: wait until some runs are journaled
         deadline = time.monotonic() + 30 * fbtest.SLOW

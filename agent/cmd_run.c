@@ -137,13 +137,7 @@ static int parse_one(cmd_run_opts_t *o, int c, const char *arg, unsigned *seen, 
     case O_DURATION:
         *seen |= SEEN_DURATION;
         return opt_double("--duration", arg, 0.001, 86400, &p->duration_s, err);
-    case O_HDR:
-        if (arg[0] == '\0') {
-            fb_err_set(err, "--export-hdr: needs a file name");
-            return -1;
-        }
-        o->export_hdr = arg;
-        return 0;
+    case O_HDR: return opt_path("--export-hdr", arg, &o->export_hdr, err);
     case O_TIMEOUT: return opt_u64("--timeout", arg, 1, 3600000, &p->timeout_ms, err);
     case O_JSON: o->json = 1; return 0;
     case O_TARGET:

@@ -125,6 +125,16 @@ int opt_target(const char *flag, const char *s, int default_port, char *host, si
     return opt_hostport(flag, rest, default_port, host, hostlen, port, err);
 }
 
+int opt_path(const char *flag, const char *s, const char **out, fb_err_t *err)
+{
+    if (s[0] == '\0') {
+        fb_err_set(err, "%s: needs a file name", flag);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
 int opt_is_loopback(const char *host)
 {
     return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||

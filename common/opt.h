@@ -27,6 +27,8 @@ int opt_target(const char *flag, const char *s, int default_port, char *host, si
                int *port, fb_err_t *err);
 /* 127.0.0.0/8, ::1 or "localhost": an address only this machine reaches. */
 int opt_is_loopback(const char *host);
+/* *out = s, a file name: "" is refused naming flag. */
+int opt_path(const char *flag, const char *s, const char **out, fb_err_t *err);
 
 /* What to say about an option a user brings from another tool (hyperfine's
  * "-m", "--style"): option as typed, without "=VALUE". */

@@ -333,13 +333,7 @@ static int parse_one(cmdline_t *o, int c, const char *arg, fb_err_t *err)
     case O_REPORT: o->report = arg; return 0;
     case O_RATE: return opt_double("--rate", arg, 0.001, 10000000, &o->rate, err);
     case O_DURATION: return opt_double("--duration", arg, 0.001, 86400, &o->duration_s, err);
-    case O_HDR:
-        if (arg[0] == '\0') {
-            fb_err_set(err, "--export-hdr: needs a file name");
-            return -1;
-        }
-        o->export_hdr = arg;
-        return 0;
+    case O_HDR: return opt_path("--export-hdr", arg, &o->export_hdr, err);
     case O_JOURNAL:
         o->journal = arg;
         o->journal_given = 1;
@@ -397,11 +391,7 @@ static int positional(cmdline_t *o, const char *arg, fb_err_t *err)
         fb_err_set(err, "more than %d commands", CMDLINE_MAX_COMMANDS);
         return -1;
     }
-    if (arg[0] == '\0') {
-        fb_err_set(err, "an empty command");
-        return -1;
-    }
-    o->commands[o->ncommands++] = arg;
+    o->commands[o->ncommands++] = arg; /* checked once expanded (commands.c) */
     return 0;
 }
 

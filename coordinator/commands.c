@@ -86,8 +86,8 @@ static int check_command(const char *c, fb_err_t *err)
                    shown);
         return -1;
     }
-    if (c[strspn(c, " ")] == '\0') { /* "" after a -L value, or only blanks */
-        fb_err_set(err, "an empty command (after -L substitution: '%s')", c);
+    if (c[strspn(c, " ")] == '\0') { /* "", only blanks, or so after -L */
+        fb_err_set(err, "an empty command ('%s')", c);
         return -1;
     }
     return 0;
